@@ -1,0 +1,1 @@
+"""Command-line subcommands of ``srgan-desktop`` (Qt-free; one module per subcommand)."""

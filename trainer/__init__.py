@@ -1,0 +1,1 @@
+"""Training of the SRResNet and SRGAN generators (depends on srgan_desktop.core, never on Qt)."""

@@ -1,0 +1,132 @@
+"""``srgan-train``: train SRResNet / SRGAN and export the app's bundled weights.
+
+Examples::
+
+    srgan-train srresnet --data ../shared/datasets/SunHays80/HR --iterations 100000 --out runs/srresnet
+    srgan-train srgan --init resources/weights/srresnet_x4.safetensors --data ... --out runs/srgan
+    srgan-train export runs/srresnet/last.pt --name srresnet_x4
+
+Under ``torchrun --nproc-per-node N`` the same commands train with DistributedDataParallel.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from trainer.losses import VGGWeightsError
+
+__all__ = ["main", "build_parser"]
+
+_DEFAULT_VALIDATION = ["../shared/datasets/Set5"]
+
+
+def _add_training_options(p: argparse.ArgumentParser, stage: str) -> None:
+    p.add_argument("--data", nargs="+", required=True, metavar="DIR",
+                   help="folder(s) of HR training images (PNG/JPEG/...); crops are taken at random")
+    p.add_argument("--out", default=f"runs/{stage}", help="run folder: last.pt checkpoint and log.jsonl "
+                   "(default: %(default)s)")
+    p.add_argument("--iterations", type=int, default=100_000 if stage == "srgan" else 1_000_000,
+                   help="total generator updates (default: %(default)s, as in the paper)")
+    p.add_argument("--batch", type=int, default=16, help="HR crops per batch (default: %(default)s)")
+    p.add_argument("--crop", type=int, default=96, help="HR crop side in pixels (default: %(default)s)")
+    p.add_argument("--scale", type=int, default=4, choices=[2, 4, 8], help="upscaling factor")
+    p.add_argument("--blocks", type=int, default=16, help="residual blocks in the generator (paper: 16)")
+    p.add_argument("--lr", type=float, default=1e-4, help="Adam learning rate (paper: 1e-4)")
+    p.add_argument("--beta1", type=float, default=0.9, help="Adam beta1 (paper: 0.9)")
+    p.add_argument("--content-loss", choices=["mse", "vgg22", "vgg54"], default="mse",
+                   help="content loss: pixel MSE, or VGG19 features φ2,2 / φ5,4 scaled by 1/12.75")
+    p.add_argument("--vgg-weights", metavar="PATH",
+                   help="torchvision VGG19 state dict (full or features-only) for the VGG losses; "
+                        "default: torchvision's cache/download")
+    p.add_argument("--init", metavar="WEIGHTS",
+                   help="start the generator from these weights (.safetensors, .pth, or a last.pt)")
+    p.add_argument("--resume", metavar="CKPT", help="continue a run exactly from its last.pt")
+    p.add_argument("--checkpoint-every", type=int, default=500, help="iterations between checkpoints")
+    p.add_argument("--validate-every", type=int, default=500, help="iterations between validations")
+    p.add_argument("--log-every", type=int, default=10, help="iterations between log lines")
+    p.add_argument("--validation", nargs="*", default=None, metavar="DIR",
+                   help="benchmark folders (HR/ + LR_bicubic_x4/) for PSNR/SSIM during training "
+                        f"(default: {' '.join(_DEFAULT_VALIDATION)} if present)")
+    p.add_argument("--workers", type=int, default=1, help="DataLoader worker processes")
+    p.add_argument("--seed", type=int, default=0, help="seed of the crop stream and the initialisation")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+    p.add_argument("--amp", choices=["auto", "bf16", "fp16", "off"], default="auto",
+                   help="mixed precision on CUDA (auto: bf16 where supported, else fp16)")
+    p.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0: torch's default)")
+    p.add_argument("--time-limit", type=float, default=0.0, metavar="MIN",
+                   help="save a checkpoint and stop after this many minutes (0: no limit)")
+    p.add_argument("--no-progress", action="store_true", help="no tqdm progress bar")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="srgan-train", description="Train SRResNet and SRGAN (Ledig et al., CVPR 2017) and "
+        "export them as srgan-desktop weights.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_training_options(sub.add_parser(
+        "srresnet", help="stage 1: SRResNet with a content loss (pixel MSE by default)",
+        description="Stage 1: train the SRResNet generator."), "srresnet")
+    srgan = sub.add_parser("srgan", help="stage 2: SRGAN from a stage-1 generator",
+                           description="Stage 2: adversarial training, generator initialised with --init.")
+    _add_training_options(srgan, "srgan")
+    srgan.add_argument("--adversarial-weight", type=float, default=1e-3,
+                       help="weight of −log D(G(LR)) in the generator loss (paper: 1e-3)")
+    srgan.add_argument("--lr-drop-at", type=float, default=0.5,
+                       help="fraction of iterations after which lr drops ×0.1 (paper: 0.5)")
+    export = sub.add_parser("export", help="write a checkpoint's generator as app weights + model card",
+                            description="Export a training checkpoint to resources/weights/NAME.safetensors "
+                                        "with a model card that records the run and its measured figures.")
+    export.add_argument("checkpoint", help="a last.pt written by srresnet/srgan")
+    export.add_argument("--name", required=True, help="model name, e.g. srresnet_x4 or srgan_x4")
+    export.add_argument("--dest", default="resources/weights", help="output folder (default: %(default)s)")
+    export.add_argument("--title", help="human title shown in the app")
+    export.add_argument("--data-note", default="", help="description of the training data for the card")
+    export.add_argument("--eval", nargs="*", default=None, metavar="DIR",
+                        help="benchmark folders to measure for the card (default: Set5 and Set14 "
+                             "from ../shared/datasets if present)")
+    export.add_argument("--notes", default="", help="free text for the card")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "export":
+            from trainer.export import export_checkpoint
+
+            card = export_checkpoint(args.checkpoint, args.name, Path(args.dest), title=args.title,
+                                     data_note=args.data_note, eval_dirs=args.eval, notes=args.notes)
+            print(json.dumps(card, indent=2))
+            return 0
+        from trainer.loop import TrainConfig, train
+
+        validation = args.validation
+        if validation is None:
+            validation = [d for d in _DEFAULT_VALIDATION if Path(d).is_dir()]
+        cfg = TrainConfig(
+            stage=args.command, data=args.data, out=args.out, iterations=args.iterations,
+            batch=args.batch, crop=args.crop, scale=args.scale, lr=args.lr, beta1=args.beta1,
+            content_loss=args.content_loss, vgg_weights=args.vgg_weights, init=args.init,
+            resume=args.resume, checkpoint_every=args.checkpoint_every,
+            validate_every=args.validate_every, log_every=args.log_every, validation=validation,
+            workers=args.workers, seed=args.seed, device=args.device, amp=args.amp,
+            threads=args.threads, time_limit=args.time_limit, blocks=args.blocks,
+            progress=not args.no_progress,
+            adversarial_weight=getattr(args, "adversarial_weight", 1e-3),
+            lr_drop_at=getattr(args, "lr_drop_at", 0.5))
+        summary = train(cfg)
+        print(json.dumps(summary))
+        return 0
+    except VGGWeightsError as exc:
+        print(f"srgan-train: {exc}", file=sys.stderr)
+        return 2
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"srgan-train: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,112 @@
+"""Training data: random HR crops, flips/rotations, LR made on the fly with the core's bicubic.
+
+Every sample is a pure function of ``(seed, sample index)``, and the sampler hands out indices
+from a running counter; so iteration *k* always sees the same batch, which makes resuming a
+run exact and lets several DistributedDataParallel ranks split the stream without overlap.
+Decoded images are kept in memory (loaded once in the parent process, shared with forked
+DataLoader workers), so decoding never starves the model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from srgan_desktop.core.images import IMAGE_SUFFIXES, load_image
+from srgan_desktop.core.resize import imresize
+
+__all__ = ["find_images", "load_images", "CropDataset", "StreamSampler", "make_loader"]
+
+
+def find_images(folders: Sequence[str | Path]) -> list[Path]:
+    """All image files directly inside ``folders`` (sorted, so runs are reproducible)."""
+    files: list[Path] = []
+    for folder in folders:
+        folder = Path(folder)
+        if not folder.is_dir():
+            raise FileNotFoundError(f"training folder not found: {folder}")
+        files += sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise FileNotFoundError(f"no images in {', '.join(map(str, folders))}")
+    return files
+
+
+def load_images(files: Sequence[Path], min_size: int) -> list[np.ndarray]:
+    """Decode every file once to RGB ``uint8``; images smaller than a crop are skipped."""
+    images = []
+    for path in files:
+        rgb = load_image(path).rgb
+        if min(rgb.shape[:2]) >= min_size:
+            images.append(rgb)
+    if not images:
+        raise ValueError(f"no training image is at least {min_size}×{min_size} pixels")
+    return images
+
+
+class CropDataset(Dataset):
+    """Sample ``i`` = one random ``crop``×``crop`` HR patch (flipped/rotated) and its ×``scale`` LR.
+
+    Returns float tensors in [0, 1]: ``lr`` (3, crop/scale, crop/scale), ``hr`` (3, crop, crop).
+    The LR is rounded to 8 bits, like the LR images of the benchmarks.
+    """
+
+    def __init__(self, images: Sequence[np.ndarray], crop: int = 96, scale: int = 4,
+                 seed: int = 0, augment: bool = True) -> None:
+        if crop % scale:
+            raise ValueError(f"crop {crop} is not a multiple of scale {scale}")
+        self.images = list(images)
+        self.crop, self.scale, self.seed, self.augment = crop, scale, seed, augment
+
+    def __len__(self) -> int:
+        return 2 ** 62
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        rng = np.random.default_rng([self.seed, index])
+        img = self.images[int(rng.integers(len(self.images)))]
+        top = int(rng.integers(img.shape[0] - self.crop + 1))
+        left = int(rng.integers(img.shape[1] - self.crop + 1))
+        hr = img[top:top + self.crop, left:left + self.crop]
+        if self.augment:
+            if rng.random() < 0.5:
+                hr = hr[:, ::-1]
+            hr = np.rot90(hr, int(rng.integers(4)))
+        hr = np.ascontiguousarray(hr)
+        lr = imresize(hr, output_shape=(self.crop // self.scale, self.crop // self.scale))
+        return _to_tensor(lr), _to_tensor(hr)
+
+
+def _to_tensor(rgb: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1))).float() / 255.0
+
+
+class StreamSampler(Sampler[int]):
+    """Yields the sample indices of iterations ``start`` … ``stop - 1`` for one rank.
+
+    Iteration ``k`` of rank ``r`` (of ``world``) uses samples
+    ``(k·world + r)·batch`` … ``(k·world + r)·batch + batch − 1``.
+    """
+
+    def __init__(self, start: int, stop: int, batch: int, rank: int = 0, world: int = 1) -> None:
+        self.start, self.stop, self.batch, self.rank, self.world = start, stop, batch, rank, world
+
+    def __iter__(self) -> Iterator[int]:
+        for k in range(self.start, self.stop):
+            base = (k * self.world + self.rank) * self.batch
+            yield from range(base, base + self.batch)
+
+    def __len__(self) -> int:
+        return max(0, self.stop - self.start) * self.batch
+
+
+def make_loader(dataset: CropDataset, start: int, stop: int, batch: int, workers: int,
+                rank: int = 0, world: int = 1) -> DataLoader:
+    """A DataLoader over iterations ``start`` … ``stop - 1`` (one batch per iteration)."""
+    return DataLoader(
+        dataset, batch_size=batch, sampler=StreamSampler(start, stop, batch, rank, world),
+        num_workers=workers, pin_memory=torch.cuda.is_available(), drop_last=True,
+        persistent_workers=False,
+    )

@@ -1,0 +1,286 @@
+"""The two training stages of the paper, in one loop.
+
+* ``srresnet``: the generator alone, pixel MSE (or a VGG content loss), Adam β1 = 0.9.
+* ``srgan``: generator initialised from a stage-1 model, the discriminator of the core,
+  alternating D and G updates; G loss = content + 1e-3 · (−log D(G(LR))); the learning rate
+  drops ×0.1 for the second half of the iterations.
+
+Runs on CPU or GPU (bf16/fp16 autocast and channels_last on CUDA), alone or under ``torchrun``
+(DistributedDataParallel; gloo on CPU, NCCL on GPU), and resumes exactly from its checkpoints.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from tqdm import tqdm
+
+from srgan_desktop.core.arch import Discriminator, SRResNet
+from srgan_desktop.core.engine import resolve_device
+from srgan_desktop.core.weights import load_model
+from trainer.checkpoint import load_checkpoint, restore_rng_state, save_checkpoint
+from trainer.data import CropDataset, find_images, load_images, make_loader
+from trainer.losses import adversarial_generator_loss, content_loss, discriminator_loss
+from trainer.validate import BenchmarkSet, load_benchmark, validate
+
+__all__ = ["TrainConfig", "train", "load_generator_weights"]
+
+
+@dataclass
+class TrainConfig:
+    """Every knob of a run (also stored in each checkpoint)."""
+
+    stage: str = "srresnet"                 # srresnet | srgan
+    data: list[str] = field(default_factory=list)
+    out: str = "runs/srresnet"
+    iterations: int = 1000
+    batch: int = 16
+    crop: int = 96
+    scale: int = 4
+    lr: float = 1e-4
+    beta1: float = 0.9
+    lr_drop_at: float = 0.5                 # srgan: lr ×0.1 after this fraction of iterations
+    content_loss: str = "mse"
+    vgg_weights: str | None = None
+    adversarial_weight: float = 1e-3
+    init: str | None = None                 # generator weights to start from
+    resume: str | None = None               # checkpoint to continue
+    checkpoint_every: int = 500
+    validate_every: int = 500
+    log_every: int = 10
+    validation: list[str] = field(default_factory=list)
+    workers: int = 1
+    seed: int = 0
+    device: str = "auto"
+    amp: str = "auto"                       # auto | bf16 | fp16 | off (CUDA only)
+    threads: int = 0                        # CPU threads (0 = torch's default)
+    time_limit: float = 0.0                 # minutes; 0 = none. Saves and stops when reached.
+    blocks: int = 16
+    progress: bool = True
+
+
+def load_generator_weights(path: str | Path) -> dict[str, torch.Tensor]:
+    """Generator tensors from an exported model (.safetensors/.pth) or a training checkpoint."""
+    path = Path(path)
+    if path.suffix == ".pt":
+        ckpt = load_checkpoint(path)
+        if "generator" in ckpt:
+            return ckpt["generator"]
+    model, _ = load_model(path)
+    return model.state_dict()
+
+
+def _distributed() -> tuple[int, int, int]:
+    """(rank, world size, local rank), initialising the process group under torchrun."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not dist.is_initialized():
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        dist.init_process_group(backend)
+    if world > 1:
+        return dist.get_rank(), world, int(os.environ.get("LOCAL_RANK", "0"))
+    return 0, 1, 0
+
+
+def _unwrap(model: nn.Module) -> nn.Module:
+    return model.module if isinstance(model, DistributedDataParallel) else model
+
+
+class _Logger:
+    def __init__(self, out: Path, enabled: bool) -> None:
+        self.path = out / "log.jsonl"
+        self.enabled = enabled
+
+    def write(self, row: dict[str, Any]) -> None:
+        if self.enabled:
+            with self.path.open("a", encoding="utf-8") as f:
+                f.write(json.dumps(row) + "\n")
+
+
+def train(cfg: TrainConfig) -> dict[str, Any]:
+    """Run (or continue) one stage; returns a summary of the run."""
+    if cfg.stage not in ("srresnet", "srgan"):
+        raise ValueError(f"unknown stage '{cfg.stage}'")
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    rank, world, local_rank = _distributed()
+    device = resolve_device(cfg.device)
+    if device.type == "cuda" and world > 1:
+        device = torch.device("cuda", local_rank)
+        torch.cuda.set_device(device)
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    logger = _Logger(out, rank == 0)
+    torch.manual_seed(cfg.seed + rank)
+
+    generator = SRResNet(num_blocks=cfg.blocks, scale=cfg.scale).to(device)
+    discriminator = Discriminator(cfg.crop).to(device) if cfg.stage == "srgan" else None
+    opt_g = torch.optim.Adam(generator.parameters(), lr=cfg.lr, betas=(cfg.beta1, 0.999))
+    opt_d = (torch.optim.Adam(discriminator.parameters(), lr=cfg.lr, betas=(cfg.beta1, 0.999))
+             if discriminator is not None else None)
+    amp_dtype = _amp_dtype(cfg.amp, device)
+    scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16)
+    criterion = content_loss(cfg.content_loss, cfg.vgg_weights).to(device)
+
+    start, elapsed_before = 0, 0.0
+    if cfg.resume:
+        ckpt = load_checkpoint(cfg.resume)
+        generator.load_state_dict(ckpt["generator"])
+        opt_g.load_state_dict(ckpt["opt_g"])
+        if discriminator is not None:
+            if "discriminator" not in ckpt:
+                raise ValueError(f"{cfg.resume} is a stage-1 checkpoint; start SRGAN with --init")
+            discriminator.load_state_dict(ckpt["discriminator"])
+            opt_d.load_state_dict(ckpt["opt_d"])
+        if "scaler" in ckpt:
+            scaler.load_state_dict(ckpt["scaler"])
+        restore_rng_state(ckpt["rng"])
+        start = int(ckpt["iteration"])
+        elapsed_before = float(ckpt.get("elapsed", 0.0))
+    elif cfg.init:
+        generator.load_state_dict(load_generator_weights(cfg.init))
+
+    if device.type == "cuda":
+        generator = generator.to(memory_format=torch.channels_last)
+        if discriminator is not None:
+            discriminator = discriminator.to(memory_format=torch.channels_last)
+    if world > 1:
+        ids = [device.index] if device.type == "cuda" else None
+        generator = DistributedDataParallel(generator, device_ids=ids)
+        if discriminator is not None:
+            discriminator = DistributedDataParallel(discriminator, device_ids=ids)
+
+    images = load_images(find_images(cfg.data), cfg.crop)
+    dataset = CropDataset(images, cfg.crop, cfg.scale, seed=cfg.seed)
+    loader = make_loader(dataset, start, cfg.iterations, cfg.batch, cfg.workers, rank, world)
+    benchmarks = [load_benchmark(v, cfg.scale) for v in cfg.validation] if rank == 0 else []
+
+    generator.train()
+    if discriminator is not None:
+        discriminator.train()
+    began = time.perf_counter()
+    iteration = start
+    last: dict[str, float] = {}
+    bar = tqdm(total=cfg.iterations, initial=start, disable=not (cfg.progress and rank == 0),
+               desc=cfg.stage, dynamic_ncols=True)
+    stopped_early = False
+    for lr_batch, hr_batch in loader:
+        iteration += 1
+        lr_now = _learning_rate(cfg, iteration)
+        for opt in (opt_g, opt_d):
+            if opt is not None:
+                for group in opt.param_groups:
+                    group["lr"] = lr_now
+        lr_batch = lr_batch.to(device, non_blocking=True)
+        hr_batch = hr_batch.to(device, non_blocking=True)
+        if device.type == "cuda":
+            lr_batch = lr_batch.contiguous(memory_format=torch.channels_last)
+            hr_batch = hr_batch.contiguous(memory_format=torch.channels_last)
+        last = _step(cfg, generator, discriminator, opt_g, opt_d, criterion, scaler, amp_dtype,
+                     device, lr_batch, hr_batch)
+        bar.update(1)
+        if iteration % cfg.log_every == 0 or iteration == cfg.iterations:
+            rate = (time.perf_counter() - began) / max(1, iteration - start)
+            bar.set_postfix(loss=f"{last['loss']:.5f}")
+            logger.write({"iteration": iteration, "lr": lr_now, "sec_per_iter": rate, **last})
+        elapsed = elapsed_before + time.perf_counter() - began
+        out_of_time = cfg.time_limit > 0 and (time.perf_counter() - began) > cfg.time_limit * 60
+        if rank == 0 and benchmarks and (iteration % cfg.validate_every == 0 or iteration == cfg.iterations
+                                         or out_of_time):
+            row = {b.name: validate(_unwrap(generator), b, str(device), cfg.scale) for b in benchmarks}
+            logger.write({"iteration": iteration, "validation": row})
+            bar.write(f"iter {iteration}: " + ", ".join(f"{k} {v['psnr']:.2f} dB / {v['ssim']:.4f}"
+                                                      for k, v in row.items()))
+        if rank == 0 and (iteration % cfg.checkpoint_every == 0 or iteration == cfg.iterations or out_of_time):
+            _save(out / "last.pt", cfg, iteration, elapsed, generator, discriminator, opt_g, opt_d, scaler, device)
+        if out_of_time:
+            stopped_early = True
+            break
+    bar.close()
+    if world > 1:
+        dist.barrier()
+    return {"iteration": iteration, "stopped_early": stopped_early, "last": last,
+            "seconds": time.perf_counter() - began, "checkpoint": str(out / "last.pt")}
+
+
+def _amp_dtype(amp: str, device: torch.device) -> torch.dtype | None:
+    if device.type != "cuda" or amp == "off":
+        return None
+    if amp == "auto":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return {"bf16": torch.bfloat16, "fp16": torch.float16}[amp]
+
+
+def _learning_rate(cfg: TrainConfig, iteration: int) -> float:
+    if cfg.stage == "srgan" and iteration > math.ceil(cfg.iterations * cfg.lr_drop_at):
+        return cfg.lr * 0.1
+    return cfg.lr
+
+
+def _autocast(device: torch.device, dtype: torch.dtype | None):
+    return torch.autocast(device_type=device.type, dtype=dtype, enabled=dtype is not None)
+
+
+def _step(cfg: TrainConfig, generator: nn.Module, discriminator: nn.Module | None,
+          opt_g: torch.optim.Optimizer, opt_d: torch.optim.Optimizer | None, criterion: nn.Module,
+          scaler: torch.amp.GradScaler, amp_dtype: torch.dtype | None, device: torch.device,
+          lr_batch: torch.Tensor, hr_batch: torch.Tensor) -> dict[str, float]:
+    if discriminator is None:
+        with _autocast(device, amp_dtype):
+            sr = generator(lr_batch)
+        loss = criterion(sr.float(), hr_batch)
+        opt_g.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(opt_g)
+        scaler.update()
+        return {"loss": float(loss.detach())}
+
+    # Discriminator update: −log D(HR) − log(1 − D(G(LR)))
+    with _autocast(device, amp_dtype):
+        sr = generator(lr_batch)
+        d_loss = discriminator_loss(discriminator(hr_batch).float(), discriminator(sr.detach()).float())
+    opt_d.zero_grad(set_to_none=True)
+    scaler.scale(d_loss).backward()
+    scaler.step(opt_d)
+    # Generator update: content + 1e-3 · (−log D(G(LR)))
+    with _autocast(device, amp_dtype):
+        fake_logits = discriminator(sr).float()
+    content = criterion(sr.float(), hr_batch)
+    adversarial = adversarial_generator_loss(fake_logits)
+    g_loss = content + cfg.adversarial_weight * adversarial
+    opt_g.zero_grad(set_to_none=True)
+    scaler.scale(g_loss).backward()
+    scaler.step(opt_g)
+    scaler.update()
+    return {"loss": float(g_loss.detach()), "content": float(content.detach()),
+            "adversarial": float(adversarial.detach()), "d_loss": float(d_loss.detach())}
+
+
+def _save(path: Path, cfg: TrainConfig, iteration: int, elapsed: float, generator: nn.Module,
+          discriminator: nn.Module | None, opt_g: torch.optim.Optimizer,
+          opt_d: torch.optim.Optimizer | None, scaler: torch.amp.GradScaler, device: torch.device) -> None:
+    payload: dict[str, Any] = {
+        "config": json.dumps(asdict(cfg)), "iteration": iteration, "elapsed": elapsed,
+        "hardware": _hardware(device),
+        "generator": {k: v.contiguous() for k, v in _unwrap(generator).state_dict().items()},
+        "opt_g": opt_g.state_dict(), "scaler": scaler.state_dict(),
+    }
+    if discriminator is not None and opt_d is not None:
+        payload["discriminator"] = {k: v.contiguous() for k, v in _unwrap(discriminator).state_dict().items()}
+        payload["opt_d"] = opt_d.state_dict()
+    save_checkpoint(path, payload)
+
+
+def _hardware(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"CPU ({os.cpu_count()} cores, {torch.get_num_threads()} threads)"
