@@ -246,6 +246,7 @@ def save_model(model: torch.nn.Module, path: str | os.PathLike, card: dict[str, 
     tmp = path.with_name(f".{path.name}.part")
     save_file(state, str(tmp), metadata={"format": "pt", "architecture": "srresnet"})
     os.replace(tmp, path)
+    os.chmod(path, 0o644)
     card_path = path.with_suffix(".json")
     card_path.write_text(json.dumps(card, indent=2, default=_jsonable) + "\n", encoding="utf-8")
     return path

@@ -1,0 +1,1 @@
+"""Qt-free MOS studies: design, randomization, SQLite storage, statistics, export."""
