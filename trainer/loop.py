@@ -33,7 +33,7 @@ from trainer.data import CropDataset, find_images, load_images, make_loader
 from trainer.losses import adversarial_generator_loss, content_loss, discriminator_loss
 from trainer.validate import BenchmarkSet, load_benchmark, validate
 
-__all__ = ["TrainConfig", "train", "load_generator_weights"]
+__all__ = ["TrainConfig", "train", "training_step", "load_generator_weights"]
 
 
 @dataclass
@@ -185,7 +185,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         if device.type == "cuda":
             lr_batch = lr_batch.contiguous(memory_format=torch.channels_last)
             hr_batch = hr_batch.contiguous(memory_format=torch.channels_last)
-        last = _step(cfg, generator, discriminator, opt_g, opt_d, criterion, scaler, amp_dtype,
+        last = training_step(cfg, generator, discriminator, opt_g, opt_d, criterion, scaler, amp_dtype,
                      device, lr_batch, hr_batch)
         bar.update(1)
         if iteration % cfg.log_every == 0 or iteration == cfg.iterations:
@@ -230,10 +230,11 @@ def _autocast(device: torch.device, dtype: torch.dtype | None):
     return torch.autocast(device_type=device.type, dtype=dtype, enabled=dtype is not None)
 
 
-def _step(cfg: TrainConfig, generator: nn.Module, discriminator: nn.Module | None,
+def training_step(cfg: TrainConfig, generator: nn.Module, discriminator: nn.Module | None,
           opt_g: torch.optim.Optimizer, opt_d: torch.optim.Optimizer | None, criterion: nn.Module,
           scaler: torch.amp.GradScaler, amp_dtype: torch.dtype | None, device: torch.device,
           lr_batch: torch.Tensor, hr_batch: torch.Tensor) -> dict[str, float]:
+    """One update: of G alone (stage 1), or of D then G (stage 2). Returns the losses."""
     if discriminator is None:
         with _autocast(device, amp_dtype):
             sr = generator(lr_batch)

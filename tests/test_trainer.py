@@ -1,0 +1,241 @@
+"""Trainer: real optimisation steps, exact resume, VGG loading, export → registry, DDP on gloo."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from srgan_desktop.core.arch import Discriminator, SRResNet
+from srgan_desktop.core.resize import imresize
+from srgan_desktop.core.weights import ModelRegistry
+from trainer.data import CropDataset, StreamSampler
+from trainer.export import export_checkpoint
+from trainer.losses import (VGGContentLoss, VGGWeightsError, adversarial_generator_loss,
+                            content_loss, discriminator_loss)
+from trainer.loop import TrainConfig, train, training_step
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def image_folder(tmp_path: Path) -> Path:
+    """Six small textured RGB images."""
+    folder = tmp_path / "hr"
+    folder.mkdir()
+    rng = np.random.default_rng(7)
+    yy, xx = np.mgrid[0:80, 0:96]
+    for i in range(6):
+        base = 127 + 100 * np.sin(xx / (3 + i) + yy / (5 + i))
+        rgb = np.stack([base, base[::-1], base[:, ::-1]], -1) + rng.normal(0, 10, (80, 96, 3))
+        Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8)).save(folder / f"img_{i}.png")
+    return folder
+
+
+def _tiny_config(folder: Path, out: Path, stage: str = "srresnet", **kw) -> TrainConfig:
+    base = dict(stage=stage, data=[str(folder)], out=str(out), iterations=2, batch=2, crop=32,
+                blocks=2, lr=1e-4, checkpoint_every=1, validate_every=1000, log_every=1,
+                validation=[], workers=0, seed=3, device="cpu", progress=False)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def _batch(seed: int = 0, n: int = 4, crop: int = 32) -> tuple[torch.Tensor, torch.Tensor]:
+    torch.manual_seed(seed)
+    hr = torch.rand(n, 3, crop, crop)
+    hr = torch.nn.functional.avg_pool2d(hr, 3, 1, 1)  # some spatial structure
+    lr = torch.nn.functional.interpolate(hr, scale_factor=0.25, mode="bicubic", antialias=True)
+    return lr.clamp(0, 1), hr
+
+
+def test_dataset_is_deterministic_and_degrades_with_matlab_bicubic(image_folder):
+    from trainer.data import find_images, load_images
+
+    images = load_images(find_images([image_folder]), 32)
+    ds = CropDataset(images, crop=32, scale=4, seed=1)
+    lr, hr = ds[5]
+    assert lr.shape == (3, 8, 8) and hr.shape == (3, 32, 32)
+    assert torch.equal(ds[5][0], lr) and not torch.equal(ds[6][1], hr)
+    hr_u8 = (hr.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+    expected = imresize(hr_u8, output_shape=(8, 8))
+    assert np.array_equal((lr.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8), expected)
+
+
+def test_stream_sampler_splits_ranks_without_overlap():
+    a = list(StreamSampler(0, 3, 4, rank=0, world=2))
+    b = list(StreamSampler(0, 3, 4, rank=1, world=2))
+    assert len(a) == len(b) == 12 and not set(a) & set(b)
+    assert list(StreamSampler(1, 3, 4, 0, 2)) == a[4:]  # resuming at iteration 1
+
+
+def test_srresnet_step_decreases_mse():
+    cfg = TrainConfig(stage="srresnet", lr=1e-4)
+    gen = SRResNet(num_blocks=2)
+    opt = torch.optim.Adam(gen.parameters(), lr=cfg.lr, betas=(0.9, 0.999))
+    lr, hr = _batch()
+    criterion = content_loss("mse")
+    scaler = torch.amp.GradScaler("cuda", enabled=False)
+    gen.train()
+    first = training_step(cfg, gen, None, opt, None, criterion, scaler, None, torch.device("cpu"), lr, hr)
+    for _ in range(2):
+        training_step(cfg, gen, None, opt, None, criterion, scaler, None, torch.device("cpu"), lr, hr)
+    gen.train()
+    with torch.no_grad():
+        after = float(criterion(gen(lr), hr))
+    assert after < first["loss"]
+
+
+def test_srgan_step_decreases_generator_and_discriminator_losses():
+    torch.manual_seed(0)
+    cfg = TrainConfig(stage="srgan", lr=1e-4, adversarial_weight=1e-3)
+    gen, disc = SRResNet(num_blocks=2), Discriminator(32)
+    opt_g = torch.optim.Adam(gen.parameters(), lr=cfg.lr, betas=(0.9, 0.999))
+    opt_d = torch.optim.Adam(disc.parameters(), lr=cfg.lr, betas=(0.9, 0.999))
+    lr, hr = _batch(1)
+    criterion = content_loss("mse")
+    scaler = torch.amp.GradScaler("cuda", enabled=False)
+    gen.train(), disc.train()
+
+    def losses() -> tuple[float, float]:
+        with torch.no_grad():
+            sr = gen(lr)
+            g = float(criterion(sr, hr) + cfg.adversarial_weight * adversarial_generator_loss(disc(sr)))
+            d = float(discriminator_loss(disc(hr), disc(sr)))
+        return g, d
+
+    g0, d0 = losses()
+    out = training_step(cfg, gen, disc, opt_g, opt_d, criterion, scaler, None, torch.device("cpu"), lr, hr)
+    assert {"loss", "content", "adversarial", "d_loss"} <= set(out)
+    g1, d1 = losses()
+    assert g1 < g0 and d1 < d0
+
+
+def test_adversarial_losses_are_stable_for_extreme_logits():
+    logits = torch.tensor([[-200.0], [200.0]])
+    assert torch.isfinite(adversarial_generator_loss(logits))
+    assert torch.isfinite(discriminator_loss(logits, -logits))
+    p = torch.tensor([[0.3]])
+    assert torch.allclose(adversarial_generator_loss(torch.logit(p)), -torch.log(p).mean())
+
+
+@pytest.mark.parametrize("stage", ["srresnet", "srgan"])
+def test_resume_gives_the_same_next_step_loss(image_folder, tmp_path, stage):
+    init = None
+    if stage == "srgan":
+        torch.save({"generator": SRResNet(num_blocks=2).state_dict()}, tmp_path / "init.pt")
+        init = str(tmp_path / "init.pt")
+    straight = train(_tiny_config(image_folder, tmp_path / "a", stage, iterations=2, init=init))
+    train(_tiny_config(image_folder, tmp_path / "b", stage, iterations=1, init=init))
+    resumed = train(_tiny_config(image_folder, tmp_path / "b", stage, iterations=2,
+                                 resume=str(tmp_path / "b" / "last.pt")))
+    assert resumed["iteration"] == straight["iteration"] == 2
+    assert resumed["last"]["loss"] == pytest.approx(straight["last"]["loss"], rel=1e-5, abs=1e-7)
+    rows = [json.loads(line) for line in (tmp_path / "b" / "log.jsonl").read_text().splitlines()]
+    assert [r["iteration"] for r in rows if "loss" in r] == [1, 2]
+
+
+def test_srgan_refuses_to_resume_from_a_stage1_checkpoint(image_folder, tmp_path):
+    train(_tiny_config(image_folder, tmp_path / "s1", iterations=1))
+    with pytest.raises(ValueError, match="--init"):
+        train(_tiny_config(image_folder, tmp_path / "s2", "srgan", resume=str(tmp_path / "s1" / "last.pt")))
+
+
+def _random_vgg19_file(path: Path, features_only: bool) -> Path:
+    from torchvision.models import vgg19
+
+    torch.manual_seed(0)
+    model = vgg19(weights=None)
+    torch.save(model.features.state_dict() if features_only else model.state_dict(), path)
+    return path
+
+
+@pytest.mark.parametrize("features_only", [False, True])
+def test_vgg_loss_loads_a_torchvision_state_dict(tmp_path, features_only):
+    path = _random_vgg19_file(tmp_path / "vgg19.pth", features_only)
+    loss = VGGContentLoss("vgg22", vgg_weights=path)
+    from torchvision.models import vgg19
+
+    torch.manual_seed(0)
+    reference = vgg19(weights=None).features
+    assert torch.equal(loss.features[0].weight, reference[0].weight)
+    assert len(loss.features) == 9 and isinstance(loss.features[-1], torch.nn.ReLU)
+    sr = torch.rand(1, 3, 32, 32, requires_grad=True)
+    value = loss(sr, torch.rand(1, 3, 32, 32))
+    value.backward()
+    assert torch.isfinite(value) and sr.grad is not None
+    assert all(p.grad is None for p in loss.features.parameters())
+
+
+def test_vgg_loss_missing_file_fails_clearly(tmp_path):
+    with pytest.raises(VGGWeightsError, match="--content-loss mse"):
+        VGGContentLoss("vgg54", vgg_weights=tmp_path / "nope.pth")
+
+
+def test_vgg_loss_without_weights_or_cache_fails_clearly(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
+
+    def offline(*args, **kwargs):
+        raise OSError("network unreachable (test)")
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
+    with pytest.raises(VGGWeightsError, match="--content-loss mse"):
+        VGGContentLoss("vgg54")
+
+
+def test_vgg_loss_uses_torchvisions_cache(tmp_path, monkeypatch):
+    home = tmp_path / "torch-home"
+    (home / "hub" / "checkpoints").mkdir(parents=True)
+    _random_vgg19_file(home / "hub" / "checkpoints" / "vgg19-dcbb9e9d.pth", features_only=False)
+    monkeypatch.setenv("TORCH_HOME", str(home))
+    loss = VGGContentLoss("vgg54")
+    assert len(loss.features) == 36
+
+
+def test_cli_vgg_without_weights_exits_with_a_hint(image_folder, tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "trainer.cli", "srgan", "--data", str(image_folder), "--iterations", "1",
+         "--content-loss", "vgg54", "--vgg-weights", str(tmp_path / "missing.pth"), "--out",
+         str(tmp_path / "run"), "--validation", "--no-progress"],
+        capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert result.returncode == 2
+    assert "--content-loss mse" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_export_is_loaded_by_the_app_registry(image_folder, tmp_path):
+    train(_tiny_config(image_folder, tmp_path / "run", iterations=1))
+    bench = tmp_path / "bench" / "Tiny"
+    (bench / "HR").mkdir(parents=True)
+    for src in sorted(image_folder.iterdir())[:2]:
+        Image.open(src).crop((0, 0, 64, 64)).save(bench / "HR" / src.name)
+    card = export_checkpoint(tmp_path / "run" / "last.pt", "tiny_x4", tmp_path / "weights",
+                             eval_dirs=[str(bench)])
+    assert card["variant"] == "srresnet-mse" and card["training"]["iterations"] == 1
+    assert set(card["evaluation"]["Tiny"]) == {"psnr", "ssim"}
+    model, descriptor = ModelRegistry(tmp_path / "weights").load("tiny_x4")
+    assert descriptor.scale == 4 and descriptor.num_blocks == 2 and descriptor.variant == "srresnet-mse"
+    out = model(torch.rand(1, 3, 8, 8))
+    assert out.shape == (1, 3, 32, 32)
+
+
+def test_ddp_two_processes_on_gloo(image_folder, tmp_path):
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MASTER_ADDR": "127.0.0.1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port",
+           str(29500 + os.getpid() % 1000), "-m", "trainer.cli", "srresnet", "--data",
+           str(image_folder), "--iterations", "3", "--batch", "2", "--crop", "32", "--blocks", "2",
+           "--out", str(tmp_path / "ddp"), "--validation", "--workers", "0", "--device", "cpu",
+           "--checkpoint-every", "3", "--log-every", "1", "--no-progress", "--threads", "1"]
+    result = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    summaries = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert len(summaries) == 2 and all(s["iteration"] == 3 for s in summaries)
+    # DDP keeps the replicas identical: both ranks report losses of the same model on different data
+    rows = [json.loads(line) for line in (tmp_path / "ddp" / "log.jsonl").read_text().splitlines()]
+    assert [r["iteration"] for r in rows] == [1, 2, 3]
+    assert (tmp_path / "ddp" / "last.pt").is_file()
