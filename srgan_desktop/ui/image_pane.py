@@ -35,6 +35,8 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter
 from PySide6.QtWidgets import QGraphicsItem, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
+from srgan_desktop.ui.export import crop_scene
+
 __all__ = ["ImagePane", "RasterItem", "Raster", "ViewState", "UNSYNC_MODIFIER", "MIN_ZOOM",
            "MAX_ZOOM", "ZOOM_PRESETS"]
 
@@ -197,7 +199,7 @@ class _GraphicsView(pg.GraphicsView):
     """The pane's canvas; tells the pane when the mouse leaves it."""
 
     def __init__(self, pane: ImagePane) -> None:
-        super().__init__(background=QColor(38, 38, 38))
+        super().__init__(pane, background=QColor(38, 38, 38))
         self._pane = pane
         self.setMouseTracking(True)
 
@@ -223,7 +225,7 @@ class ImagePane(QWidget):
         self._fit_mode = True
         self._applying = False
 
-        self._title = QLabel(title)
+        self._title = QLabel(title, self)
         self._title.setObjectName("paneTitle")
         self._title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         bold = QFont(self._title.font())
@@ -253,7 +255,7 @@ class ImagePane(QWidget):
         self._message.setStyleSheet("color: #ddd; background: transparent; padding: 12px;")
         self._message.hide()
 
-        self._readout = QLabel(" ")
+        self._readout = QLabel(" ", self)
         self._readout.setObjectName("paneReadout")
         self._readout.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._readout.setVisible(show_readout)
@@ -303,10 +305,9 @@ class ImagePane(QWidget):
                   scale: float = 1.0) -> None:
         """Show ``image`` ((H, W, 3) ``uint8``) at ``scale`` units per pixel; keeps the view.
 
-        A pane that had no image fits the new one; ``None`` clears it.  Passing a
+        A pane in fit mode (new, or after :meth:`fit`) fits the new image; ``None`` clears it.  Passing a
         :class:`Raster` reuses its converted QImage and pyramid (instant switching).
         """
-        had_image = self._raster is not None
         if image is None:
             self._raster = None
         else:
@@ -316,7 +317,7 @@ class ImagePane(QWidget):
             self.set_title(title)
         if self._raster is not None:
             self._message.hide()
-            if not had_image and self._state is None:
+            if self._fit_mode:
                 self.fit()
         self._refresh_readout()
 
@@ -522,13 +523,7 @@ class ImagePane(QWidget):
         bounds = bounds or self.visible_bounds()
         if self._raster is None or bounds is None:
             return None
-        x0, y0, x1, y1 = bounds
-        scale = self._item.scale_
-        if scale == 1.0:
-            return self._raster.rgb[y0:y1, x0:x1].copy()
-        rows = np.clip((np.arange(y0, y1) // scale).astype(np.int64), 0, self._raster.height - 1)
-        cols = np.clip((np.arange(x0, x1) // scale).astype(np.int64), 0, self._raster.width - 1)
-        return self._raster.rgb[rows][:, cols]
+        return crop_scene(self._raster.rgb, bounds, int(self._item.scale_))
 
     # ------------------------------------------------------------------ events
     def _on_mouse_moved(self, scene_pos: QPointF) -> None:
