@@ -1,0 +1,190 @@
+"""``srgan-desktop mos``: create, list, check, summarize, export (and rate) MOS studies.
+
+    srgan-desktop mos create NAME --images DIR [--conditions nearest,bicubic,srresnet,srgan,reference]
+                                  [--model FILE ...] [--replicates N] [--calibration N]
+                                  [--min-view SECONDS] [--seed N] [--out DIR]
+    srgan-desktop mos list
+    srgan-desktop mos check STUDY
+    srgan-desktop mos summary STUDY [--exclude-flagged] [--json]
+    srgan-desktop mos export STUDY [--csv FILE] [--json FILE]
+    srgan-desktop mos rate STUDY [--rater ID]        (opens the rating panel)
+
+STUDY is a study folder, its ``study.sqlite``, or a study name under ``--root`` (default: the
+user data folder's ``mos/``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from srgan_desktop.commands._common import fail, jsonable
+
+__all__ = ["add_parser", "run"]
+
+DEFAULT_CONDITIONS = "nearest,bicubic,srresnet,srgan,reference"
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser("mos", help="mean opinion score studies (create, rate, analyse)",
+                                   description="Mean opinion score studies as in the SRGAN paper.")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--root", type=Path, default=None,
+                        help="folder that holds studies (default: <user data>/mos)")
+    sub = parser.add_subparsers(dest="mos_command", required=True)
+
+    create = sub.add_parser("create", parents=[common],
+                            help="generate a study's stimuli from a folder of HR images")
+    create.add_argument("name", help="study name")
+    create.add_argument("--images", type=Path, required=True, help="folder of HR source images")
+    create.add_argument("--conditions", default=DEFAULT_CONDITIONS,
+                        help=f"comma-separated: nearest, bicubic, srresnet, srgan, reference, or "
+                             f"model files / KEY=FILE (default {DEFAULT_CONDITIONS})")
+    create.add_argument("--model", action="append", default=[], metavar="FILE",
+                        help="add a user model file as a condition (repeatable)")
+    create.add_argument("--replicates", type=int, default=1,
+                        help="times each trial is shown to a rater (≥ 2 gives test–retest data)")
+    create.add_argument("--calibration", type=int, default=1, metavar="N",
+                        help="calibrate raters on the first N images (nearest = 1, original = 5); 0 = off")
+    create.add_argument("--min-view", type=float, default=0.0, metavar="SECONDS",
+                        help="minimum viewing time before a score can be given")
+    create.add_argument("--seed", type=int, default=None, help="randomization seed (default: random)")
+    create.add_argument("--out", type=Path, default=None, help="study folder (default: ROOT/NAME)")
+    create.add_argument("--device", default="cpu", help="device for the networks (auto, cpu, cuda, mps)")
+
+    sub.add_parser("list", parents=[common], help="list the studies under the root folder")
+    check = sub.add_parser("check", parents=[common], help="check a study's database and stimulus hashes")
+    check.add_argument("study")
+
+    summary = sub.add_parser("summary", parents=[common], help="MOS per condition, pairwise tests, screening")
+    summary.add_argument("study")
+    summary.add_argument("--exclude-flagged", action="store_true",
+                         help="leave out raters rejected by BT.500 screening")
+    summary.add_argument("--json", action="store_true", help="print the analysis as JSON")
+
+    export = sub.add_parser("export", parents=[common], help="write the ratings as long-format CSV and/or JSON")
+    export.add_argument("study")
+    export.add_argument("--csv", type=Path, default=None)
+    export.add_argument("--json", type=Path, default=None)
+
+    rate = sub.add_parser("rate", parents=[common], help="open the rating panel for a study")
+    rate.add_argument("study")
+    rate.add_argument("--rater", default="", help="fill in the rater ID")
+    return parser
+
+
+def _conditions(args: argparse.Namespace):
+    from srgan_desktop.mos.design import parse_condition
+
+    specs = [s for s in args.conditions.split(",") if s.strip()] + list(args.model)
+    return [parse_condition(s) for s in specs]
+
+
+def _create(args: argparse.Namespace) -> int:
+    from srgan_desktop.mos.design import make_design
+    from srgan_desktop.mos.stimuli import find_sources
+    from srgan_desktop.mos.store import create_study, slugify, studies_root
+
+    sources = find_sources(args.images)
+    design = make_design(args.name, list(sources), _conditions(args), replicates=args.replicates,
+                         calibration=args.calibration, min_view_s=args.min_view, seed=args.seed)
+    folder = args.out or (args.root or studies_root()) / slugify(args.name)
+
+    def progress(done: int, total: int, what: str) -> None:
+        end = "\n" if done == total else ""
+        print(f"\r  stimuli {done}/{total}", end=end, file=sys.stderr, flush=True)
+
+    with create_study(design, sources, folder, device=args.device, progress=progress) as study:
+        info = study.info()
+        print(f"created study '{study.name}' in {study.folder}")
+        print(f"  {info.images} images × {len(info.conditions)} conditions "
+              f"({', '.join(info.conditions)}) × {design.replicates} replicate(s) = "
+              f"{info.trials_per_rater} trials per rater; {len(study.stimuli)} stimuli; "
+              f"seed {design.seed}")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    from srgan_desktop.mos.store import list_studies, studies_root
+
+    root = args.root or studies_root()
+    studies = list_studies(root)
+    if not studies:
+        print(f"no studies in {root}")
+        return 0
+    for info in studies:
+        if info.error:
+            print(f"{info.name}: ERROR {info.error}")
+            continue
+        print(f"{info.name}: {info.raters} rater(s) ({info.complete_raters} complete), "
+              f"{info.ratings} rating(s); {info.images} images × {len(info.conditions)} conditions "
+              f"[{', '.join(info.conditions)}]; {info.path.parent}")
+    return 0
+
+
+def _summary(args: argparse.Namespace) -> int:
+    from srgan_desktop.mos.report import format_analysis
+    from srgan_desktop.mos.stats import analyse
+    from srgan_desktop.mos.store import open_study
+
+    with open_study(args.study, root=args.root) as study:
+        analysis = analyse(study.rows(), study.design.condition_keys,
+                           exclude_flagged=args.exclude_flagged)
+        name = study.name
+    if args.json:
+        print(json.dumps(jsonable(asdict(analysis)), indent=1, allow_nan=False))
+    else:
+        print(format_analysis(name, analysis))
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from srgan_desktop.mos.export import write_csv, write_json
+    from srgan_desktop.mos.store import open_study
+
+    if args.csv is None and args.json is None:
+        return fail("mos export: give --csv FILE and/or --json FILE")
+    with open_study(args.study, root=args.root) as study:
+        rows = study.rows()
+        if args.csv is not None:
+            print(f"wrote {len(rows)} rating(s) to {write_csv(args.csv, rows)}")
+        if args.json is not None:
+            print(f"wrote {len(rows)} rating(s) to {write_json(args.json, rows, study.design.to_dict())}")
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from srgan_desktop.mos.store import open_study
+
+    with open_study(args.study, root=args.root) as study:
+        print(f"study '{study.name}' is intact: database ok, {len(study.stimuli)} stimuli match "
+              f"their SHA-256")
+    return 0
+
+
+def _rate(args: argparse.Namespace) -> int:
+    from srgan_desktop.mos.store import resolve_study
+
+    path = resolve_study(args.study, args.root)
+    from srgan_desktop.ui.mos_window import run_rating_app  # Qt only when the panel is wanted
+
+    return run_rating_app(path, rater=args.rater)
+
+
+_COMMANDS = {"create": _create, "list": _list, "check": _check, "summary": _summary,
+             "export": _export, "rate": _rate}
+
+
+def run(args: argparse.Namespace) -> int:
+    from srgan_desktop.mos.design import DesignError
+    from srgan_desktop.mos.export import ExportError
+    from srgan_desktop.mos.stimuli import StimulusError
+    from srgan_desktop.mos.store import StoreError
+
+    try:
+        return _COMMANDS[args.mos_command](args)
+    except (DesignError, StoreError, StimulusError, ExportError) as exc:
+        return fail(exc)

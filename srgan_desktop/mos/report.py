@@ -1,0 +1,53 @@
+"""Plain-text presentation of an analysis, shared by ``mos summary`` and the results view."""
+
+from __future__ import annotations
+
+import math
+
+from srgan_desktop.mos.stats import Analysis, RetestResult
+
+__all__ = ["format_value", "format_p", "format_analysis", "format_retest"]
+
+
+def format_value(value: float | None, digits: int = 2) -> str:
+    """A number with ``digits`` decimals; NaN and None become an en dash."""
+    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
+
+
+def format_p(p: float) -> str:
+    """A p-value with 4 decimals, or ``<0.0001``."""
+    return "<0.0001" if p < 1e-4 else format_value(p, 4)
+
+
+def format_analysis(name: str, analysis: Analysis) -> str:
+    """The summary as plain text tables."""
+    lines = [f"Study '{name}': {analysis.raters} rater(s), {analysis.ratings} rating(s)"
+             + (f"; excluded: {', '.join(analysis.excluded)}" if analysis.excluded else "")]
+    lines.append(f"{'condition':<16}{'n':>6}{'MOS':>7}{'SD':>7}{'95% CI':>16}{'mean rank':>11}")
+    for s in analysis.summary:
+        ci = f"[{format_value(s.ci_low)}, {format_value(s.ci_high)}]"
+        lines.append(f"{s.condition:<16}{s.n:>6}{format_value(s.mos):>7}{format_value(s.sd):>7}{ci:>16}"
+                     f"{format_value(analysis.mean_ranks.get(s.condition, math.nan)):>11}")
+    if analysis.pairwise:
+        lines += ["", "Pairwise tests (Holm-corrected p):",
+                  f"{'pair':<28}{'ΔMOS':>7}{'raters':>8}{'Wilcoxon p':>12}{'MWU p':>10}"]
+        for t in analysis.pairwise:
+            lines.append(f"{t.a + ' vs ' + t.b:<28}{format_value(t.mos_diff):>7}{t.raters:>8}"
+                         f"{format_p(t.wilcoxon_p_holm):>12}{format_p(t.mwu_p_holm):>10}")
+    lines += ["", "BT.500 observer screening:",
+              f"{'rater':<16}{'P':>4}{'Q':>4}{'(P+Q)/n':>9}{'|P-Q|/(P+Q)':>13}  flagged"]
+    for s in analysis.screening:
+        lines.append(f"{s.rater:<16}{s.p:>4}{s.q:>4}{format_value(s.ratio, 3):>9}{format_value(s.balance, 3):>13}"
+                     f"  {'yes' if s.rejected else 'no'}")
+    lines += ["", format_retest(analysis.retest)]
+    return "\n".join(lines)
+
+
+def format_retest(retest: RetestResult | None) -> str:
+    """One sentence on test–retest agreement."""
+    if retest is None:
+        return "Test–retest: no replicate trials in this study."
+    return (f"Test–retest over {retest.pairs} repeated pairs: Pearson r {format_value(retest.pearson, 3)}, "
+            f"Spearman ρ {format_value(retest.spearman, 3)}, mean |Δ| "
+            f"{format_value(retest.mean_abs_diff, 3)}, identical "
+            f"{format_value(100 * retest.exact_agreement, 1)} %.")

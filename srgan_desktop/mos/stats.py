@@ -1,0 +1,286 @@
+"""Statistics of a MOS study, from long-format :class:`~srgan_desktop.mos.records.RatingRow`\\ s.
+
+* per condition: MOS, SD (n − 1), n and the Student-t confidence interval of the mean, over
+  every recorded score (all raters, images and replicates), as the SRGAN paper's Table 1;
+* the score distribution per condition (counts of 1…5) and the mean rank of each condition
+  within each (rater, image, replicate) block (1 = best, ties share the average rank);
+* pairwise tests between conditions: Wilcoxon signed-rank on per-rater means (paired by
+  rater) and Mann–Whitney U on the raw scores, each family Holm-corrected;
+* ITU-R BT.500 observer screening (Annex 2, §2.3.1: β2 kurtosis test, P/Q counts);
+* test–retest agreement from replicate trials (Pearson, Spearman, mean |difference|).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from itertools import combinations
+
+import numpy as np
+from scipy import stats as sps
+
+from srgan_desktop.mos.records import RatingRow
+
+__all__ = ["ConditionStats", "PairwiseTest", "RaterScreening", "RetestResult", "Analysis",
+           "mean_ci", "summarize", "score_distribution", "mean_ranks", "holm", "pairwise_tests",
+           "bt500_screen", "retest_agreement", "analyse", "condition_order"]
+
+
+@dataclass(frozen=True)
+class ConditionStats:
+    condition: str
+    n: int
+    mos: float
+    sd: float
+    ci_low: float
+    ci_high: float
+    raters: int
+
+    @property
+    def half_width(self) -> float:
+        return (self.ci_high - self.ci_low) / 2
+
+
+@dataclass(frozen=True)
+class PairwiseTest:
+    a: str
+    b: str
+    mos_diff: float                 # MOS(a) − MOS(b)
+    raters: int                     # raters who rated both (Wilcoxon pairs)
+    wilcoxon_stat: float
+    wilcoxon_p: float
+    wilcoxon_p_holm: float
+    mwu_stat: float
+    mwu_p: float
+    mwu_p_holm: float
+
+
+@dataclass(frozen=True)
+class RaterScreening:
+    rater: str
+    presentations: int              # (condition, image, replicate) rated by this rater
+    p: int                          # scores well above the presentation mean
+    q: int                          # scores well below
+    ratio: float                    # (P + Q) / presentations
+    balance: float                  # |P − Q| / (P + Q)
+    rejected: bool
+
+
+@dataclass(frozen=True)
+class RetestResult:
+    pairs: int
+    pearson: float
+    spearman: float
+    mean_abs_diff: float
+    exact_agreement: float
+    per_rater_mad: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Analysis:
+    """Everything the results view and ``mos summary`` show."""
+
+    conditions: list[str]
+    summary: list[ConditionStats]
+    distribution: dict[str, list[int]]
+    mean_ranks: dict[str, float]
+    pairwise: list[PairwiseTest]
+    screening: list[RaterScreening]
+    retest: RetestResult | None
+    excluded: list[str]
+    raters: int
+    ratings: int
+
+
+def condition_order(rows: Iterable[RatingRow], preferred: Sequence[str] = ()) -> list[str]:
+    """``preferred`` first (those that have data), then any other condition by name."""
+    present = {r.condition for r in rows}
+    return [c for c in preferred if c in present] + sorted(present - set(preferred))
+
+
+def mean_ci(scores: Sequence[float], confidence: float = 0.95) -> tuple[float, float, float, float]:
+    """(mean, SD with n − 1, CI low, CI high); the CI is mean ± t(1 − α/2, n − 1)·SD/√n."""
+    x = np.asarray(scores, dtype=np.float64)
+    n = x.size
+    if n == 0:
+        return (math.nan,) * 4
+    mean = float(x.mean())
+    if n == 1:
+        return mean, math.nan, math.nan, math.nan
+    sd = float(x.std(ddof=1))
+    half = float(sps.t.ppf(0.5 + confidence / 2, n - 1)) * sd / math.sqrt(n)
+    return mean, sd, mean - half, mean + half
+
+
+def _by_condition(rows: Iterable[RatingRow]) -> dict[str, list[RatingRow]]:
+    grouped: dict[str, list[RatingRow]] = defaultdict(list)
+    for row in rows:
+        grouped[row.condition].append(row)
+    return grouped
+
+
+def summarize(rows: Sequence[RatingRow], conditions: Sequence[str] = (),
+              confidence: float = 0.95) -> list[ConditionStats]:
+    grouped = _by_condition(rows)
+    result = []
+    for cond in condition_order(rows, conditions):
+        scores = [r.score for r in grouped[cond]]
+        mean, sd, low, high = mean_ci(scores, confidence)
+        result.append(ConditionStats(cond, len(scores), mean, sd, low, high,
+                                     len({r.rater for r in grouped[cond]})))
+    return result
+
+
+def score_distribution(rows: Sequence[RatingRow], conditions: Sequence[str] = ()) -> dict[str, list[int]]:
+    """Counts of the scores 1…5 per condition."""
+    grouped = _by_condition(rows)
+    return {cond: [sum(1 for r in grouped[cond] if r.score == s) for s in range(1, 6)]
+            for cond in condition_order(rows, conditions)}
+
+
+def mean_ranks(rows: Sequence[RatingRow], conditions: Sequence[str] = ()) -> dict[str, float]:
+    """Mean rank per condition over the (rater, image, replicate) blocks that rated them all."""
+    order = condition_order(rows, conditions)
+    blocks: dict[tuple[str, str, int], dict[str, int]] = defaultdict(dict)
+    for row in rows:
+        blocks[(row.rater, row.image, row.replicate)][row.condition] = row.score
+    complete = [b for b in blocks.values() if all(c in b for c in order)]
+    if not complete or not order:
+        return {c: math.nan for c in order}
+    ranks = np.array([sps.rankdata([-b[c] for c in order]) for b in complete])
+    return {c: float(v) for c, v in zip(order, ranks.mean(axis=0))}
+
+
+def holm(pvalues: Sequence[float]) -> list[float]:
+    """Holm–Bonferroni adjusted p-values (NaNs stay NaN and do not count in m)."""
+    valid = [(p, i) for i, p in enumerate(pvalues) if not math.isnan(p)]
+    adjusted = [math.nan] * len(pvalues)
+    m = len(valid)
+    running = 0.0
+    for k, (p, i) in enumerate(sorted(valid)):
+        running = max(running, min(1.0, (m - k) * p))
+        adjusted[i] = running
+    return adjusted
+
+
+def _wilcoxon(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    if x.size == 0:
+        return math.nan, math.nan
+    if np.all(x == y):
+        return 0.0, 1.0   # no rater told the two apart
+    result = sps.wilcoxon(x, y)
+    return float(result.statistic), float(result.pvalue)
+
+
+def pairwise_tests(rows: Sequence[RatingRow], conditions: Sequence[str] = ()) -> list[PairwiseTest]:
+    order = condition_order(rows, conditions)
+    grouped = _by_condition(rows)
+    rater_means: dict[str, dict[str, float]] = {}
+    for cond in order:
+        per_rater: dict[str, list[int]] = defaultdict(list)
+        for row in grouped[cond]:
+            per_rater[row.rater].append(row.score)
+        rater_means[cond] = {r: float(np.mean(s)) for r, s in per_rater.items()}
+    raw = []
+    for a, b in combinations(order, 2):
+        common = sorted(set(rater_means[a]) & set(rater_means[b]))
+        x = np.array([rater_means[a][r] for r in common])
+        y = np.array([rater_means[b][r] for r in common])
+        w_stat, w_p = _wilcoxon(x, y)
+        sa, sb = [r.score for r in grouped[a]], [r.score for r in grouped[b]]
+        mwu = sps.mannwhitneyu(sa, sb, alternative="two-sided")
+        raw.append((a, b, float(np.mean(sa) - np.mean(sb)), len(common), w_stat, w_p,
+                    float(mwu.statistic), float(mwu.pvalue)))
+    w_holm = holm([t[5] for t in raw])
+    m_holm = holm([t[7] for t in raw])
+    return [PairwiseTest(a, b, diff, n, ws, wp, wh, ms, mp, mh)
+            for (a, b, diff, n, ws, wp, ms, mp), wh, mh in zip(raw, w_holm, m_holm)]
+
+
+def bt500_screen(rows: Sequence[RatingRow]) -> list[RaterScreening]:
+    """ITU-R BT.500 observer screening over presentations (condition, image, replicate).
+
+    For each presentation: mean u, SD S (n − 1) and kurtosis β2 = m4 / m2².  If 2 ≤ β2 ≤ 4
+    the scores count as normal and a score ≥ u + 2S adds to the rater's P, ≤ u − 2S to Q;
+    otherwise √20·S replaces 2S.  A rater is rejected when (P + Q) / (J·K·R) > 0.05 and
+    |P − Q| / (P + Q) < 0.3.  Presentations where everyone agrees (S = 0) count for no one.
+    """
+    presentations: dict[tuple[str, str, int], dict[str, int]] = defaultdict(dict)
+    for row in rows:
+        presentations[(row.condition, row.image, row.replicate)][row.rater] = row.score
+    p_count: dict[str, int] = defaultdict(int)
+    q_count: dict[str, int] = defaultdict(int)
+    seen: dict[str, int] = defaultdict(int)
+    for scores in presentations.values():
+        for rater in scores:
+            seen[rater] += 1
+        u = np.array(list(scores.values()), dtype=np.float64)
+        if u.size < 2:
+            continue
+        mean, sd = float(u.mean()), float(u.std(ddof=1))
+        if sd == 0:
+            continue
+        m2 = float(np.mean((u - mean) ** 2))
+        m4 = float(np.mean((u - mean) ** 4))
+        k = 2.0 if 2.0 <= m4 / (m2 * m2) <= 4.0 else math.sqrt(20.0)
+        for rater, score in scores.items():
+            if score >= mean + k * sd:
+                p_count[rater] += 1
+            if score <= mean - k * sd:
+                q_count[rater] += 1
+    result = []
+    for rater in sorted(seen):
+        p, q, n = p_count[rater], q_count[rater], seen[rater]
+        ratio = (p + q) / n
+        balance = abs(p - q) / (p + q) if p + q else 0.0
+        result.append(RaterScreening(rater, n, p, q, ratio, balance,
+                                     rejected=ratio > 0.05 and balance < 0.3))
+    return result
+
+
+def _safe_corr(fn, x: np.ndarray, y: np.ndarray) -> float:
+    if x.size < 2 or np.all(x == x[0]) or np.all(y == y[0]):
+        return math.nan
+    return float(fn(x, y)[0])
+
+
+def retest_agreement(rows: Sequence[RatingRow]) -> RetestResult | None:
+    """Agreement between repeats of the same (rater, image, condition); None without repeats."""
+    repeats: dict[tuple[str, str, str], list[tuple[int, int]]] = defaultdict(list)
+    for row in rows:
+        repeats[(row.rater, row.image, row.condition)].append((row.replicate, row.score))
+    pairs: list[tuple[str, int, int]] = []
+    for (rater, _image, _cond), scores in repeats.items():
+        ordered = [s for _, s in sorted(scores)]
+        pairs.extend((rater, a, b) for a, b in combinations(ordered, 2))
+    if not pairs:
+        return None
+    x = np.array([a for _, a, _ in pairs], dtype=np.float64)
+    y = np.array([b for _, _, b in pairs], dtype=np.float64)
+    per_rater: dict[str, list[float]] = defaultdict(list)
+    for rater, a, b in pairs:
+        per_rater[rater].append(abs(a - b))
+    return RetestResult(pairs=len(pairs), pearson=_safe_corr(sps.pearsonr, x, y),
+                        spearman=_safe_corr(sps.spearmanr, x, y),
+                        mean_abs_diff=float(np.mean(np.abs(x - y))),
+                        exact_agreement=float(np.mean(x == y)),
+                        per_rater_mad={r: float(np.mean(d)) for r, d in sorted(per_rater.items())})
+
+
+def analyse(rows: Sequence[RatingRow], conditions: Sequence[str] = (),
+            exclude_flagged: bool = False, exclude: Iterable[str] = ()) -> Analysis:
+    """The full analysis; screening is always over every rater, the rest over those kept."""
+    screening = bt500_screen(rows)
+    dropped = set(exclude)
+    if exclude_flagged:
+        dropped |= {s.rater for s in screening if s.rejected}
+    kept = [r for r in rows if r.rater not in dropped]
+    order = condition_order(kept, conditions)
+    return Analysis(conditions=order, summary=summarize(kept, order),
+                    distribution=score_distribution(kept, order),
+                    mean_ranks=mean_ranks(kept, order), pairwise=pairwise_tests(kept, order),
+                    screening=screening, retest=retest_agreement(kept),
+                    excluded=sorted(dropped & {r.rater for r in rows}),
+                    raters=len({r.rater for r in kept}), ratings=len(kept))

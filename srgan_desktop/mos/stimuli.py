@@ -1,0 +1,185 @@
+"""Making a study's stimuli once, with the core engine, and checking them later by SHA-256.
+
+Each HR source is cropped to a multiple of the scale, degraded with the benchmark's MATLAB
+bicubic ×1/4 (:func:`srgan_desktop.core.resize.downscale`), and every condition is rendered
+from that one LR image: nearest-neighbour ×4 (pixel replication), bicubic ×4 and networks
+through :class:`~srgan_desktop.core.engine.Upscaler`; the reference is the cropped HR itself.
+Stimuli are written as ``stimuli/<random id>.png``: neither the name nor the order of the files
+tells which method made them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from srgan_desktop.core.images import IMAGE_SUFFIXES, ImageLoadError, load_image, save_image
+from srgan_desktop.core.resize import downscale
+from srgan_desktop.mos.design import Condition, DesignError, StudyDesign
+
+__all__ = ["StimulusError", "SourceImage", "Stimulus", "find_sources", "sha256_file",
+           "nearest_upscale", "crop_to_multiple", "generate_stimuli", "verify_stimuli",
+           "STIMULI_DIR"]
+
+STIMULI_DIR = "stimuli"
+Progress = Callable[[int, int, str], None]          # (done, total, what)
+Renderer = Callable[[np.ndarray, np.ndarray], np.ndarray]   # (hr, lr) -> stimulus
+
+
+class StimulusError(Exception):
+    """Stimuli could not be made or are not what the study recorded."""
+
+
+@dataclass(frozen=True)
+class SourceImage:
+    """An HR source image as it was when the study was made."""
+
+    id: str
+    name: str
+    sha256: str
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class Stimulus:
+    """One image shown to raters; ``file`` is relative to the study folder."""
+
+    id: str
+    image: str
+    condition: str
+    file: str
+    sha256: str
+    width: int
+    height: int
+
+
+def find_sources(folder: str | Path) -> dict[str, Path]:
+    """The image files of a folder by ID (the file stem), sorted by name."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DesignError(f"{folder} is not a folder")
+    sources: dict[str, Path] = {}
+    for path in sorted(folder.iterdir()):
+        if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith("."):
+            if path.stem in sources:
+                raise DesignError(f"two images are called '{path.stem}' ({sources[path.stem].name}, "
+                                  f"{path.name}); rename one")
+            sources[path.stem] = path
+    if not sources:
+        raise DesignError(f"no images in {folder}")
+    return sources
+
+
+def sha256_file(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def crop_to_multiple(rgb: np.ndarray, factor: int) -> np.ndarray:
+    h, w = rgb.shape[0] - rgb.shape[0] % factor, rgb.shape[1] - rgb.shape[1] % factor
+    if h == 0 or w == 0:
+        raise StimulusError(f"an image of {rgb.shape[1]}×{rgb.shape[0]} is smaller than ×{factor}")
+    return rgb[:h, :w]
+
+
+def nearest_upscale(lr: np.ndarray, factor: int) -> np.ndarray:
+    """Nearest-neighbour ×factor: each LR pixel becomes a factor×factor block."""
+    return np.repeat(np.repeat(lr, factor, axis=0), factor, axis=1)
+
+
+def _renderer(cond: Condition, scale: int, device: str) -> Renderer:
+    """A function (hr, lr) → stimulus for one condition; network weights are loaded once here."""
+    from srgan_desktop.core.engine import BicubicMethod, NetworkMethod, Upscaler
+
+    if cond.kind == "nearest":
+        return lambda hr, lr: nearest_upscale(lr, scale)
+    if cond.kind == "reference":
+        return lambda hr, lr: hr
+    if cond.kind == "bicubic":
+        upscaler = Upscaler(BicubicMethod(scale))
+    elif cond.kind == "model":
+        from srgan_desktop import paths
+        from srgan_desktop.core.weights import ModelRegistry, WeightsError
+
+        try:
+            model, descriptor = ModelRegistry(paths.weights_dir(), paths.user_models_dir()).load(cond.model)
+        except WeightsError as exc:
+            raise StimulusError(f"condition '{cond.key}': {exc}") from exc
+        if descriptor.scale != scale:
+            raise StimulusError(f"condition '{cond.key}': the model is ×{descriptor.scale}, "
+                                f"the study is ×{scale}")
+        upscaler = Upscaler(NetworkMethod(model, descriptor), device=device)
+    else:
+        raise StimulusError(f"condition '{cond.key}': unknown kind '{cond.kind}'")
+    return lambda hr, lr: upscaler.upscale(lr).rgb
+
+
+def generate_stimuli(design: StudyDesign, sources: dict[str, Path], study_dir: str | Path,
+                     device: str = "cpu", progress: Progress | None = None,
+                     should_stop: Callable[[], bool] | None = None
+                     ) -> tuple[list[SourceImage], list[Stimulus]]:
+    """Render every stimulus the design needs into ``study_dir/stimuli``.
+
+    Returns the sources (with their hashes) and the stimuli (with theirs).  ``should_stop``
+    is polled between stimuli; when it answers True, :class:`StimulusError` is raised.
+    """
+    study_dir = Path(study_dir)
+    missing = [i for i in design.images if i not in sources]
+    if missing:
+        raise DesignError(f"no source file for image(s): {', '.join(missing)}")
+    wanted = design.stimulus_keys()
+    renderers = {cond: _renderer(design.condition(cond), design.scale, device)
+                 for cond in dict.fromkeys(c for _, c in wanted)}
+    out_dir = study_dir / STIMULI_DIR
+    out_dir.mkdir(parents=True, exist_ok=True)
+    made: list[Stimulus] = []
+    images: list[SourceImage] = []
+    done = 0
+    for image_id in design.images:
+        conds = [c for i, c in wanted if i == image_id]
+        try:
+            loaded = load_image(sources[image_id])
+        except ImageLoadError as exc:
+            raise StimulusError(str(exc)) from exc
+        hr = crop_to_multiple(loaded.rgb, design.scale)
+        if min(hr.shape[:2]) < 4 * design.scale:
+            raise StimulusError(f"{sources[image_id].name}: too small for a ×{design.scale} study")
+        lr = downscale(hr, design.scale)
+        images.append(SourceImage(image_id, sources[image_id].name, sha256_file(sources[image_id]),
+                                  int(hr.shape[1]), int(hr.shape[0])))
+        for cond in conds:
+            if should_stop is not None and should_stop():
+                raise StimulusError("stimulus generation was cancelled")
+            rgb = np.ascontiguousarray(renderers[cond](hr, lr))
+            if rgb.shape != hr.shape:
+                raise StimulusError(f"condition '{cond}' made a {rgb.shape} image for {hr.shape}")
+            stim_id = secrets.token_hex(8)
+            path = save_image(out_dir / f"{stim_id}.png", rgb)
+            made.append(Stimulus(stim_id, image_id, cond, f"{STIMULI_DIR}/{path.name}",
+                                 sha256_file(path), int(rgb.shape[1]), int(rgb.shape[0])))
+            done += 1
+            if progress is not None:
+                progress(done, len(wanted), f"{image_id} · {cond}")
+    return images, made
+
+
+def verify_stimuli(study_dir: str | Path, stimuli: list[Stimulus]) -> list[str]:
+    """Problems with the stimulus files (missing, changed); empty when all match their hashes."""
+    study_dir = Path(study_dir)
+    problems: list[str] = []
+    for stim in stimuli:
+        path = study_dir / stim.file
+        if not path.is_file():
+            problems.append(f"{stim.file} is missing")
+        elif sha256_file(path) != stim.sha256:
+            problems.append(f"{stim.file} was changed after the study was made (SHA-256 differs)")
+    return problems

@@ -1,0 +1,282 @@
+"""The study editor: name, source images, conditions, calibration, replicates, viewing time and
+seed; "Create" renders the stimuli with the core engine in a worker thread."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from PySide6.QtCore import QThread, Signal
+from PySide6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog,
+                               QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
+                               QListWidget, QProgressBar, QPushButton, QSpinBox, QVBoxLayout,
+                               QWidget)
+
+from srgan_desktop.mos.design import (BUILTIN_CONDITIONS, Condition, DesignError, StudyDesign,
+                                      make_design, parse_condition)
+from srgan_desktop.mos.stimuli import StimulusError, find_sources
+from srgan_desktop.mos.store import StoreError, create_study, slugify, studies_root
+
+__all__ = ["StudyEditor", "CreateWorker", "model_availability"]
+
+
+def model_availability() -> dict[str, str]:
+    """Bundled model conditions that cannot be used yet → why (e.g. weights still training)."""
+    from srgan_desktop import paths
+    from srgan_desktop.core.weights import ModelRegistry, WeightsError
+
+    registry = ModelRegistry(paths.weights_dir(), paths.user_models_dir())
+    missing: dict[str, str] = {}
+    for key, cond in BUILTIN_CONDITIONS.items():
+        if cond.kind != "model":
+            continue
+        try:
+            entry = registry.find(cond.model)
+        except WeightsError as exc:
+            missing[key] = str(exc)
+            continue
+        if not entry.available:
+            missing[key] = entry.reason
+    return missing
+
+
+class CreateWorker(QThread):
+    """Runs :func:`create_study` off the GUI thread."""
+
+    progressed = Signal(int, int)
+    succeeded = Signal(str)
+    failed = Signal(str)
+
+    def __init__(self, design: StudyDesign, sources: dict[str, Path], folder: Path,
+                 device: str = "auto") -> None:
+        super().__init__()
+        self.design, self.sources, self.folder, self.device = design, sources, folder, device
+        self._stop = False
+
+    def cancel(self) -> None:
+        self._stop = True
+
+    def run(self) -> None:
+        try:
+            study = create_study(self.design, self.sources, self.folder, device=self.device,
+                                 progress=lambda d, t, _what: self.progressed.emit(d, t),
+                                 should_stop=lambda: self._stop)
+            path = str(study.path)
+            study.close()
+        except (DesignError, StimulusError, StoreError) as exc:
+            self.failed.emit(str(exc))
+            return
+        except Exception as exc:  # noqa: BLE001 - the engine may fail in many ways; report it
+            self.failed.emit(f"{type(exc).__name__}: {exc}")
+            return
+        self.succeeded.emit(path)
+
+
+class StudyEditor(QDialog):
+    """Designs a study and creates it; ``created`` carries the new study's database path."""
+
+    created = Signal(Path)
+
+    def __init__(self, parent: QWidget | None = None, root: Path | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("New MOS study")
+        self.root = root or studies_root()
+        self.worker: CreateWorker | None = None
+        self.sources: dict[str, Path] = {}
+
+        self.name_edit = QLineEdit()
+        self.name_edit.setPlaceholderText("e.g. BSD100 ×4 pilot")
+        self.name_edit.textChanged.connect(self._update_folder)
+        self.images_edit = QLineEdit()
+        self.images_edit.setPlaceholderText("folder of HR source images")
+        self.images_edit.editingFinished.connect(self._scan_images)
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse_images)
+        images_row = QHBoxLayout()
+        images_row.addWidget(self.images_edit, 1)
+        images_row.addWidget(browse)
+        self.images_label = QLabel("no images yet")
+
+        conditions = QGroupBox("Conditions to rate")
+        cond_layout = QVBoxLayout(conditions)
+        self.condition_boxes: dict[str, QCheckBox] = {}
+        missing = model_availability()
+        for key, cond in BUILTIN_CONDITIONS.items():
+            box = QCheckBox(cond.label + (" (hidden reference)" if cond.kind == "reference" else ""))
+            box.setChecked(key not in missing)
+            if key in missing:
+                box.setEnabled(False)
+                box.setToolTip(f"unavailable: {missing[key]}")
+                box.setText(box.text() + " — unavailable")
+            self.condition_boxes[key] = box
+            cond_layout.addWidget(box)
+        self.model_list = QListWidget()
+        self.model_list.setMaximumHeight(80)
+        add_model = QPushButton("Add model file…")
+        add_model.clicked.connect(self._add_model)
+        remove_model = QPushButton("Remove")
+        remove_model.clicked.connect(lambda: self.model_list.takeItem(self.model_list.currentRow()))
+        model_row = QHBoxLayout()
+        model_row.addWidget(add_model)
+        model_row.addWidget(remove_model)
+        model_row.addStretch(1)
+        cond_layout.addWidget(QLabel("Your own models:"))
+        cond_layout.addWidget(self.model_list)
+        cond_layout.addLayout(model_row)
+
+        self.calibration_spin = QSpinBox()
+        self.calibration_spin.setRange(0, 100)
+        self.calibration_spin.setValue(1)
+        self.calibration_spin.setSuffix(" image(s)")
+        self.calibration_spin.setToolTip("before rating, each rater sees the nearest-neighbour (score 1) "
+                                         "and original (score 5) versions of this many images")
+        self.replicate_spin = QSpinBox()
+        self.replicate_spin.setRange(1, 10)
+        self.replicate_spin.setToolTip("2 or more repeats every trial, for test–retest agreement")
+        self.min_view_spin = QDoubleSpinBox()
+        self.min_view_spin.setRange(0.0, 600.0)
+        self.min_view_spin.setDecimals(1)
+        self.min_view_spin.setSuffix(" s")
+        self.seed_spin = QSpinBox()
+        self.seed_spin.setRange(0, 2 ** 31 - 1)
+        self.seed_spin.setValue(secrets.randbelow(2 ** 31))
+        self.device_edit = QLineEdit("auto")
+        self.folder_label = QLabel("")
+        self.folder_label.setWordWrap(True)
+        folder_button = QPushButton("Change…")
+        folder_button.clicked.connect(self._choose_root)
+        folder_row = QHBoxLayout()
+        folder_row.addWidget(self.folder_label, 1)
+        folder_row.addWidget(folder_button)
+
+        form = QFormLayout()
+        form.addRow("Name:", self.name_edit)
+        form.addRow("Source images:", images_row)
+        form.addRow("", self.images_label)
+        form.addRow(conditions)
+        form.addRow("Calibration:", self.calibration_spin)
+        form.addRow("Replicates:", self.replicate_spin)
+        form.addRow("Minimum viewing time:", self.min_view_spin)
+        form.addRow("Seed:", self.seed_spin)
+        form.addRow("Device:", self.device_edit)
+        form.addRow("Saved in:", folder_row)
+
+        self.progress = QProgressBar()
+        self.progress.setVisible(False)
+        self.message = QLabel("")
+        self.message.setWordWrap(True)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.create_button = self.buttons.addButton("Create", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.buttons.accepted.connect(self.create)
+        self.buttons.rejected.connect(self._cancel)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.message)
+        layout.addWidget(self.buttons)
+        self._update_folder()
+
+    # ------------------------------------------------------------------ inputs
+    def _browse_images(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Folder of HR images", self.images_edit.text())
+        if folder:
+            self.images_edit.setText(folder)
+            self._scan_images()
+
+    def _scan_images(self) -> None:
+        self.sources = {}
+        text = self.images_edit.text().strip()
+        if not text:
+            self.images_label.setText("no images yet")
+            return
+        try:
+            self.sources = find_sources(text)
+        except DesignError as exc:
+            self.images_label.setText(str(exc))
+            return
+        self.images_label.setText(f"{len(self.sources)} image(s): {', '.join(list(self.sources)[:6])}"
+                                  + ("…" if len(self.sources) > 6 else ""))
+
+    def _add_model(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Model weights", "",
+                                              "Weights (*.safetensors *.pth *.pt *.ckpt)")
+        if path:
+            self.add_model(Path(path))
+
+    def add_model(self, path: Path) -> None:
+        self.model_list.addItem(str(path))
+
+    def _choose_root(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Where studies are saved", str(self.root))
+        if folder:
+            self.root = Path(folder)
+            self._update_folder()
+
+    def folder(self) -> Path:
+        return self.root / slugify(self.name_edit.text() or "study")
+
+    def _update_folder(self) -> None:
+        self.folder_label.setText(str(self.folder()))
+
+    def conditions(self) -> list[Condition]:
+        chosen = [BUILTIN_CONDITIONS[key] for key, box in self.condition_boxes.items()
+                  if box.isChecked() and box.isEnabled()]
+        return chosen + [parse_condition(self.model_list.item(i).text())
+                         for i in range(self.model_list.count())]
+
+    def design(self) -> StudyDesign:
+        """The design the form describes; raises :class:`DesignError` when it is incomplete."""
+        if not self.sources:
+            self._scan_images()
+        return make_design(self.name_edit.text(), list(self.sources), self.conditions(),
+                           replicates=self.replicate_spin.value(),
+                           calibration=self.calibration_spin.value(),
+                           min_view_s=self.min_view_spin.value(), seed=self.seed_spin.value())
+
+    # ------------------------------------------------------------------ create
+    def create(self) -> None:
+        if self.worker is not None:
+            return
+        try:
+            design = self.design()
+        except DesignError as exc:
+            self.message.setText(str(exc))
+            return
+        self.message.setText("Rendering stimuli…")
+        self.progress.setVisible(True)
+        self.progress.setRange(0, 0)
+        self.create_button.setEnabled(False)
+        self.worker = CreateWorker(design, dict(self.sources), self.folder(),
+                                   self.device_edit.text().strip() or "auto")
+        self.worker.progressed.connect(self._on_progress)
+        self.worker.succeeded.connect(self._on_created)
+        self.worker.failed.connect(self._on_failed)
+        self.worker.start()
+
+    def _on_progress(self, done: int, total: int) -> None:
+        self.progress.setRange(0, total)
+        self.progress.setValue(done)
+
+    def _finish_worker(self) -> None:
+        if self.worker is not None:
+            self.worker.wait()
+            self.worker = None
+        self.progress.setVisible(False)
+        self.create_button.setEnabled(True)
+
+    def _on_created(self, path: str) -> None:
+        self._finish_worker()
+        self.message.setText(f"Created {path}")
+        self.created.emit(Path(path))
+        self.accept()
+
+    def _on_failed(self, message: str) -> None:
+        self._finish_worker()
+        self.message.setText(f"Could not create the study: {message}")
+
+    def _cancel(self) -> None:
+        if self.worker is not None:
+            self.worker.cancel()
+            self.message.setText("Cancelling…")
+            return
+        self.reject()

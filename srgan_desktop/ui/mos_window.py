@@ -1,0 +1,204 @@
+"""The MOS studies window (experimenter side) and the separate rating window (rater side).
+
+* :func:`open_mos_window` — what the main window's "MOS studies…" menu entry calls: a list of
+  studies, New / Open / Rate / Check, and the results of the selected study.
+* :class:`RatingWindow` — a top-level window with only the blind :class:`RatingPanel`; it
+  opens its own connection to the study, so it can run beside the results or in another
+  process (``srgan-desktop mos rate STUDY``, :func:`run_rating_app`).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, QListWidget,
+                               QListWidgetItem, QMainWindow, QMessageBox, QPushButton, QSplitter,
+                               QVBoxLayout, QWidget)
+
+from srgan_desktop.mos.store import StoreError, Study, list_studies, studies_root
+from srgan_desktop.ui.mos_editor import StudyEditor
+from srgan_desktop.ui.mos_panel import RATING_TITLE, RatingPanel
+from srgan_desktop.ui.mos_results import ResultsView
+
+__all__ = ["MosWindow", "RatingWindow", "open_mos_window", "run_rating_app"]
+
+PATH_ROLE = Qt.ItemDataRole.UserRole
+
+
+class RatingWindow(QMainWindow):
+    """The rater's window: the rating panel and nothing that could name a method."""
+
+    def __init__(self, study_path: Path, parent: QWidget | None = None, rater: str = "") -> None:
+        super().__init__(parent)
+        self.setWindowTitle(RATING_TITLE)
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+        self.study = Study.open(study_path)
+        self.panel = RatingPanel(self.study, rater=rater)
+        self.setCentralWidget(self.panel)
+        self.resize(1100, 850)
+
+    def closeEvent(self, event) -> None:  # noqa: ANN001, N802 (Qt API)
+        self.panel._stop_timers()  # every score is already committed: closing is a pause
+        self.study.close()
+        super().closeEvent(event)
+
+
+class MosWindow(QMainWindow):
+    """Studies on the left, the selected study's results on the right."""
+
+    def __init__(self, parent: QWidget | None = None, root: Path | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("MOS studies — srgan-desktop")
+        self.root = root or studies_root()
+        self.study: Study | None = None
+        self.rating_windows: list[RatingWindow] = []
+
+        self.study_list = QListWidget()
+        self.study_list.currentItemChanged.connect(self._on_selected)
+        self.study_list.itemDoubleClicked.connect(lambda _item: self.start_rating())
+        buttons = QHBoxLayout()
+        for text, slot in (("New…", self.new_study), ("Open…", self._open_dialog),
+                           ("Rate…", self.start_rating), ("Check", self.check_study)):
+            button = QPushButton(text)
+            button.clicked.connect(slot)
+            buttons.addWidget(button)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.addWidget(QLabel(f"Studies in {self.root}"))
+        left_layout.addWidget(self.study_list, 1)
+        left_layout.addLayout(buttons)
+        left_layout.addWidget(self.status)
+        self.results = ResultsView()
+        splitter = QSplitter()
+        splitter.addWidget(left)
+        splitter.addWidget(self.results)
+        splitter.setSizes([300, 900])
+        self.setCentralWidget(splitter)
+        self.resize(1300, 800)
+        self.refresh_list()
+
+    # ---------------------------------------------------------------- studies
+    def refresh_list(self, select: Path | None = None) -> None:
+        self.study_list.blockSignals(True)
+        self.study_list.clear()
+        for info in list_studies(self.root):
+            text = info.name if not info.error else f"{info.name} (damaged)"
+            if not info.error:
+                text += f"\n  {info.raters} rater(s), {info.ratings} rating(s)"
+            item = QListWidgetItem(text)
+            item.setData(PATH_ROLE, str(info.path))
+            item.setToolTip(info.error or str(info.path.parent))
+            self.study_list.addItem(item)
+        self.study_list.blockSignals(False)
+        if select is not None:
+            self.add_study(select)
+
+    def add_study(self, path: Path) -> None:
+        """Select the study at ``path`` (listing it first if it lives outside the root)."""
+        path = Path(path)
+        path = path / "study.sqlite" if path.is_dir() else path
+        for row in range(self.study_list.count()):
+            if Path(self.study_list.item(row).data(PATH_ROLE)) == path:
+                self.study_list.setCurrentRow(row)
+                return
+        item = QListWidgetItem(f"{path.parent.name}\n  {path.parent}")
+        item.setData(PATH_ROLE, str(path))
+        self.study_list.addItem(item)
+        self.study_list.setCurrentItem(item)
+
+    def selected_path(self) -> Path | None:
+        item = self.study_list.currentItem()
+        return Path(item.data(PATH_ROLE)) if item is not None else None
+
+    def _on_selected(self, *_args) -> None:
+        self.open_study(self.selected_path())
+
+    def open_study(self, path: Path | None) -> Study | None:
+        """Open (and verify) ``path`` and show its results; problems go to the status line."""
+        if self.study is not None:
+            self.study.close()
+            self.study = None
+        if path is not None:
+            try:
+                self.study = Study.open(path)
+                self.status.setText(f"{self.study.name}: {len(self.study.stimuli)} stimuli verified")
+            except StoreError as exc:
+                self.status.setText(str(exc))
+        self.results.set_study(self.study)
+        return self.study
+
+    def _open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a MOS study", str(self.root),
+                                              "MOS study (study.sqlite)")
+        if path:
+            self.add_study(Path(path))
+
+    def new_study(self) -> StudyEditor:
+        editor = StudyEditor(self, root=self.root)
+        editor.created.connect(lambda path: self.refresh_list(select=path))
+        editor.show()
+        return editor
+
+    def check_study(self) -> None:
+        path = self.selected_path()
+        if path is None:
+            return
+        try:
+            with Study.open(path) as study:
+                QMessageBox.information(self, "Study check", f"'{study.name}' is intact: database ok, "
+                                        f"{len(study.stimuli)} stimuli match their SHA-256.")
+        except StoreError as exc:
+            QMessageBox.warning(self, "Study check", str(exc))
+
+    def start_rating(self, rater: str = "") -> RatingWindow | None:
+        """Open a rating window on the selected study (its own connection, its own window)."""
+        path = self.selected_path()
+        if path is None:
+            self.status.setText("Select a study to rate first.")
+            return None
+        try:
+            window = RatingWindow(path, rater=rater)
+        except StoreError as exc:
+            QMessageBox.warning(self, "Cannot start rating", str(exc))
+            return None
+        window.panel.finished.connect(self.results.reload)
+        window.panel.paused.connect(self.results.reload)
+        window.destroyed.connect(lambda _=None, w=window: self._forget(w))
+        self.rating_windows.append(window)
+        window.show()
+        return window
+
+    def _forget(self, window: RatingWindow) -> None:
+        if window in self.rating_windows:
+            self.rating_windows.remove(window)
+
+    def closeEvent(self, event) -> None:  # noqa: ANN001, N802 (Qt API)
+        if self.study is not None:
+            self.study.close()
+            self.study = None
+        super().closeEvent(event)
+
+
+def open_mos_window(parent: QWidget | None = None, root: Path | None = None) -> MosWindow:
+    """Create and show the MOS studies window (for the main window's menu)."""
+    window = MosWindow(parent, root=root)
+    if parent is not None:
+        window.setWindowFlag(Qt.WindowType.Window, True)
+    window.show()
+    return window
+
+
+def run_rating_app(study_path: Path, rater: str = "") -> int:
+    """``srgan-desktop mos rate``: a Qt application with one rating window."""
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    try:
+        window = RatingWindow(Path(study_path), rater=rater)
+    except StoreError as exc:
+        print(f"srgan-desktop: error: {exc}", file=sys.stderr)
+        return 2
+    window.show()
+    return int(app.exec())

@@ -1,0 +1,235 @@
+"""The MOS Qt side, with real widgets offscreen: the blind rating panel, results, editor, window."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QAbstractButton, QLabel, QLineEdit, QProgressBar, QWidget
+
+from mos_util import IMAGE_NAMES, build_study, write_hr_images
+from srgan_desktop.core.images import load_image
+from srgan_desktop.mos.export import read_csv
+from srgan_desktop.mos.store import Study
+from srgan_desktop.ui.image_pane import ImagePane
+from srgan_desktop.ui.mos_panel import DONE, LOGIN, RATING, RATING_TITLE, RatingPanel
+
+pytestmark = pytest.mark.gui
+
+
+def visible_strings(root: QWidget) -> list[str]:
+    """Every string a rater (or a screen reader) could get from the widget tree."""
+    widgets = [root, root.window(), *root.findChildren(QWidget)]
+    found = []
+    for w in widgets:
+        found += [w.windowTitle(), w.toolTip(), w.accessibleName(), w.accessibleDescription(),
+                  w.statusTip(), w.whatsThis(), w.windowIconText()]
+        if isinstance(w, (QLabel, QAbstractButton, QLineEdit)):
+            found.append(w.text())
+        if isinstance(w, QLineEdit):
+            found.append(w.placeholderText())
+        if isinstance(w, QProgressBar):
+            found.append(w.text())
+    return [s for s in found if s]
+
+
+def forbidden_words(study: Study, extra: tuple[str, ...] = ()) -> set[str]:
+    words = set(extra) | set(IMAGE_NAMES) | {study.name, study.folder.name, ".png", "stimuli"}
+    for cond in study.design.conditions:
+        words |= {cond.key, cond.label, cond.title}
+        if cond.model:
+            words.add(cond.model.rsplit("/", 1)[-1].rsplit(".", 1)[0])
+    for stim in study.stimuli.values():
+        words |= {stim.id, stim.file.rsplit("/", 1)[-1]}
+    return {w.casefold() for w in words if w}
+
+
+def assert_blind(panel: RatingPanel, words: set[str]) -> None:
+    for text in visible_strings(panel):
+        low = text.casefold()
+        leaks = [w for w in words if w in low]
+        assert not leaks, f"the rating panel shows {leaks!r} in {text!r}"
+
+
+@pytest.fixture
+def panel_for(qtbot):
+    def make(study: Study, rater: str = "") -> RatingPanel:
+        panel = RatingPanel(study, rater=rater)
+        qtbot.addWidget(panel)
+        panel.resize(640, 520)
+        with qtbot.waitExposed(panel):
+            panel.show()
+        with qtbot.waitActive(panel):
+            panel.activateWindow()
+        return panel
+    return make
+
+
+def shown_pixels_match(panel: RatingPanel, study: Study) -> bool:
+    expected = load_image(study.stimulus_path(panel.trial.stimulus_id)).rgb
+    return np.array_equal(panel.viewer.image(), expected)
+
+
+def test_whole_session_is_blind_calibrated_paused_and_resumed(qtbot, tmp_path, tiny_model_file, panel_for):
+    study = build_study(tmp_path, tiny_model_file, calibration=1)
+    words = forbidden_words(study, extra=(tiny_model_file.stem,))
+    panel = panel_for(study)
+    assert panel.windowTitle() == RATING_TITLE and isinstance(panel.viewer, ImagePane)
+    assert_blind(panel, words)
+
+    qtbot.keyClicks(panel.rater_edit, "rater-07")
+    qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
+    # calibration: the anchors with their scores, never recorded
+    anchors = []
+    while panel._calibration:
+        assert_blind(panel, words)
+        anchors.append(panel.anchor_label.text())
+        assert not any(b.isVisible() for b in panel.score_buttons)
+        qtbot.mouseClick(panel.next_button, Qt.MouseButton.LeftButton)
+    assert ["score 1" in anchors[0], "score 5" in anchors[1], len(anchors)] == [True, True, 2]
+    session = study.find_session("rater-07")
+    assert session.calibrated_at is not None and study.rows() == []
+
+    total = session.total
+    assert total == len(IMAGE_NAMES) * 4
+    for k in range(total // 2):
+        assert panel.page == RATING and panel.progress_label.text() == f"Image {k + 1} of {total}"
+        assert shown_pixels_match(panel, study)
+        panel.viewer.zoom_by(2.0)      # the rater may zoom and pan
+        panel.viewer.pan_by(3.0, -2.0)
+        assert_blind(panel, words)
+        if k % 2:
+            qtbot.keyClick(panel, Qt.Key.Key_4)
+        else:
+            qtbot.mouseClick(panel.score_buttons[1], Qt.MouseButton.LeftButton)
+    assert [r.score for r in study.rows()] == [2, 4] * (total // 4) + [2] * (total // 2 % 2)
+
+    qtbot.mouseClick(panel.pause_button, Qt.MouseButton.LeftButton)
+    assert panel.page == LOGIN and f"{total // 2} of {total}" in panel.login_status.text()
+    assert_blind(panel, words)
+
+    # resume (as another window would): straight to the next unrated trial, no calibration
+    qtbot.keyClicks(panel.rater_edit, "RATER-07")
+    qtbot.keyClick(panel.rater_edit, Qt.Key.Key_Return)
+    assert panel.page == RATING and not panel._calibration
+    assert panel.trial.position == total // 2
+    while panel.page == RATING:
+        assert shown_pixels_match(panel, study)
+        assert_blind(panel, words)
+        assert panel.rate(5)
+    assert panel.page == DONE
+    assert_blind(panel, words)
+    rows = study.rows()
+    assert len(rows) == total and [r.trial_index for r in rows] == list(range(total))
+    assert all(r.response_ms >= 0 for r in rows)
+    study.close()
+
+
+def test_minimum_viewing_time_locks_the_scores(qtbot, tmp_path, panel_for):
+    study = build_study(tmp_path, calibration=0, min_view_s=0.4)
+    panel = panel_for(study, rater="slow")
+    panel.start()
+    assert panel.page == RATING and not panel.scores_enabled()
+    assert not any(b.isEnabled() for b in panel.score_buttons)
+    assert not panel.rate(3)
+    qtbot.keyClick(panel, Qt.Key.Key_3)
+    assert study.rows() == []
+    assert "look at the image" in panel.wait_label.text()
+    qtbot.waitUntil(panel.scores_enabled, timeout=3000)
+    assert panel.rate(3)
+    assert study.rows()[0].response_ms >= 400
+    assert not panel.scores_enabled()  # locked again for the next trial
+    study.close()
+
+
+def test_two_windows_on_one_rater_never_double_record(qtbot, tmp_path, panel_for):
+    first = build_study(tmp_path, calibration=0)
+    second = Study.open(first.path)
+    a, b = panel_for(first, rater="twin"), panel_for(second, rater="twin")
+    a.start()
+    b.start()
+    assert a.trial.position == b.trial.position == 0
+    assert a.rate(1)
+    assert b.rate(5)          # trial 0 was taken: b moves on without recording it
+    assert b.trial.position == 1
+    rows = first.rows()
+    assert [(r.trial_index, r.score) for r in rows] == [(0, 1)]
+    second.close()
+    first.close()
+
+
+def test_results_view_tables_plots_and_export(qtbot, tmp_path):
+    from srgan_desktop.ui.mos_results import ResultsView
+
+    study = build_study(tmp_path, calibration=0, replicates=2)
+    for k, rater in enumerate(("r1", "r2", "r3")):
+        session = study.start_session(rater)
+        for trial in study.trials(session.id):
+            base = {"nearest": 1, "bicubic": 3, "reference": 5}[trial.condition]
+            study.record_rating(session.id, trial.position, max(1, base - (trial.position + k) % 2), 900)
+    view = ResultsView()
+    qtbot.addWidget(view)
+    view.show()
+    view.set_study(study)
+    table = view.summary_table
+    assert table.rowCount() == 3
+    assert [table.item(r, 0).text() for r in range(3)] == ["nearest", "bicubic", "reference"]
+    assert table.item(0, 1).text() == str(3 * len(IMAGE_NAMES) * 2)
+    assert view.pairwise_table.rowCount() == 3 and view.screening_table.rowCount() == 3
+    assert view.distribution_plot.image.image.shape == (3, 5)
+    assert view.rank_plot.bars.opts["height"][0] == pytest.approx(view.analysis.mean_ranks["nearest"])
+    assert "Test–retest over" in view.retest_label.text()
+    view.exclude_box.setChecked(True)  # nobody is flagged here: same numbers
+    assert view.analysis.excluded == []
+    path = view.export_to(tmp_path / "results.csv")
+    assert read_csv(path) == study.rows()
+    study.close()
+
+
+def test_editor_creates_a_study_with_the_engine(qtbot, tmp_path, tiny_model_file):
+    from srgan_desktop.ui.mos_editor import StudyEditor
+
+    root = tmp_path / "studies"
+    editor = StudyEditor(root=root)
+    qtbot.addWidget(editor)
+    assert not editor.condition_boxes["srgan"].isEnabled()  # no SRGAN weights yet
+    assert "unavailable" in editor.condition_boxes["srgan"].toolTip()
+    editor.create()
+    assert "name" in editor.message.text()  # nothing filled in yet
+    editor.name_edit.setText("From the editor")
+    editor.images_edit.setText(str(write_hr_images(tmp_path / "hr")))
+    editor._scan_images()
+    assert editor.images_label.text().startswith("3 image(s)")
+    editor.condition_boxes["srresnet"].setChecked(False)
+    editor.add_model(tiny_model_file)
+    editor.replicate_spin.setValue(2)
+    editor.min_view_spin.setValue(1.5)
+    editor.seed_spin.setValue(42)
+    editor.device_edit.setText("cpu")
+    with qtbot.waitSignal(editor.created, timeout=60_000) as created:
+        editor.create()
+    with Study.open(created.args[0]) as study:
+        assert study.folder == root / "From-the-editor"
+        assert study.design.condition_keys == ["nearest", "bicubic", "reference", "tiny_x4"]
+        assert (study.design.replicates, study.design.min_view_ms, study.design.seed) == (2, 1500, 42)
+        assert len(study.stimuli) == 3 * 4
+
+
+def test_mos_window_lists_opens_and_starts_rating(qtbot, tmp_path):
+    from srgan_desktop.ui.mos_window import open_mos_window
+
+    build_study(tmp_path, calibration=0).close()
+    window = open_mos_window(root=tmp_path / "studies")
+    qtbot.addWidget(window)
+    assert window.study_list.count() == 1
+    window.study_list.setCurrentRow(0)
+    assert window.study is not None and window.results.summary_table.rowCount() == 0
+    assert "verified" in window.status.text()
+    rating = window.start_rating(rater="w1")
+    assert rating.windowTitle() == RATING_TITLE
+    rating.panel.start()
+    assert rating.panel.rate(4)
+    rating.panel.pause()
+    assert window.results.summary_table.rowCount() == 1  # results refreshed on pause
+    rating.close()
+    window.close()
