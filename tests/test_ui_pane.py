@@ -172,3 +172,22 @@ def test_export_crops_and_figure(tmp_path):
     assert [p.name for p in result.crops] == ["my_image_01_input.png", "my_image_02_srgan.png"]
     assert result.figure.name == "my_image_comparison.png"
     assert (load_image(result.crops[1]).rgb == crops[1].rgb).all()
+
+
+def test_many_signal_emissions_do_not_abort_python():
+    """PySide6 6.12's emit() drops a reference to True each time; ui.qt_fixes guards it."""
+    import sys
+
+    from PySide6.QtCore import QObject, Signal
+
+    from srgan_desktop.ui.qt_fixes import protect_bool_refcounts
+
+    class Emitter(QObject):
+        ping = Signal(object)
+
+    protect_bool_refcounts()
+    emitter = Emitter()
+    before = sys.getrefcount(True)
+    for _ in range(20_000):  # a long pan session's worth; aborts Python 3.11 without the guard
+        emitter.ping.emit(1)
+    assert sys.getrefcount(True) > 0 and before > 0

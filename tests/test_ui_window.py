@@ -160,7 +160,7 @@ def test_zoom_pan_sync_unsync_and_realign_in_window(qtbot, window, tmp_path):
     qtbot.keyClick(window, Qt.Key.Key_0, Qt.KeyboardModifier.ControlModifier)
     assert all(p.zoom() == pytest.approx(1.0) for p in panes)
     window.set_zoom(8.0)
-    assert window.zoom_label.text() == "800 %"
+    assert window.zoom_label.text() == "800 %" and window.zoom_combo.currentText() == "800 %"
     qtbot.keyClick(window, Qt.Key.Key_F)
     assert window.sync.is_fit() and a.view_range().contains(0, 0)
     # crosshair read-out in the status bar

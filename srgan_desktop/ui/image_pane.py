@@ -14,8 +14,8 @@ Stable API (other parts of the app, e.g. the MOS rating panel, build on it):
 * ``set_smooth(bool)`` (nearest neighbour when off), ``set_crosshair(x, y)``, ``hide_crosshair()``;
 * ``pixel_at(x, y)``, ``visible_crop()``;
 * signals ``viewChanged(QRectF)`` (any change of the visible region),
-  ``userViewChanged(bool)`` (the user dragged or wheeled here; True when the un-sync modifier,
-  :data:`UNSYNC_MODIFIER` = Shift, was held), ``cursorMoved(float, float)`` (scene
+  ``userViewChanged(bool)`` (the user dragged or wheeled here; True for a drag with the
+  un-sync modifier, :data:`UNSYNC_MODIFIER` = Shift, held), ``cursorMoved(float, float)`` (scene
   coordinates under the mouse), ``cursorLeft()`` and ``activated()`` (clicked).
 
 Drawing is done by :class:`RasterItem`, which paints only the visible part of the image and
@@ -40,7 +40,7 @@ from srgan_desktop.ui.export import crop_scene
 __all__ = ["ImagePane", "RasterItem", "Raster", "ViewState", "UNSYNC_MODIFIER", "MIN_ZOOM",
            "MAX_ZOOM", "ZOOM_PRESETS"]
 
-#: Held while dragging or wheeling, a pane moves alone (to fix a misalignment).
+#: Held while dragging, a pane pans alone (to fix a misalignment); zoom stays shared.
 UNSYNC_MODIFIER = Qt.KeyboardModifier.ShiftModifier
 MIN_ZOOM = 1.0 / 64.0
 MAX_ZOOM = 64.0
@@ -173,8 +173,8 @@ class _PaneViewBox(pg.ViewBox):
             ev.ignore()
             return
         anchor = self.mapSceneToView(ev.scenePos())
-        local = bool(ev.modifiers() & UNSYNC_MODIFIER)
-        self._pane.zoom_by(WHEEL_STEP ** (delta / 120.0), anchor=anchor, user=True, local=local)
+        # zoom is always shared (Shift only un-syncs panning): the panes keep one scale
+        self._pane.zoom_by(WHEEL_STEP ** (delta / 120.0), anchor=anchor, user=True)
         ev.accept()
 
     def mouseDragEvent(self, ev, axis=None) -> None:  # noqa: ANN001, N802

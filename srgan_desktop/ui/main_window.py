@@ -738,6 +738,11 @@ class MainWindow(QMainWindow):
     def _update_zoom_label(self) -> None:
         zoom = self.sync.zoom()
         self.zoom_label.setText("" if zoom is None else f"{zoom * 100:.0f} %")
+        index = 0 if self.sync.is_fit() else -1
+        for i in range(1, self.zoom_combo.count()):
+            if zoom is not None and abs(float(self.zoom_combo.itemData(i)) - zoom) < 1e-6:
+                index = i
+        self.zoom_combo.setCurrentIndex(index)
 
     def _toggle_row(self) -> None:
         arrangement = "row" if self.act_row.isChecked() else "grid"
@@ -895,7 +900,7 @@ class MainWindow(QMainWindow):
 
 HELP_TEXT = """\
 Mouse: wheel zooms around the cursor, left-drag pans. Every pane shows the same region.
-Shift + drag (or Shift + wheel) moves one pane alone, to fix a misalignment; A re-aligns.
+Shift + drag pans one pane alone, to fix a misalignment (zoom stays shared); A re-aligns.
 
 Ctrl+O open · Ctrl+S save the active pane · Ctrl+Shift+S save all · Ctrl+E export view
 Ctrl+R run all · Esc cancel · Ctrl+1 upscale mode · Ctrl+2 simulate-from-HR mode

@@ -152,9 +152,11 @@ class ViewSync(QObject):
             return
         state = pane.view_state()
         if local:
-            base = self.current_state() or state
             if self._state is None:
-                # freeze the others where they are before this pane goes its own way
+                # leaving fit mode: the group stays where the other panes are
+                others = [p for p in self._panes if p is not pane and p.image() is not None]
+                base = others[0].view_state().moved(*(-v for v in self.offset(others[0]))) \
+                    if others else state
                 self._state = ViewState(base.cx, base.cy, state.zoom)
             self._offsets[id(pane)] = (state.cx - self._state.cx, state.cy - self._state.cy)
             if state.zoom != self._state.zoom:
