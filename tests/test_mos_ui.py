@@ -227,9 +227,38 @@ def test_mos_window_lists_opens_and_starts_rating(qtbot, tmp_path):
     assert "verified" in window.status.text()
     rating = window.start_rating(rater="w1")
     assert rating.windowTitle() == RATING_TITLE
+    assert window.isMinimized()  # the results (which name methods) leave the screen
     rating.panel.start()
     assert rating.panel.rate(4)
     rating.panel.pause()
     assert window.results.summary_table.rowCount() == 1  # results refreshed on pause
+    rating.toggle_full_screen()
+    assert rating.isFullScreen()
     rating.close()
+    qtbot.waitUntil(lambda: not window.rating_windows and not window.isMinimized())
     window.close()
+
+
+def test_mos_rate_command_opens_the_rating_window(qtbot, tmp_path):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from srgan_desktop.__main__ import main
+    from srgan_desktop.ui.mos_window import RatingWindow
+
+    build_study(tmp_path, calibration=0).close()
+    seen = []
+
+    def look_and_quit() -> None:
+        windows = [w for w in QApplication.topLevelWidgets()
+                   if isinstance(w, RatingWindow) and w.isVisible()]
+        seen.extend((w.windowTitle(), w.panel.rater_edit.text()) for w in windows)
+        for w in windows:
+            w.close()
+        QApplication.instance().quit()
+
+    QTimer.singleShot(300, look_and_quit)
+    root = str(tmp_path / "studies")
+    assert main(["mos", "rate", "pilot", "--root", root, "--rater", "cli-rater"]) == 0
+    assert seen == [(RATING_TITLE, "cli-rater")]
+    assert main(["mos", "rate", "missing", "--root", root]) == 2

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, QListWidget,
                                QListWidgetItem, QMainWindow, QMessageBox, QPushButton, QSplitter,
                                QVBoxLayout, QWidget)
@@ -38,6 +39,15 @@ class RatingWindow(QMainWindow):
         self.panel = RatingPanel(self.study, rater=rater)
         self.setCentralWidget(self.panel)
         self.resize(1100, 850)
+        full_screen = QShortcut(QKeySequence("F11"), self)
+        full_screen.activated.connect(self.toggle_full_screen)
+
+    def toggle_full_screen(self) -> None:
+        """F11: full screen hides the desktop (and any results window) during a session."""
+        if self.isFullScreen():
+            self.showNormal()
+        else:
+            self.showFullScreen()
 
     def closeEvent(self, event) -> None:  # noqa: ANN001, N802 (Qt API)
         self.panel._stop_timers()  # every score is already committed: closing is a pause
@@ -169,12 +179,15 @@ class MosWindow(QMainWindow):
         window.panel.paused.connect(self.results.reload)
         window.destroyed.connect(lambda _=None, w=window: self._forget(w))
         self.rating_windows.append(window)
+        self.showMinimized()  # the results name the methods: keep them out of the rater's sight
         window.show()
         return window
 
     def _forget(self, window: RatingWindow) -> None:
         if window in self.rating_windows:
             self.rating_windows.remove(window)
+        if not self.rating_windows:
+            self.showNormal()
 
     def closeEvent(self, event) -> None:  # noqa: ANN001, N802 (Qt API)
         if self.study is not None:
@@ -186,8 +199,6 @@ class MosWindow(QMainWindow):
 def open_mos_window(parent: QWidget | None = None, root: Path | None = None) -> MosWindow:
     """Create and show the MOS studies window (for the main window's menu)."""
     window = MosWindow(parent, root=root)
-    if parent is not None:
-        window.setWindowFlag(Qt.WindowType.Window, True)
     window.show()
     return window
 
