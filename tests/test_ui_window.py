@@ -262,6 +262,18 @@ def test_export_view_and_save_result(qtbot, window, tmp_path):
     assert (load_image(saved).rgb == window.session.image_for("tiny_x4")).all()
 
 
+def test_transparency_is_upscaled_and_saved(qtbot, window, tmp_path):
+    rgb = _photo(12, 10)
+    alpha = np.zeros((12, 10), np.uint8)
+    alpha[:, 5:] = 255
+    path = save_image(tmp_path / "logo.png", rgb, alpha)
+    assert window.open_path(path, "upscale")
+    _run_all(qtbot, window)
+    saved = load_image(window.save_result("tiny_x4", tmp_path / "logo_x4.png"))
+    assert saved.rgb.shape == (48, 40, 3) and saved.alpha is not None
+    assert saved.alpha[:, :16].max() < 40 and saved.alpha[:, 24:].min() > 215
+
+
 def test_settings_recent_files_and_layout_are_remembered(qtbot, tmp_path, tiny_model_file):
     registry = _registry(tmp_path, [tiny_model_file])
     first = _window(qtbot, tmp_path, registry)

@@ -80,6 +80,12 @@ class Raster:
         self._levels: list[QImage] = [_to_qimage(rgb)]
         self._arrays: list[np.ndarray] = [rgb]
 
+    @property
+    def nbytes(self) -> int:
+        """Memory held: the array, its QImage and the pyramid built so far."""
+        return int(self.rgb.nbytes + sum(a.nbytes for a in self._arrays[1:])
+                   + sum(q.sizeInBytes() for q in self._levels))
+
     def level(self, n: int) -> tuple[QImage, int]:
         """The QImage reduced ``2**k`` times for the largest ``k <= n`` that exists, and ``k``."""
         while len(self._levels) <= n:

@@ -457,6 +457,7 @@ class MainWindow(QMainWindow):
             self._error("Cannot open the image", str(exc))
             return False
         self._after_image_changed()
+        self.settings.mode = self.session.mode
         self.settings.add_recent(path)
         self.settings.last_dir = str(path.resolve().parent)
         self._rebuild_recent_menu()
@@ -576,7 +577,8 @@ class MainWindow(QMainWindow):
             known = self.session.cached(key, resolved)
             self._notes[key] = _QUEUED
             jobs.append(Job(info, self.session.lr, device, tile, self.session.reference,  # type: ignore[arg-type]
-                            tag=self.session.lr_hash, reference_hash=self.session.reference_hash,
+                            alpha=self.session.lr_alpha, tag=self.session.lr_hash,
+                            reference_hash=self.session.reference_hash,
                             known=known.result if known is not None else None))
         self.refresh_views()
         if jobs:

@@ -74,8 +74,13 @@ class _Cache:
     def put(self, key: tuple[str, str, str], value: MethodResult) -> None:
         self.items[key] = value
         self.items.move_to_end(key)
-        while len(self.items) > 1 and sum(v.result.rgb.nbytes for v in self.items.values()) > self.max_bytes:
+        while len(self.items) > 1 and sum(_size(v) for v in self.items.values()) > self.max_bytes:
             self.items.popitem(last=False)
+
+
+def _size(done: MethodResult) -> int:
+    """Bytes a cached result holds: its pixels and the display copy (QImage, pyramid)."""
+    return int(done.result.rgb.nbytes + getattr(done.display, "nbytes", 0))
 
 
 def _paper_order(entry: object) -> tuple[int, str]:
@@ -96,11 +101,12 @@ class ComparisonSession:
     """What is open and what has been computed for it."""
 
     def __init__(self, registry: ModelRegistry | None = None,
-                 cache_bytes: int = 1536 * 1024 * 1024) -> None:
+                 cache_bytes: int = 2048 * 1024 * 1024) -> None:
         self.registry = registry
         self.mode = "upscale"
         self.source: LoadedImage | None = None
         self.lr: np.ndarray | None = None
+        self.lr_alpha: np.ndarray | None = None  # upscale mode keeps transparency
         self.reference: np.ndarray | None = None
         self.lr_hash = ""
         self.reference_hash = ""
@@ -151,7 +157,7 @@ class ComparisonSession:
         self.mode = mode
         self.results = {}
         if self.source is None:
-            self.lr = self.reference = None
+            self.lr = self.reference = self.lr_alpha = None
             self.lr_hash = self.reference_hash = ""
             return
         rgb = self.source.rgb
@@ -159,10 +165,14 @@ class ComparisonSession:
             h, w = rgb.shape[0] - rgb.shape[0] % SCALE, rgb.shape[1] - rgb.shape[1] % SCALE
             self.lr = downscale(rgb, SCALE)
             self.reference = np.ascontiguousarray(rgb[:h, :w])
+            self.lr_alpha = None
         else:
             self.lr = rgb
+            self.lr_alpha = self.source.alpha
             self.reference = None
         self.lr_hash = image_hash(self.lr)
+        if self.lr_alpha is not None:
+            self.lr_hash = image_hash(np.dstack([self.lr, self.lr_alpha]))
         self.reference_hash = image_hash(self.reference) if self.reference is not None else ""
 
     @property

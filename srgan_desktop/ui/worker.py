@@ -18,7 +18,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from srgan_desktop.core.engine import (BicubicMethod, CancelToken, Cancelled, NetworkMethod,
                                        Upscaler, UpscaleError, UpscaleResult, resolve_device)
-from srgan_desktop.core.images import ImageLoadError
+from srgan_desktop.core.images import ImageLoadError, LoadedImage
 from srgan_desktop.core.metrics import score
 from srgan_desktop.core.weights import ModelRegistry, WeightsError, load_model
 from srgan_desktop.ui.image_pane import Raster
@@ -38,6 +38,7 @@ class Job:
     device: str = "auto"
     tile: int | None = None
     reference: np.ndarray | None = None
+    alpha: np.ndarray | None = None  # transparency of the LR input, upscaled with bicubic
     tag: str = ""  # which image it belongs to (the session's LR hash): stale results are dropped
     reference_hash: str = ""
     known: UpscaleResult | None = None  # already computed (cache): only score it
@@ -127,7 +128,8 @@ class UpscaleWorker(QObject):
                 method = BicubicMethod() if job.method.is_bicubic else self._network(job.method)
                 upscaler = Upscaler(method, device=job.device, tile=job.tile)
                 self.started.emit(job, str(upscaler.device))
-                result = upscaler.upscale(job.lr, progress=lambda d, t: self.progress.emit(job, d, t),
+                source = job.lr if job.alpha is None else LoadedImage(job.lr, job.alpha)
+                result = upscaler.upscale(source, progress=lambda d, t: self.progress.emit(job, d, t),
                                           cancel=token)
             scores = None
             if job.reference is not None and job.reference.shape == result.rgb.shape:
