@@ -252,8 +252,18 @@ class MainWindow(QMainWindow):
             view.addAction(act)
         view.addAction(self.metrics_dock.toggleViewAction())
 
+        studies = bar.addMenu("&Studies")
+        studies.addAction("&MOS studies…").triggered.connect(self.open_mos_studies)
+
         help_menu = bar.addMenu("&Help")
         help_menu.addAction("Keys and mouse…").triggered.connect(self._show_help)
+
+    def open_mos_studies(self) -> QWidget:
+        """Open the MOS studies window (design, rating panel, results)."""
+        from srgan_desktop.ui.mos_window import open_mos_window
+
+        self._mos_window = open_mos_window(self)
+        return self._mos_window
 
     def _build_toolbar(self) -> None:
         tools = self.addToolBar("Main")
