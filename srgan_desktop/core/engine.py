@@ -32,9 +32,14 @@ __all__ = ["Cancelled", "UpscaleError", "CancelToken", "UpscaleResult", "Method"
 
 ProgressCallback = Callable[[int, int], None]  # (tiles done, tiles in all)
 
-#: Bytes per *padded* LR pixel that one fp32 SRResNet ×4 forward needs at its peak
-#: (measured on the CPU with ``srgan-desktop bench``: activations at ×2 and ×4 resolution).
-BYTES_PER_LR_PIXEL = 24 * 1024
+#: Bytes per *padded* LR pixel that one fp32 SRResNet ×4 forward needs at its peak.
+#: Measured with ``srgan-desktop bench`` (its forward-only child: VmHWM minus VmRSS before one
+#: forward, torch 2.15 CPU/oneDNN, 2 threads): 303 MiB at 160², 984 MiB at 320², 1954 MiB at
+#: 464², i.e. 9.1 KiB per pixel plus ~75 MiB fixed.  That is the second upsampling step: its
+#: 64-channel ×2 input (1 KiB), 256-channel conv output (4 KiB) and pixel-shuffled copy (4 KiB).
+#: 12 KiB keeps a third in hand for allocator slack and GPU convolution workspaces (the old
+#: 24 KiB made auto tiles √2 ≈ 1.4× narrower, i.e. about twice as many tiles).
+BYTES_PER_LR_PIXEL = 12 * 1024
 MIN_TILE = 16
 
 

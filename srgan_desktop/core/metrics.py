@@ -73,6 +73,8 @@ def high_frequency_share(rgb: np.ndarray, cutoff: float = 0.25, border: int = 4)
     y = rgb_to_y(rgb)
     if border > 0:
         y = y[border:-border, border:-border]
+    if not np.any(y != y.flat[0]):
+        return 0.0  # flat: no spectrum (subtracting the mean would leave only rounding noise)
     y = y - y.mean()
     window = np.outer(np.hanning(y.shape[0]), np.hanning(y.shape[1]))
     power = np.abs(np.fft.fft2(y * window)) ** 2

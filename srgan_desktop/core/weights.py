@@ -165,8 +165,10 @@ def load_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
             f"{path.name} was refused: it holds Python objects beyond plain tensors, and loading it "
             f"could run code. Only weights-only checkpoints are accepted; re-save it as a plain "
             f"state dict or as .safetensors. (detail: {str(exc).splitlines()[0]})") from exc
-    except (RuntimeError, OSError, EOFError, ValueError) as exc:
-        raise WeightsError(f"{path.name}: not a readable PyTorch checkpoint ({exc})") from exc
+    except Exception as exc:  # noqa: BLE001  garbage input makes the unpickler raise anything
+        # (KeyError, IndexError, struct.error...): it is still just "not a checkpoint"
+        detail = " ".join(str(exc).split()) or type(exc).__name__
+        raise WeightsError(f"{path.name}: not a readable PyTorch checkpoint ({detail})") from exc
     return _unwrap(obj, path)
 
 

@@ -1,0 +1,168 @@
+"""What the subcommands share: turning ``-m`` into an engine method, the engine options,
+a per-tile progress bar, one-line errors, JSON output.  Qt-free."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from srgan_desktop.core.engine import BicubicMethod, Cancelled, Method, NetworkMethod, UpscaleError
+from srgan_desktop.core.images import ImageLoadError, ImageSaveError
+from srgan_desktop.core.weights import WEIGHT_SUFFIXES, ModelRegistry, WeightsError
+from srgan_desktop.paths import user_models_dir, weights_dir
+
+__all__ = ["CommandError", "NoWeights", "BUNDLED_NAMES", "USER_ERRORS", "default_registry",
+           "load_method", "add_engine_options", "nonnegative_int", "positive_int", "TileProgress",
+           "fail", "guarded", "write_json", "jsonable"]
+
+#: The bundled models ``-m`` knows by short name even before their model cards exist.
+BUNDLED_NAMES = ("srresnet", "srgan")
+
+
+class CommandError(Exception):
+    """A user error found by a subcommand (bad folder, bad option...): one line, exit code 2."""
+
+
+class NoWeights(WeightsError):
+    """A known model whose weights file is not there yet."""
+
+
+#: Errors that are the user's input, not a bug: reported in one line with exit code 2.
+USER_ERRORS: tuple[type[BaseException], ...] = (
+    CommandError, ImageLoadError, ImageSaveError, WeightsError, UpscaleError)
+
+
+def default_registry() -> ModelRegistry:
+    """Bundled models plus the user's model folder."""
+    return ModelRegistry(weights_dir(), user_models_dir())
+
+
+def _looks_like_path(spec: str) -> bool:
+    return (Path(spec).suffix.lower() in WEIGHT_SUFFIXES or "/" in spec or "\\" in spec
+            or Path(spec).is_file())
+
+
+def load_method(spec: str, registry: ModelRegistry | None = None) -> Method:
+    """``bicubic``, a registry name (``srresnet``, ``srgan``, ``srresnet_x4``, a user model) or a
+    weights file path → a ready engine :class:`Method`.
+
+    Raises :class:`NoWeights` for a known model without weights, :class:`WeightsError` for
+    anything else that cannot be loaded (unknown name, bad file, not an SRResNet).
+    """
+    if spec.lower() == "bicubic":
+        return BicubicMethod(4)
+    registry = registry or default_registry()
+    if _looks_like_path(spec):
+        model, descriptor = registry.load(spec)
+        return NetworkMethod(model, descriptor)
+    try:
+        entry = registry.find(spec)
+    except WeightsError:
+        if spec.lower() in BUNDLED_NAMES:
+            raise NoWeights(f"no weights for '{spec}' yet: {spec}_x4.safetensors is not in "
+                            f"{weights_dir()} (train and export it with srgan-train)") from None
+        raise
+    if not entry.available:
+        raise NoWeights(f"{entry.name}: {entry.reason}")
+    model, descriptor = registry.load(entry.name)
+    return NetworkMethod(model, descriptor)
+
+
+def nonnegative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
+
+
+def add_engine_options(parser: argparse.ArgumentParser, precision: str = "auto") -> None:
+    """``--device``, ``--tile`` and ``--precision`` (default ``precision``), as the engine takes them."""
+    parser.add_argument("--device", default="auto", metavar="DEV",
+                        help="auto, cpu, cuda (or cuda:N) or mps; auto picks CUDA, then MPS, "
+                             "then the CPU (default: %(default)s)")
+    parser.add_argument("--tile", type=nonnegative_int, default=None, metavar="N",
+                        help="LR tile side in pixels; 0 runs the whole image at once "
+                             "(default: chosen from free memory)")
+    parser.add_argument("--precision", choices=["auto", "fp32", "fp16", "bf16"], default=precision,
+                        help="auto: fp32 on the CPU, bf16 (else fp16) on CUDA, fp16 on MPS "
+                             "(default: %(default)s)")
+
+
+class TileProgress:
+    """A progress callback for :meth:`Upscaler.upscale` drawing one tqdm bar (on stderr)."""
+
+    def __init__(self, description: str, enabled: bool = True) -> None:
+        self.description = description
+        self.enabled = enabled
+        self.bar: Any = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc=self.description, unit="tile", file=sys.stderr,
+                            leave=False, dynamic_ncols=True)
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def fail(message: object, code: int = 2) -> int:
+    """Print ``srgan-desktop: error: …`` on one line to stderr and return ``code``."""
+    text = " ".join(str(message).split()) or type(message).__name__
+    print(f"srgan-desktop: error: {text}", file=sys.stderr)
+    return code
+
+
+def guarded(action: Callable[[], int]) -> int:
+    """Run a subcommand body: user errors become one line and exit code 2, Ctrl-C exit 130."""
+    try:
+        return action()
+    except USER_ERRORS as exc:
+        return fail(exc)
+    except MemoryError:
+        return fail("not enough memory (try a smaller --tile)")
+    except (KeyboardInterrupt, Cancelled):
+        print("srgan-desktop: interrupted", file=sys.stderr)
+        return 130
+
+
+def jsonable(value: Any) -> Any:
+    """Make a value strict JSON: paths → str, non-finite floats → "inf"/"-inf"/"nan"."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def write_json(path: str | Path, data: Any) -> Path:
+    """Write ``data`` as indented strict JSON; an unwritable path is a :class:`CommandError`."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(jsonable(data), indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise CommandError(f"could not write {path}: {exc.strerror or exc}") from exc
+    return path

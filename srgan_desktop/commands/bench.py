@@ -1,0 +1,381 @@
+"""``srgan-desktop bench``: how fast SRResNet runs on this machine, and what memory it takes.
+
+* the raw full-frame forward time against the engine's time at its default settings, for
+  the same input (their ratio is the engine's overhead: conversions, tiling, clipping);
+* the achieved GFLOP/s of the forward (convolution FLOPs counted analytically: 2·k²·Cin·Cout
+  per output pixel) next to a measured fp32 matmul peak;
+* the peak RSS of a child process that upscales a 4·N × 4·N input (1024 × 1024 by default)
+  with the engine's default (auto) tiling, read with ``getrusage(RUSAGE_CHILDREN)``; a second
+  child runs one forward of the largest padded tile, which gives the bytes one padded LR pixel
+  really costs, against the engine's ``BYTES_PER_LR_PIXEL`` assumption.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from typing import NoReturn
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from srgan_desktop.commands._common import CommandError, guarded, load_method, positive_int, write_json
+from srgan_desktop.core import engine
+from srgan_desktop.core.arch import SRResNet
+from srgan_desktop.core.engine import NetworkMethod, Upscaler, resolve_device
+from srgan_desktop.core.weights import ModelDescriptor, WeightsError
+from srgan_desktop.paths import is_frozen
+
+__all__ = ["add_parser", "run", "conv_flops", "matmul_gflops", "BenchSubject", "RssReport",
+           "BenchReport", "bench_subject", "format_report"]
+
+DEFAULT_SIZE = 256
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "bench", help="time SRResNet here: raw forward vs engine, GFLOP/s vs matmul peak, peak RSS",
+        description="Benchmark SRResNet on this machine (bundled weights if present, else a randomly "
+                    "initialised SRResNet): raw forward vs the engine at its defaults, achieved "
+                    "GFLOP/s against a measured fp32 matmul peak, and the peak RSS of upscaling a "
+                    "4·SIZE × 4·SIZE input with the engine's auto tiling (in a child process).")
+    parser.add_argument("--size", type=positive_int, default=DEFAULT_SIZE, metavar="N",
+                        help="LR side of the timed input; the memory run uses 4·N "
+                             "(default: %(default)s, i.e. 1024×1024 for memory)")
+    parser.add_argument("--repeat", type=positive_int, default=3, metavar="K",
+                        help="timed runs after one warm-up; the best is reported (default: %(default)s)")
+    parser.add_argument("--device", default="auto", metavar="DEV",
+                        help="auto, cpu, cuda or mps (default: %(default)s)")
+    parser.add_argument("--json", metavar="OUT", help="also write the figures here")
+    parser.add_argument("--child", choices=["engine", "forward"], help=argparse.SUPPRESS)
+    parser.add_argument("--child-size", type=positive_int, help=argparse.SUPPRESS)
+    return parser
+
+
+# --- what is measured ----------------------------------------------------------------------
+
+@dataclass
+class BenchSubject:
+    model: torch.nn.Module
+    descriptor: ModelDescriptor
+    label: str
+    bundled: bool
+
+
+def bench_subject() -> BenchSubject:
+    """The bundled SRResNet if it has weights, else a randomly initialised one (seed 0)."""
+    why = ""
+    try:
+        method = load_method("srresnet")
+        if isinstance(method, NetworkMethod):
+            path = method.descriptor.path
+            return BenchSubject(method.model, method.descriptor,
+                                f"{method.name} (bundled weights: {path.name if path else '?'})", True)
+    except WeightsError as exc:
+        why = f": {exc}"
+    torch.manual_seed(0)
+    model = SRResNet().eval()
+    descriptor = ModelDescriptor(name="srresnet (random init)", num_blocks=model.num_blocks,
+                                 channels=model.channels, scale=model.scale)
+    return BenchSubject(model, descriptor, f"randomly initialised 16-block SRResNet (no bundled "
+                        f"weights{why})", False)
+
+
+def conv_flops(model: torch.nn.Module, height: int, width: int) -> int:
+    """FLOPs of every convolution in one forward of an (height, width) input: 2·MACs, where a
+    conv has k_h·k_w·C_in/groups·C_out MACs per output pixel.
+
+    Counted from the layer shapes alone, for networks like SRResNet whose modules are
+    registered in execution order and whose convolutions keep the size ("same" padding): the
+    resolution changes only at ``PixelShuffle`` (× its factor) and at strided convolutions.
+    """
+    total, scale_y, scale_x = 0, float(height), float(width)
+    for module in model.modules():
+        if isinstance(module, torch.nn.PixelShuffle):
+            scale_y *= module.upscale_factor
+            scale_x *= module.upscale_factor
+        elif isinstance(module, torch.nn.Conv2d):
+            scale_y /= module.stride[0]
+            scale_x /= module.stride[1]
+            kh, kw = module.kernel_size
+            macs_per_px = kh * kw * (module.in_channels // module.groups) * module.out_channels
+            total += 2 * macs_per_px * round(scale_y) * round(scale_x)
+    return total
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    elif device.type == "mps":
+        torch.mps.synchronize()
+
+
+def best_time(action: Callable[[], object], device: torch.device, repeat: int) -> list[float]:
+    """One warm-up, then ``repeat`` timed runs (seconds, in order)."""
+    action()
+    _sync(device)
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        action()
+        _sync(device)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def matmul_gflops(n: int, device: torch.device, repeat: int = 5) -> float:
+    """Best fp32 ``torch.matmul`` rate of two n×n matrices, in GFLOP/s (2·n³ FLOPs a product)."""
+    generator = torch.Generator().manual_seed(0)
+    a = torch.rand(n, n, generator=generator).to(device)
+    b = torch.rand(n, n, generator=generator).to(device)
+    times = best_time(lambda: torch.matmul(a, b), device, repeat)
+    return 2.0 * n ** 3 / min(times) / 1e9
+
+
+def _maxrss_bytes(children: bool) -> int | None:
+    """``getrusage(...).ru_maxrss`` in bytes (None on Windows, which has no ``resource``)."""
+    try:
+        import resource
+    except ImportError:
+        return None
+    value = resource.getrusage(resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF).ru_maxrss
+    return int(value if sys.platform == "darwin" else value * 1024)  # macOS: bytes, Linux: KiB
+
+
+def _own_memory() -> tuple[int | None, int | None]:
+    """(resident now, high-water mark) of this process in bytes.
+
+    On Linux both come from ``/proc/self/status`` (``VmRSS``, ``VmHWM``, the high-water mark of
+    this process's own address space) rather than from ``ru_maxrss``: ``execve`` carries the
+    spawning process's high-water mark over into the child's ``ru_maxrss``, so a child started
+    by a large parent never reports less than the parent's size.  Elsewhere ``ru_maxrss``
+    stands for both.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            fields = dict(line.split(":", 1) for line in status if ":" in line)
+        return int(fields["VmRSS"].split()[0]) * 1024, int(fields["VmHWM"].split()[0]) * 1024
+    except (OSError, KeyError, ValueError):
+        peak = _maxrss_bytes(children=False)
+        return peak, peak
+
+
+def _random_image(side: int) -> np.ndarray:
+    return np.random.default_rng(0).integers(0, 256, size=(side, side, 3), dtype=np.uint8)
+
+
+# --- the child processes -------------------------------------------------------------------
+
+def _child(mode: str, side: int, device_name: str) -> NoReturn:
+    """Run in a fresh process; print one JSON line with its own RSS before and at the peak."""
+    subject = bench_subject()
+    image = _random_image(side)
+    x = torch.from_numpy(image.transpose(2, 0, 1).copy()).float().div(255.0).unsqueeze(0)
+    baseline, _ = _own_memory()
+    start = time.perf_counter()
+    report: dict[str, object] = {"mode": mode, "side": side}
+    if mode == "engine":
+        upscaler = Upscaler(NetworkMethod(subject.model, subject.descriptor), device=device_name)
+        result = upscaler.upscale(image)
+        report.update(tile=result.tile, tiles=result.tiles, device=result.device,
+                      precision=result.precision, pad=upscaler.method.pad)
+    else:
+        device = resolve_device(device_name)
+        model = subject.model.to(device)
+        with torch.inference_mode():
+            model(x.to(device))
+        _sync(device)
+    report.update(seconds=time.perf_counter() - start, baseline_bytes=baseline,
+                  peak_bytes=_own_memory()[1])
+    print(json.dumps(report), flush=True)
+    sys.stderr.flush()
+    # Leave without interpreter teardown: with torch loaded, finalisation alone raises the
+    # process's peak RSS by ~120 MB, which RUSAGE_CHILDREN would then report.
+    os._exit(0)
+
+
+def _child_command(mode: str, side: int, device: str) -> tuple[list[str], dict[str, str]]:
+    env = dict(os.environ)
+    if is_frozen():
+        return [sys.executable, "bench", "--child", mode, "--child-size", str(side), "--device", device], env
+    package_root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH", "")) if p)
+    return ([sys.executable, "-m", "srgan_desktop", "bench", "--child", mode, "--child-size", str(side),
+             "--device", device], env)
+
+
+def _run_child(mode: str, side: int, device: str) -> dict:
+    command, env = _child_command(mode, side, device)
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines:
+        detail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise CommandError(f"the memory measurement ({mode}) failed: {detail}")
+    return json.loads(lines[-1])
+
+
+@dataclass
+class RssReport:
+    """Peak RSS of the engine upscaling ``side``² and of one forward of its largest padded tile."""
+
+    side: int
+    tile: int
+    tiles: int
+    seconds: float
+    peak_rss_bytes: int          # getrusage(RUSAGE_CHILDREN).ru_maxrss right after the engine child
+    child_peak_bytes: int        # the engine child's own high-water mark (VmHWM on Linux)
+    child_start_bytes: int       # the engine child's RSS before upscaling: interpreter, torch, model
+    parent_peak_bytes: int       # this process's high-water mark when it started the child
+    padded_side: int
+    forward_delta_bytes: int     # peak − RSS before, of a child that runs one forward only
+    bytes_per_padded_lr_pixel: float
+    engine_assumes: int = engine.BYTES_PER_LR_PIXEL
+
+
+def measure_rss(side: int, device: str) -> RssReport | None:
+    """Both child runs; None where ``getrusage`` does not exist (Windows).
+
+    Run it while this process is still small: on Linux the children's ``ru_maxrss`` is at least
+    the parent's high-water mark at the time it started them (see :func:`_own_memory`).
+    """
+    parent_peak = _own_memory()[1]
+    engine_run = _run_child("engine", side, device)
+    peak = _maxrss_bytes(children=True)
+    if peak is None or parent_peak is None:
+        return None
+    tile, pad = int(engine_run["tile"]), int(engine_run["pad"])
+    padded = min(side, (tile or side) + 2 * pad)
+    forward_run = _run_child("forward", padded, device)
+    delta = int(forward_run["peak_bytes"]) - int(forward_run["baseline_bytes"])
+    return RssReport(side=side, tile=tile, tiles=int(engine_run["tiles"]),
+                     seconds=float(engine_run["seconds"]), peak_rss_bytes=peak,
+                     child_peak_bytes=int(engine_run["peak_bytes"]),
+                     child_start_bytes=int(engine_run["baseline_bytes"]), parent_peak_bytes=parent_peak,
+                     padded_side=padded, forward_delta_bytes=delta,
+                     bytes_per_padded_lr_pixel=delta / padded ** 2)
+
+
+# --- the report ----------------------------------------------------------------------------
+
+@dataclass
+class BenchReport:
+    model: str
+    bundled_weights: bool
+    device: str
+    precision: str
+    torch_threads: int
+    load_average: float | None
+    size: int
+    forward_seconds: list[float]
+    engine_seconds: list[float]
+    engine_tile: int
+    conv_gflop: float
+    forward_gflops: float
+    matmul_n: int
+    matmul_gflops: float
+    rss: RssReport | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def engine_ratio(self) -> float:
+        return min(self.engine_seconds) / min(self.forward_seconds)
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["engine_ratio"] = self.engine_ratio
+        data["forward_share_of_matmul_peak"] = self.forward_gflops / self.matmul_gflops
+        return data
+
+
+def _mib(value: float) -> str:
+    return f"{value / 2 ** 20:.0f} MiB"
+
+
+def format_report(report: BenchReport) -> str:
+    n = report.size
+    tile = "0 = whole image" if report.engine_tile == 0 else f"{report.engine_tile} px"
+    load = "" if report.load_average is None else f", load average {report.load_average:.1f} at start"
+    lines = [
+        f"model: {report.model}",
+        f"device: {report.device} {report.precision}, {report.torch_threads} torch threads{load}",
+        f"input {n}×{n} → {4 * n}×{4 * n}, best of {len(report.forward_seconds)}:",
+        f"  raw forward, full frame   {min(report.forward_seconds):8.3f} s",
+        f"  engine, default settings  {min(report.engine_seconds):8.3f} s   (auto tile: {tile})   "
+        f"ratio {report.engine_ratio:.2f}×",
+        f"  convolutions {report.conv_gflop:.1f} GFLOP ({report.conv_gflop * 1e3 / n ** 2:.2f} MFLOP per "
+        f"LR pixel) → {report.forward_gflops:.1f} GFLOP/s",
+        f"  fp32 matmul peak ({report.matmul_n}×{report.matmul_n}): {report.matmul_gflops:.1f} GFLOP/s "
+        f"→ the forward reaches {100 * report.forward_gflops / report.matmul_gflops:.0f} % of it",
+    ]
+    rss = report.rss
+    if rss is None:
+        lines.append("peak RSS: not measured on this platform (no resource module)")
+    else:
+        tiling = "whole image (no tiling)" if rss.tile == 0 else f"{rss.tiles} tiles of {rss.tile} px"
+        lines += [
+            f"memory, upscaling {rss.side}×{rss.side} with the engine's defaults (child process, "
+            f"{rss.seconds:.1f} s): auto tile → {tiling}",
+            f"  peak RSS {_mib(rss.peak_rss_bytes)} (getrusage RUSAGE_CHILDREN); the child's own "
+            f"high-water mark {_mib(rss.child_peak_bytes)}, of which {_mib(rss.child_start_bytes)} "
+            f"before upscaling (interpreter, torch, model)",
+            f"  one forward of a padded {rss.padded_side}×{rss.padded_side} tile: "
+            f"+{_mib(rss.forward_delta_bytes)} = {rss.bytes_per_padded_lr_pixel / 1024:.1f} KiB per "
+            f"padded LR pixel (the engine budgets {rss.engine_assumes / 1024:.1f} KiB)",
+        ]
+        if rss.peak_rss_bytes > rss.child_peak_bytes * 1.05:
+            lines.append(f"  (RUSAGE_CHILDREN is above the child's own peak: on Linux it includes this "
+                         f"process's {_mib(rss.parent_peak_bytes)} at the time it started the child)")
+    lines += report.notes
+    return "\n".join(lines)
+
+
+def _bench(args: argparse.Namespace) -> int:
+    if args.child:
+        return _child(args.child, args.child_size or args.size, args.device)
+    device = resolve_device(args.device)
+    subject = bench_subject()
+    method = NetworkMethod(subject.model, subject.descriptor)
+    upscaler = Upscaler(method, device=args.device)
+    n = args.size
+    image = _random_image(n)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    print(f"measuring memory with a {4 * n}×{4 * n} input in a child process ...", file=sys.stderr)
+    rss = measure_rss(4 * n, args.device)  # first, while this process is still small
+    print(f"timing {subject.label} on {device} ...", file=sys.stderr)
+
+    model = subject.model.to(device)
+    x = torch.from_numpy(image.transpose(2, 0, 1).copy()).float().div(255.0).unsqueeze(0).to(device)
+
+    def forward() -> None:
+        with torch.inference_mode():
+            model(x)
+
+    forward_times = best_time(forward, device, args.repeat)
+    engine_times = best_time(lambda: upscaler.upscale(image), device, args.repeat)
+    flops = conv_flops(subject.model, n, n)
+    matmul_n = 2048 if n >= 64 else 1024
+    report = BenchReport(
+        model=subject.label, bundled_weights=subject.bundled, device=str(device),
+        precision=upscaler.precision, torch_threads=torch.get_num_threads(), load_average=load,
+        size=n, forward_seconds=forward_times, engine_seconds=engine_times,
+        engine_tile=upscaler.auto_tile(n, n) if upscaler.tile is None else upscaler.tile,
+        conv_gflop=flops / 1e9, forward_gflops=flops / min(forward_times) / 1e9,
+        matmul_n=matmul_n, matmul_gflops=matmul_gflops(matmul_n, device), rss=rss)
+    if load is not None and load > 0.5 * (os.cpu_count() or 1):
+        report.notes.append(f"note: the machine was busy (load average {load:.1f} on "
+                            f"{os.cpu_count()} cores): other work competes for the CPU")
+    print(format_report(report))
+    if args.json:
+        print(f"wrote {write_json(args.json, report.to_dict())}")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    return guarded(lambda: _bench(args))

@@ -1,0 +1,163 @@
+"""The inference engine: tiling is invisible, progress and cancel work, devices are checked."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import make_tiny_generator
+from srgan_desktop.core import engine
+from srgan_desktop.core.engine import (BicubicMethod, CancelToken, Cancelled, NetworkMethod,
+                                       UpscaleError, Upscaler, resolve_device)
+from srgan_desktop.core.images import LoadedImage
+from srgan_desktop.core.resize import imresize
+from srgan_desktop.core.weights import ModelDescriptor
+
+
+def _image(h: int, w: int, seed: int = 0) -> np.ndarray:
+    """Smooth content plus noise: realistic enough that outputs are not clipped flat."""
+    yy, xx = np.mgrid[0:h, 0:w]
+    base = np.stack([128 + 90 * np.sin(xx / 5.0), 128 + 90 * np.cos(yy / 7.0),
+                     128 + 60 * np.sin((xx + yy) / 9.0)], axis=-1)
+    noise = np.random.default_rng(seed).normal(0, 12, (h, w, 3))
+    return np.clip(base + noise, 0, 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def tiny_method() -> NetworkMethod:
+    return NetworkMethod(make_tiny_generator(), ModelDescriptor(name="tiny", num_blocks=2))
+
+
+def test_tiny_model_pads_by_its_receptive_radius(tiny_method):
+    assert tiny_method.pad == 12  # 4 + 2·2 + 1 + 1 + 0.5 + 1 → 12 LR pixels
+
+
+def test_tiled_equals_full_frame_for_a_network(tiny_method):
+    image = _image(14, 40)  # tile 10: 2 × 4 tiles, the middle columns padded on both sides
+    full = Upscaler(tiny_method, device="cpu", tile=0).upscale(image, as_float=True)
+    tiled = Upscaler(tiny_method, device="cpu", tile=10).upscale(image, as_float=True)
+    assert full.tiles == 1 and tiled.tiles == 8
+    assert full.rgb.shape == tiled.rgb.shape == (56, 160, 3)
+    assert full.rgb.dtype == np.float32
+    assert float(full.rgb.std()) > 1e-3  # the output depends on the input
+    assert float(np.abs(full.rgb - tiled.rgb).max()) <= 1e-4
+
+
+@pytest.mark.parametrize("tile", [5, 8])
+def test_tiled_equals_full_frame_for_bicubic(tile):
+    image = _image(22, 19, seed=1)
+    full = Upscaler(BicubicMethod(4), tile=0).upscale(image, as_float=True)
+    tiled = Upscaler(BicubicMethod(4), tile=tile).upscale(image, as_float=True)
+    assert tiled.tiles > 1
+    assert float(np.abs(full.rgb - tiled.rgb).max()) <= 1e-4
+    direct = imresize(image, output_shape=(88, 76)).astype(np.float32) / 255
+    assert float(np.abs(full.rgb - direct).max()) <= 1e-6
+    as_uint8 = Upscaler(BicubicMethod(4), tile=tile).upscale(image)
+    assert as_uint8.rgb.dtype == np.uint8 and np.array_equal(as_uint8.rgb, imresize(image, output_shape=(88, 76)))
+
+
+def test_progress_is_called_once_per_tile(tiny_method):
+    calls: list[tuple[int, int]] = []
+    result = Upscaler(tiny_method, device="cpu", tile=6).upscale(
+        _image(12, 16), progress=lambda k, n: calls.append((k, n)))
+    assert result.tiles == 6
+    assert calls == [(k, 6) for k in range(1, 7)]
+
+
+def test_cancel_stops_between_tiles(tiny_method):
+    token = CancelToken()
+    calls: list[int] = []
+
+    def progress(k: int, n: int) -> None:
+        calls.append(k)
+        token.cancel()
+
+    with pytest.raises(Cancelled):
+        Upscaler(tiny_method, device="cpu", tile=8).upscale(_image(16, 16), progress=progress, cancel=token)
+    assert calls == [1]  # the first tile finished; the second never started
+    assert token.cancelled
+
+
+def test_a_token_cancelled_before_the_start_runs_no_tile():
+    token = CancelToken()
+    token.cancel()
+    calls = []
+    with pytest.raises(Cancelled):
+        Upscaler(BicubicMethod(4)).upscale(_image(8, 8), progress=lambda k, n: calls.append(k), cancel=token)
+    assert calls == []
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_cuda_without_a_gpu_is_an_upscale_error(tiny_method):
+    with pytest.raises(UpscaleError, match="CUDA"):
+        Upscaler(tiny_method, device="cuda")
+    with pytest.raises(UpscaleError, match="CUDA"):
+        resolve_device("cuda")
+
+
+def test_unknown_device_and_precision_are_upscale_errors(tiny_method):
+    with pytest.raises(UpscaleError, match="unknown device"):
+        Upscaler(tiny_method, device="tpu")
+    with pytest.raises(UpscaleError, match="unknown precision"):
+        Upscaler(tiny_method, device="cpu", precision="int4")
+    assert Upscaler(tiny_method, device="cpu").precision == "fp32"
+    assert Upscaler(BicubicMethod(4), precision="bf16").precision == "fp32"  # bicubic is numpy
+
+
+def test_auto_tile_is_zero_for_small_images(tiny_method):
+    assert Upscaler(tiny_method, device="cpu").auto_tile(64, 64) == 0
+    assert Upscaler(BicubicMethod(4)).auto_tile(500, 500) == 0
+    result = Upscaler(tiny_method, device="cpu").upscale(_image(10, 14))
+    assert result.tile == 0 and result.tiles == 1
+
+
+def test_auto_tile_follows_free_memory(tiny_method, monkeypatch):
+    monkeypatch.setattr(engine, "available_memory", lambda device: 1024 ** 3)
+    upscaler = Upscaler(tiny_method, device="cpu")
+    tile = upscaler.auto_tile(4000, 3000)
+    expected = int(math.sqrt(0.25 * 1024 ** 3 / engine.BYTES_PER_LR_PIXEL)) - 2 * tiny_method.pad
+    assert tile == max(engine.MIN_TILE, expected - expected % 16)
+    assert tile % 16 == 0 and engine.MIN_TILE <= tile <= 1024
+    monkeypatch.setattr(engine, "available_memory", lambda device: 1024)
+    assert upscaler.auto_tile(4000, 3000) == engine.MIN_TILE  # never below the minimum
+
+
+def test_alpha_is_upscaled_and_reattached(tiny_method):
+    rgb = _image(12, 10)
+    alpha = np.zeros((12, 10), np.uint8)
+    alpha[3:9, 2:8] = 255
+    result = Upscaler(tiny_method, device="cpu", tile=0).upscale(LoadedImage(rgb=rgb, alpha=alpha))
+    assert result.rgb.shape == (48, 40, 3) and result.rgb.dtype == np.uint8
+    assert result.alpha is not None and result.alpha.shape == (48, 40)
+    assert np.array_equal(result.alpha, imresize(alpha, output_shape=(48, 40)))
+    assert Upscaler(BicubicMethod(4)).upscale(rgb).alpha is None
+
+
+def test_input_ranges_of_the_descriptor_are_applied():
+    """A model trained on [-1, 1] gets [-1, 1] in and is mapped back from [-1, 1]."""
+
+    class Nearest(torch.nn.Module):
+        def forward(self, x):
+            return torch.nn.functional.interpolate(x, scale_factor=4, mode="nearest")
+
+    descriptor = ModelDescriptor(name="nearest", num_blocks=0, input_range=(-1.0, 1.0),
+                                 output_range=(-1.0, 1.0))
+    image = _image(6, 5)
+    result = Upscaler(NetworkMethod(Nearest(), descriptor), device="cpu", tile=0).upscale(image)
+    assert np.array_equal(result.rgb, image.repeat(4, axis=0).repeat(4, axis=1))
+
+
+@pytest.mark.parametrize("bad", [np.zeros((4, 4), np.uint8), np.zeros((4, 4, 3), np.float32),
+                                 np.zeros((0, 4, 3), np.uint8), np.zeros((4, 4, 4), np.uint8)])
+def test_bad_arrays_are_upscale_errors(bad):
+    with pytest.raises(UpscaleError):
+        Upscaler(BicubicMethod(4)).upscale(bad)
+
+
+def test_result_records_what_ran(tiny_method):
+    result = Upscaler(tiny_method, device="cpu", tile=8).upscale(_image(9, 9))
+    assert (result.device, result.precision, result.tile, result.tiles) == ("cpu", "fp32", 8, 4)
+    assert result.seconds > 0 and result.fp32_fallbacks == 0

@@ -1,0 +1,95 @@
+"""PSNR/SSIM as the SR literature computes them (checked against scikit-image), and texture."""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+import pytest
+from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+from srgan_desktop.core.metrics import (ImageScores, high_frequency_share, psnr, rgb_to_y, score, ssim,
+                                        texture_ratio)
+
+
+def _photo_like(h: int = 64, w: int = 72, seed: int = 0) -> np.ndarray:
+    """Smooth shapes plus fine texture."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w]
+    base = np.stack([120 + 80 * np.sin(xx / 6.0), 120 + 70 * np.cos(yy / 5.0),
+                     100 + 60 * np.sin((xx - yy) / 8.0)], axis=-1)
+    return np.clip(base + rng.normal(0, 20, (h, w, 3)), 0, 255).astype(np.uint8)
+
+
+def _distorted(img: np.ndarray, seed: int = 1) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    blurred = cv2.GaussianBlur(img, (5, 5), 1.0).astype(np.float64)
+    return np.clip(blurred + rng.normal(0, 6, img.shape), 0, 255).astype(np.uint8)
+
+
+def _y_cropped(img: np.ndarray, border: int) -> np.ndarray:
+    return rgb_to_y(img)[border:-border, border:-border]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_psnr_and_ssim_agree_with_scikit_image(seed):
+    hr = _photo_like(seed=seed)
+    sr = _distorted(hr, seed=seed + 10)
+    ya, yb = _y_cropped(sr, 4), _y_cropped(hr, 4)
+    ref_psnr = peak_signal_noise_ratio(yb, ya, data_range=255)
+    ref_ssim = structural_similarity(yb, ya, gaussian_weights=True, sigma=1.5,
+                                     use_sample_covariance=False, data_range=255)
+    assert psnr(sr, hr, border=4) == pytest.approx(ref_psnr, abs=0.01)
+    assert ssim(sr, hr, border=4) == pytest.approx(ref_ssim, abs=0.001)
+    assert 15 < ref_psnr < 40 and 0.3 < ref_ssim < 0.99  # a meaningful comparison, not a corner case
+
+
+def test_identical_images():
+    img = _photo_like()
+    assert psnr(img, img) == math.inf
+    assert ssim(img, img) == pytest.approx(1.0, abs=1e-12)
+    assert texture_ratio(img, img) == pytest.approx(1.0, abs=1e-12)
+    figures = score(img, img)
+    assert isinstance(figures, ImageScores) and figures.psnr == math.inf
+
+
+def test_psnr_of_a_known_error():
+    a = np.full((20, 20, 3), 100, np.uint8)
+    b = a.copy()
+    b[..., 1] = 110  # ΔY = 128.553 · 10/255 everywhere
+    expected = 10 * math.log10(255 ** 2 / (128.553 * 10 / 255) ** 2)
+    assert psnr(b, a, border=4) == pytest.approx(expected, abs=1e-9)
+
+
+def test_luma_is_bt601():
+    assert rgb_to_y(np.zeros((1, 1, 3), np.uint8))[0, 0] == pytest.approx(16.0)
+    assert rgb_to_y(np.full((1, 1, 3), 255, np.uint8))[0, 0] == pytest.approx(235.0)
+    gray = np.arange(12, dtype=np.uint8).reshape(3, 4)
+    assert np.array_equal(rgb_to_y(gray), gray.astype(np.float64))
+
+
+def test_border_is_removed():
+    hr = _photo_like()
+    sr = hr.copy()
+    sr[:4] = 0  # damage only inside the border
+    assert psnr(sr, hr, border=4) == math.inf
+    assert psnr(sr, hr, border=0) < 30
+
+
+def test_texture_ratio_is_below_one_when_blurred_above_one_when_noisy():
+    hr = _photo_like(96, 96)
+    blurred = cv2.GaussianBlur(hr, (9, 9), 2.0)
+    noisy = np.clip(hr + np.random.default_rng(5).normal(0, 40, hr.shape), 0, 255).astype(np.uint8)
+    assert texture_ratio(hr, hr) == 1.0
+    assert texture_ratio(blurred, hr) < 0.5
+    assert texture_ratio(noisy, hr) > 1.0
+    assert 0.0 < high_frequency_share(hr) < 1.0
+    assert high_frequency_share(np.full((32, 32, 3), 9, np.uint8)) == 0.0
+
+
+def test_size_mismatch_and_tiny_images_are_value_errors():
+    with pytest.raises(ValueError, match="differ in size"):
+        psnr(_photo_like(32, 32), _photo_like(32, 36))
+    with pytest.raises(ValueError, match="too small"):
+        ssim(_photo_like(8, 8), _photo_like(8, 8), border=4)

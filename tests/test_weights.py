@@ -1,0 +1,187 @@
+"""The model registry and the one safe checkpoint loader."""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import pickle
+from collections import OrderedDict
+
+import pytest
+import torch
+
+from conftest import make_tiny_generator
+from srgan_desktop.core.arch import Discriminator, SRResNet
+from srgan_desktop.core.weights import ModelRegistry, WeightsError, load_model, save_model
+
+
+def _same_weights(loaded: torch.nn.Module, original: torch.nn.Module) -> bool:
+    """Same tensors under the same names (so the same function), and the loaded one in eval mode."""
+    sa, sb = loaded.state_dict(), original.state_dict()
+    return not loaded.training and list(sa) == list(sb) and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+@pytest.fixture
+def bundled(tmp_path):
+    """A bundled folder with one model that has weights and one card without."""
+    folder = tmp_path / "weights"
+    save_model(make_tiny_generator(), folder / "srresnet_x4.safetensors",
+               {"name": "srresnet_x4", "title": "SRResNet (MSE)", "variant": "srresnet-mse"})
+    (folder / "srgan_x4.json").write_text(json.dumps({"name": "srgan_x4", "title": "SRGAN"}))
+    return folder
+
+
+# --- registry ----------------------------------------------------------------------------
+
+def test_registry_lists_bundled_cards_and_marks_missing_weights(bundled, tmp_path):
+    user = tmp_path / "user"
+    user.mkdir()
+    torch.save(make_tiny_generator(seed=1).state_dict(), user / "mine.pth")
+    (user / "readme.txt").write_text("not a model")
+    entries = {e.name: e for e in ModelRegistry(bundled, user).entries()}
+    assert set(entries) == {"srresnet_x4", "srgan_x4", "mine"}
+    assert entries["srresnet_x4"].available and entries["srresnet_x4"].bundled
+    assert entries["srresnet_x4"].title == "SRResNet (MSE)"
+    gan = entries["srgan_x4"]
+    assert not gan.available and gan.path is None and gan.bundled
+    assert "srgan_x4.safetensors" in gan.reason and "missing" in gan.reason
+    assert entries["mine"].available and not entries["mine"].bundled
+
+
+def test_registry_finds_short_names_and_refuses_unavailable_ones(bundled):
+    registry = ModelRegistry(bundled)
+    assert registry.find("srresnet").name == "srresnet_x4"
+    model, descriptor = registry.load("srresnet")
+    assert descriptor.name == "srresnet_x4" and descriptor.num_blocks == 2
+    assert descriptor.variant == "srresnet-mse" and not model.training
+    with pytest.raises(WeightsError, match="no weights yet"):
+        registry.load("srgan")
+    with pytest.raises(WeightsError, match="no model called 'edsr'"):
+        registry.find("edsr")
+
+
+def test_registry_of_a_missing_folder_is_empty(tmp_path):
+    assert ModelRegistry(tmp_path / "nothing", tmp_path / "nothing either").entries() == []
+
+
+def test_a_broken_card_is_a_weights_error(tmp_path):
+    (tmp_path / "broken.json").write_text("{ not json")
+    with pytest.raises(WeightsError, match="broken.json"):
+        ModelRegistry(tmp_path).entries()
+
+
+# --- loading -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("wrapper", [None, "state_dict", "params", "params_ema", "model"])
+@pytest.mark.parametrize("prefix", ["", "module."])
+def test_loads_pth_checkpoints_in_the_usual_containers(tmp_path, wrapper, prefix):
+    original = make_tiny_generator(seed=2)
+    state = OrderedDict((prefix + k, v) for k, v in original.state_dict().items())
+    payload = state if wrapper is None else {wrapper: state, "iteration": 1000}
+    path = tmp_path / "ckpt.pth"
+    torch.save(payload, path)
+    model, descriptor = load_model(path)
+    assert (descriptor.num_blocks, descriptor.channels, descriptor.scale) == (2, 64, 4)
+    assert descriptor.name == "ckpt"
+    assert _same_weights(model, original)
+
+
+def test_loads_foreign_key_names_by_position(tmp_path):
+    original = make_tiny_generator(seed=4)
+    renamed = OrderedDict((f"net.layer{i}.param", v) for i, v in enumerate(original.state_dict().values()))
+    torch.save(renamed, tmp_path / "foreign.pth")
+    model, _ = load_model(tmp_path / "foreign.pth")
+    assert _same_weights(model, original)
+
+
+def test_detects_a_x2_model_and_reads_its_card(tmp_path):
+    torch.manual_seed(0)
+    path = save_model(SRResNet(num_blocks=3, scale=2), tmp_path / "two.safetensors",
+                      {"name": "two_x2", "input_range": [-1, 1], "output_range": [-1, 1]})
+    _, descriptor = load_model(path)
+    assert (descriptor.scale, descriptor.num_blocks, descriptor.name) == (2, 3, "two_x2")
+    assert descriptor.input_range == (-1.0, 1.0) and descriptor.output_range == (-1.0, 1.0)
+
+
+class _Evil:
+    """Unpickling this would run a command (or create a file) of the attacker's choice."""
+
+    def __init__(self, action):
+        self.action = action
+
+    def __reduce__(self):
+        return self.action
+
+
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
+@pytest.mark.parametrize("how", ["os.system", "pathlib"])
+@pytest.mark.parametrize("writer", ["torch.save", "pickle"])
+def test_a_malicious_pickle_is_refused_and_runs_nothing(tmp_path, how, writer):
+    marker = tmp_path / "pwned"
+    action = ((os.system, (f"touch '{marker}'",)) if how == "os.system"
+              else (pathlib.Path.touch, (pathlib.Path(marker),)))
+    payload = {"state_dict": make_tiny_generator().state_dict(), "hook": _Evil(action)}
+    path = tmp_path / "evil.pth"
+    if writer == "torch.save":
+        torch.save(payload, path)
+    else:
+        with open(path, "wb") as handle:
+            pickle.dump(payload, handle)
+    with pytest.raises(WeightsError) as info:
+        load_model(path)
+    assert "evil.pth was refused" in str(info.value) and "could run code" in str(info.value)
+    assert not marker.exists()
+
+
+def test_a_shape_mismatch_names_the_key(tmp_path):
+    state = make_tiny_generator().state_dict()
+    state["body.1.body.1.running_mean"] = torch.zeros(32)
+    torch.save(state, tmp_path / "odd.pth")
+    with pytest.raises(WeightsError, match=r"body\.1\.body\.1\.running_mean.*\(32,\).*\(64,\)"):
+        load_model(tmp_path / "odd.pth")
+
+
+def test_a_missing_tensor_is_reported(tmp_path):
+    state = make_tiny_generator().state_dict()
+    del state["tail.bias"]
+    torch.save(state, tmp_path / "short.pth")
+    with pytest.raises(WeightsError, match="tail.bias"):
+        load_model(tmp_path / "short.pth")
+
+
+def test_a_discriminator_is_not_an_srresnet(tmp_path):
+    torch.save(Discriminator(input_size=32).state_dict(), tmp_path / "disc.pth")
+    with pytest.raises(WeightsError, match="not an SRResNet"):
+        load_model(tmp_path / "disc.pth")
+
+
+@pytest.mark.parametrize("name, content", [
+    ("junk.safetensors", b"\x00" * 64),
+    ("junk.pth", b"hello, I am text"),
+    ("empty.pth", b""),
+])
+def test_garbage_files_are_weights_errors(tmp_path, name, content):
+    (tmp_path / name).write_bytes(content)
+    with pytest.raises(WeightsError, match=name.replace(".", r"\.")):
+        load_model(tmp_path / name)
+
+
+def test_non_tensor_payloads_are_refused(tmp_path):
+    torch.save({"epoch": 3, "note": "no tensors here"}, tmp_path / "meta.pth")
+    with pytest.raises(WeightsError, match="no tensors"):
+        load_model(tmp_path / "meta.pth")
+    torch.save([1, 2, 3], tmp_path / "list.pth")
+    with pytest.raises(WeightsError, match="not a state dict"):
+        load_model(tmp_path / "list.pth")
+    with pytest.raises(WeightsError, match="not found"):
+        load_model(tmp_path / "absent.safetensors")
+
+
+def test_save_model_round_trip(tmp_path):
+    original = make_tiny_generator(seed=5)
+    path = save_model(original, tmp_path / "deep" / "m.safetensors", {"name": "m", "title": "M"})
+    assert json.loads(path.with_suffix(".json").read_text())["title"] == "M"
+    model, descriptor = load_model(path)
+    assert descriptor.card["title"] == "M" and descriptor.path == path
+    assert _same_weights(model, original)
