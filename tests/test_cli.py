@@ -15,7 +15,7 @@ import torch
 
 from conftest import REPO
 from srgan_desktop.__main__ import main
-from srgan_desktop.commands.bench import conv_flops
+from srgan_desktop.commands.bench import conv_flops, largest_padded_span
 from srgan_desktop.core.arch import SRResNet
 from srgan_desktop.core.images import load_image, save_image
 from srgan_desktop.core.resize import downscale
@@ -154,6 +154,13 @@ def test_conv_flops_are_counted_analytically():
                     + 2 * 81 * 64 * 3 * 16)            # tail 9×9 at ×4 resolution
     assert conv_flops(SRResNet(), 6, 5) == per_lr_pixel * 30
     assert per_lr_pixel == 4_436_352
+
+
+def test_largest_padded_tile_follows_the_engines_tiling():
+    assert largest_padded_span(1024, 592, 40) == 632   # two tiles: each padded on one side only
+    assert largest_padded_span(1024, 368, 40) == 448   # a middle tile is padded on both sides
+    assert largest_padded_span(32, 0, 40) == 32        # no tiling: the whole axis
+    assert largest_padded_span(30, 64, 40) == 30       # a tile larger than the image
 
 
 def test_bench_prints_figures(tmp_path, no_bundled_weights):

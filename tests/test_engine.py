@@ -56,7 +56,8 @@ def test_tiled_equals_full_frame_for_bicubic(tile):
     direct = imresize(image, output_shape=(88, 76)).astype(np.float32) / 255
     assert float(np.abs(full.rgb - direct).max()) <= 1e-6
     as_uint8 = Upscaler(BicubicMethod(4), tile=tile).upscale(image)
-    assert as_uint8.rgb.dtype == np.uint8 and np.array_equal(as_uint8.rgb, imresize(image, output_shape=(88, 76)))
+    assert as_uint8.rgb.dtype == np.uint8
+    assert np.array_equal(as_uint8.rgb, imresize(image, output_shape=(88, 76)))
 
 
 def test_progress_is_called_once_per_tile(tiny_method):

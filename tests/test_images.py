@@ -117,7 +117,8 @@ def test_16_bit_rgb_png_written_by_opencv(tmp_path, channels):
     assert np.array_equal(loaded.rgb, np.round(rgb16 / 257).astype(np.uint8))
     assert loaded.rgb[0, 0].tolist() == [255, 0, 128]
     if channels == 4:
-        assert loaded.alpha is not None and (loaded.alpha[:, :5] == 0).all() and (loaded.alpha[:, 5:] == 255).all()
+        assert loaded.alpha is not None
+        assert (loaded.alpha[:, :5] == 0).all() and (loaded.alpha[:, 5:] == 255).all()
     else:
         assert loaded.alpha is None
 

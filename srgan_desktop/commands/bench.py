@@ -19,9 +19,9 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from typing import NoReturn
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 import torch
@@ -33,8 +33,8 @@ from srgan_desktop.core.engine import NetworkMethod, Upscaler, resolve_device
 from srgan_desktop.core.weights import ModelDescriptor, WeightsError
 from srgan_desktop.paths import is_frozen
 
-__all__ = ["add_parser", "run", "conv_flops", "matmul_gflops", "BenchSubject", "RssReport",
-           "BenchReport", "bench_subject", "format_report"]
+__all__ = ["add_parser", "run", "conv_flops", "matmul_gflops", "largest_padded_span", "BenchSubject",
+           "RssReport", "BenchReport", "bench_subject", "format_report"]
 
 DEFAULT_SIZE = 256
 
@@ -221,6 +221,13 @@ def _run_child(mode: str, side: int, device: str) -> dict:
     return json.loads(lines[-1])
 
 
+def largest_padded_span(side: int, tile: int, pad: int) -> int:
+    """The longest padded tile the engine cuts from a ``side``-pixel axis (tiles of ``tile``,
+    0 = whole axis, each widened by ``pad`` on both sides and cut at the image edges)."""
+    step = tile if 0 < tile < side else side
+    return max(min(side, start + step + pad) - max(0, start - pad) for start in range(0, side, step))
+
+
 @dataclass
 class RssReport:
     """Peak RSS of the engine upscaling ``side``² and of one forward of its largest padded tile."""
@@ -251,7 +258,7 @@ def measure_rss(side: int, device: str) -> RssReport | None:
     if peak is None or parent_peak is None:
         return None
     tile, pad = int(engine_run["tile"]), int(engine_run["pad"])
-    padded = min(side, (tile or side) + 2 * pad)
+    padded = largest_padded_span(side, tile, pad)
     forward_run = _run_child("forward", padded, device)
     delta = int(forward_run["peak_bytes"]) - int(forward_run["baseline_bytes"])
     return RssReport(side=side, tile=tile, tiles=int(engine_run["tiles"]),

@@ -125,8 +125,10 @@ def _find_lr(lr_dir: Path, hr_path: Path, scale: int) -> Path:
 def _load_pair(hr_path: Path, lr_dir: Path | None, scale: int) -> Pair:
     hr = load_image(hr_path).rgb
     hr = hr[: hr.shape[0] - hr.shape[0] % scale, : hr.shape[1] - hr.shape[1] % scale]
-    if hr.shape[0] < 4 * scale or hr.shape[1] < 4 * scale:
-        raise CommandError(f"{hr_path.name}: {hr.shape[1]}×{hr.shape[0]} is too small to evaluate at ×{scale}")
+    smallest = 2 * scale + 11  # the border on both sides plus one 11×11 SSIM window
+    if min(hr.shape[:2]) < smallest:
+        raise CommandError(f"{hr_path.name}: {hr.shape[1]}×{hr.shape[0]} is too small to evaluate at "
+                           f"×{scale} (at least {smallest}×{smallest})")
     if lr_dir is None:
         lr = downscale(hr, scale)
     else:

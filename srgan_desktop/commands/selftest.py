@@ -21,7 +21,8 @@ import torch
 
 from srgan_desktop import __version__
 from srgan_desktop.commands._common import default_registry, jsonable
-from srgan_desktop.core.engine import BicubicMethod, Method, NetworkMethod, UpscaleError, Upscaler, resolve_device
+from srgan_desktop.core.engine import (BicubicMethod, Method, NetworkMethod, UpscaleError, Upscaler,
+                                       resolve_device)
 from srgan_desktop.core.images import ImageLoadError, ImageSaveError, load_image, save_image
 from srgan_desktop.core.weights import ModelEntry, WeightsError, load_model
 from srgan_desktop.paths import is_frozen, samples_dir, weights_dir
