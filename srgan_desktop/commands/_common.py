@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from srgan_desktop.core.benchmarks import BenchmarkError
 from srgan_desktop.core.engine import BicubicMethod, Cancelled, Method, NetworkMethod, UpscaleError
 from srgan_desktop.core.images import ImageLoadError, ImageSaveError
 from srgan_desktop.core.weights import WEIGHT_SUFFIXES, ModelRegistry, WeightsError
@@ -34,7 +35,7 @@ class NoWeights(WeightsError):
 
 #: Errors that are the user's input, not a bug: reported in one line with exit code 2.
 USER_ERRORS: tuple[type[BaseException], ...] = (
-    CommandError, ImageLoadError, ImageSaveError, WeightsError, UpscaleError)
+    CommandError, ImageLoadError, ImageSaveError, WeightsError, UpscaleError, BenchmarkError)
 
 
 def default_registry() -> ModelRegistry:

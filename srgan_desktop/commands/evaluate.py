@@ -20,9 +20,8 @@ from srgan_desktop import __version__
 from srgan_desktop.commands._common import (CommandError, NoWeights, add_engine_options, guarded,
                                             load_method, write_json)
 from srgan_desktop.core.engine import Method, Upscaler
-from srgan_desktop.core.images import IMAGE_SUFFIXES, load_image
+from srgan_desktop.core.benchmarks import Dataset, Pair, find_dataset
 from srgan_desktop.core.metrics import ImageScores, score
-from srgan_desktop.core.resize import downscale
 
 __all__ = ["add_parser", "run", "Dataset", "Pair", "ImageResult", "MethodResult", "DatasetResult",
            "find_dataset", "evaluate_method", "format_grid", "format_report", "DEFAULT_METHODS"]
@@ -52,93 +51,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("--summary", action="store_true", help="print only the table of means")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     return parser
-
-
-# --- data ---------------------------------------------------------------------------------
-
-@dataclass
-class Pair:
-    """One test image: LR input and HR ground truth (cropped to a multiple of the scale)."""
-
-    name: str
-    lr: np.ndarray
-    hr: np.ndarray
-
-
-@dataclass
-class Dataset:
-    """A folder of HR images and where its LR inputs come from."""
-
-    name: str
-    hr_dir: Path
-    root: Path | None = None         # a benchmark root (HR/ + LR_bicubic_xS/), if given as one
-    lr_dir: Path | None = None       # --lr
-    _cache: dict[int, list[Pair]] = field(default_factory=dict, repr=False)
-
-    def hr_files(self) -> list[Path]:
-        return sorted(p for p in self.hr_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-
-    def lr_source(self, scale: int) -> Path | None:
-        """The LR folder used at ``scale``; None when LR is made from HR."""
-        if self.lr_dir is not None:
-            return self.lr_dir
-        if self.root is not None and (self.root / f"LR_bicubic_x{scale}").is_dir():
-            return self.root / f"LR_bicubic_x{scale}"
-        return None
-
-    def pairs(self, scale: int) -> list[Pair]:
-        if scale not in self._cache:
-            lr_dir = self.lr_source(scale)
-            self._cache[scale] = [_load_pair(path, lr_dir, scale) for path in self.hr_files()]
-        return self._cache[scale]
-
-
-def find_dataset(hr: str | Path, lr: str | Path | None = None) -> Dataset:
-    """``hr`` is an HR folder or a benchmark root; raises :class:`CommandError` if unusable."""
-    hr = Path(hr)
-    if not hr.is_dir():
-        raise CommandError(f"{hr}: no such folder")
-    lr_dir = Path(lr) if lr is not None else None
-    if lr_dir is not None and not lr_dir.is_dir():
-        raise CommandError(f"{lr_dir}: no such folder")
-    if (hr / "HR").is_dir():
-        dataset = Dataset(hr.resolve().name, hr / "HR", root=hr, lr_dir=lr_dir)
-    else:
-        name = hr.resolve().parent.name if hr.resolve().name == "HR" else hr.resolve().name
-        dataset = Dataset(name, hr, lr_dir=lr_dir)
-    if not dataset.hr_files():
-        raise CommandError(f"{dataset.hr_dir}: no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
-    return dataset
-
-
-def _find_lr(lr_dir: Path, hr_path: Path, scale: int) -> Path:
-    """The LR file for an HR file: same name, same stem with another suffix, or ``STEMx4``."""
-    candidates = [lr_dir / hr_path.name]
-    for stem in (hr_path.stem, f"{hr_path.stem}x{scale}"):
-        candidates += [lr_dir / f"{stem}{suffix}" for suffix in sorted(IMAGE_SUFFIXES)]
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate
-    raise CommandError(f"{lr_dir}: no LR image for {hr_path.name}")
-
-
-def _load_pair(hr_path: Path, lr_dir: Path | None, scale: int) -> Pair:
-    hr = load_image(hr_path).rgb
-    hr = hr[: hr.shape[0] - hr.shape[0] % scale, : hr.shape[1] - hr.shape[1] % scale]
-    smallest = 2 * scale + 11  # the border on both sides plus one 11×11 SSIM window
-    if min(hr.shape[:2]) < smallest:
-        raise CommandError(f"{hr_path.name}: {hr.shape[1]}×{hr.shape[0]} is too small to evaluate at "
-                           f"×{scale} (at least {smallest}×{smallest})")
-    if lr_dir is None:
-        lr = downscale(hr, scale)
-    else:
-        lr_path = _find_lr(lr_dir, hr_path, scale)
-        lr = load_image(lr_path).rgb
-        expected = (hr.shape[0] // scale, hr.shape[1] // scale)
-        if lr.shape[:2] != expected:
-            raise CommandError(f"{lr_path.name}: LR is {lr.shape[1]}×{lr.shape[0]}, expected "
-                               f"{expected[1]}×{expected[0]} (HR {hr.shape[1]}×{hr.shape[0]} / {scale})")
-    return Pair(hr_path.stem, lr, hr)
 
 
 # --- measuring ------------------------------------------------------------------------------
