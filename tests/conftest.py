@@ -61,3 +61,4 @@ def tiny_model_file(tmp_path) -> Path:
 
     return save_model(make_tiny_generator(), tmp_path / "tiny_x4.safetensors",
                       {"name": "tiny_x4", "title": "Tiny test model", "variant": "srresnet-mse"})
+
