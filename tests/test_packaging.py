@@ -266,7 +266,7 @@ def test_every_model_card_is_valid_json_and_every_weights_file_has_a_card():
     for name in cards:
         card = json.loads((RESOURCES / "weights" / f"{name}.json").read_text(encoding="utf-8"))
         assert isinstance(card, dict) and card, name
-        assert card.get("title"), f"{name}.json has no title"
+        assert card.get("name", name) == name, f"{name}.json names another model"
     for weights in (RESOURCES / "weights").glob("*.safetensors"):
         assert weights.stem in cards, f"{weights.name} has no model card"
         with weights.open("rb") as fh:  # safetensors: u64 header length, then a JSON header
