@@ -42,7 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or (argv[0] not in SUBCOMMANDS and not argv[0].startswith("-")):
+    if argv[:1] == ["--version"]:
+        print(f"srgan-desktop {__version__}")  # without building the parsers (they import torch)
+        return 0
+    if not argv or argv[0] not in (*SUBCOMMANDS, "-h", "--help"):
+        # an image path and/or window options (--mode, --device, ...): the GUI
         from srgan_desktop.ui.app import run_gui  # Qt is imported only for the GUI
 
         return run_gui(argv)

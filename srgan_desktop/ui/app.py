@@ -52,9 +52,15 @@ def run_gui(argv: list[str] | None = None) -> int:
     """Open the window; returns the exit status of the event loop."""
     args = parse_args(list(sys.argv[1:] if argv is None else argv))
     from PySide6.QtCore import QTimer
+    from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
+    from srgan_desktop import paths
+
     app = QApplication.instance() or QApplication([sys.argv[0]])
+    icon = paths.resource("icons", "srgan-desktop.png")
+    if icon.is_file():
+        app.setWindowIcon(QIcon(str(icon)))
     app.setApplicationName("SRGAN Desktop")
     app.setOrganizationName("srgan-desktop")
     app.setApplicationVersion(__version__)
