@@ -248,6 +248,13 @@ def test_save_refuses_unknown_formats_and_bad_arrays(tmp_path):
         save_image(tmp_path / "out.png", _smooth_rgb()[..., 0])
 
 
+def test_save_too_wide_for_webp_raises_image_save_error(tmp_path):
+    # a ×4 result of a 4100-px-wide image: Pillow's WebP encoder raises ValueError, not OSError
+    with pytest.raises(ImageSaveError, match="could not write.*WebP"):
+        save_image(tmp_path / "wide.webp", np.zeros((2, 16400, 3), np.uint8))
+    assert os.listdir(tmp_path) == []
+
+
 def test_save_replaces_an_existing_file(tmp_path):
     target = save_image(tmp_path / "x.png", _smooth_rgb())
     save_image(target, np.zeros((3, 5, 3), np.uint8))

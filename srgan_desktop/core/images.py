@@ -177,9 +177,9 @@ def save_image(path: str | os.PathLike, rgb: np.ndarray, alpha: np.ndarray | Non
         path.parent.mkdir(parents=True, exist_ok=True)
         img.save(tmp, format=_FORMATS[suffix], **options)
         os.replace(tmp, path)
-    except OSError as exc:
+    except (OSError, ValueError) as exc:  # Pillow's encoders raise ValueError (WebP > 16383 px)
         tmp.unlink(missing_ok=True)
-        raise ImageSaveError(f"could not write {path}: {exc.strerror or exc}") from exc
+        raise ImageSaveError(f"could not write {path}: {getattr(exc, 'strerror', None) or exc}") from exc
     return path
 
 
