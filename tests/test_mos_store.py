@@ -130,6 +130,89 @@ def test_sessions_resume_and_refuse_double_ratings(study):
     assert study.session(session.id).calibrated_at is not None
 
 
+def test_a_full_disk_while_rating_is_a_store_error_and_the_study_stays_usable(study):
+    sessions = [study.start_session(f"rater {n}") for n in range(12)]
+    pages = study._conn.execute("PRAGMA page_count").fetchone()[0]
+    study._conn.execute(f"PRAGMA max_page_count = {pages}")  # no new page: SQLITE_FULL, as on a full disk
+    saved, failed = 0, None
+    for session in sessions:
+        for trial in study.trials(session.id):
+            try:
+                study.record_rating(session.id, trial.position, 2, 500)
+            except StoreError as exc:  # not sqlite3.OperationalError("cannot rollback ...")
+                assert "full" in str(exc) and not isinstance(exc, TrialAlreadyRated)
+                failed = (session.id, trial.position)
+                break
+            saved += 1
+        if failed:
+            break
+    assert failed is not None, "the page limit never hit"
+    assert not study._conn.in_transaction
+    assert len(study.rows()) == saved  # everything before the failure is kept
+    study._conn.execute("PRAGMA max_page_count = 1073741823")  # space again: the same trial saves
+    study.record_rating(*failed, 5, 700)
+    assert len(study.rows()) == saved + 1
+
+
+def test_a_failed_commit_releases_the_write_lock(study, tmp_path):
+    session = study.start_session("Eve")
+    trials = study.trials(session.id)
+
+    class FailingCommit:
+        def __init__(self, conn):
+            self.conn = conn
+
+        def execute(self, sql, *args):
+            if sql == "COMMIT":
+                raise sqlite3.OperationalError("disk I/O error")
+            return self.conn.execute(sql, *args)
+
+        def __getattr__(self, name):
+            return getattr(self.conn, name)
+
+    real = study._conn
+    study._conn = FailingCommit(real)
+    with pytest.raises(StoreError, match="disk I/O error"):
+        study.record_rating(session.id, trials[0].position, 3, 100)
+    study._conn = real
+    assert not real.in_transaction  # else every other rater's process waits on our lock
+    with Study.open(study.path, verify=False) as other:
+        other.record_rating(session.id, trials[1].position, 1, 100)
+    study.record_rating(session.id, trials[0].position, 3, 100)
+    assert study.session(session.id).rated == 2
+
+
+def test_failed_opens_close_their_connection(study, monkeypatch):
+    import srgan_desktop.mos.store as store_module
+
+    opened = []
+    real_connect = store_module._connect
+
+    def recording_connect(path):
+        opened.append(real_connect(path))
+        return opened[-1]
+
+    monkeypatch.setattr(store_module, "_connect", recording_connect)
+    folder, stim = study.folder, next(iter(study.stimuli.values()))
+    study.close()
+    (folder / stim.file).unlink()
+    with pytest.raises(StudyIntegrityError, match="is missing"):
+        Study.open(folder)
+    with pytest.raises(sqlite3.ProgrammingError):  # closed, not left open by the failed verify
+        opened[-1].execute("SELECT 1")
+
+    created = []
+    real_sqlite_connect = sqlite3.connect
+    monkeypatch.setattr(store_module.sqlite3, "connect",
+                        lambda *a, **k: created.append(real_sqlite_connect(*a, **k)) or created[-1])
+    junk = folder.parent / "junk.sqlite"
+    junk.write_bytes(b"this is not a database at all" * 100)
+    with pytest.raises(StudyIntegrityError, match="not a study database"):
+        Study.open(junk)
+    with pytest.raises(sqlite3.ProgrammingError):
+        created[-1].execute("SELECT 1")
+
+
 RATER_SCRIPT = textwrap.dedent("""
     import sys, time
     from srgan_desktop.mos.store import Study, TrialAlreadyRated

@@ -189,26 +189,42 @@ def resolve_study(name_or_path: str | os.PathLike, root: Path | None = None) -> 
 
 def _connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-    conn.row_factory = sqlite3.Row
-    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    if conn.execute("PRAGMA journal_mode = WAL").fetchone()[0].lower() != "wal":
-        conn.close()
-        raise StoreError(f"{path}: SQLite cannot use WAL mode here (network or read-only drive?)")
-    conn.execute("PRAGMA synchronous = FULL")
-    conn.execute("PRAGMA foreign_keys = ON")
+    try:
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        if conn.execute("PRAGMA journal_mode = WAL").fetchone()[0].lower() != "wal":
+            raise StoreError(f"{path}: SQLite cannot use WAL mode here (network or read-only drive?)")
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("PRAGMA foreign_keys = ON")
+    except BaseException:
+        conn.close()  # e.g. "file is not a database": do not leak the handle
+        raise
     return conn
 
 
 @contextmanager
 def _transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """``BEGIN IMMEDIATE`` … ``COMMIT``: the write lock is taken up front, so no deadlocks."""
-    conn.execute("BEGIN IMMEDIATE")
+    """``BEGIN IMMEDIATE`` … ``COMMIT``: the write lock is taken up front, so no deadlocks.
+
+    A failure (also of ``COMMIT``) rolls back and leaves the connection usable; SQLite's own
+    write errors (disk full, I/O error, locked past the busy timeout) become :class:`StoreError`.
+    """
     try:
-        yield conn
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+            conn.execute("COMMIT")
+        except BaseException:
+            # SQLite may have rolled back already (SQLITE_FULL, SQLITE_IOERR): a second ROLLBACK
+            # would raise and hide the real error; a failed COMMIT leaves the write lock held.
+            if conn.in_transaction:
+                try:
+                    conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+            raise
+    except sqlite3.OperationalError as exc:
+        raise StoreError(f"the study could not be written ({exc}); nothing was saved") from exc
 
 
 def migrate(conn: sqlite3.Connection, path: Path) -> int:
@@ -291,7 +307,11 @@ class Study:
             conn.close()
             raise
         if verify:
-            study.verify()
+            try:
+                study.verify()
+            except BaseException:
+                study.close()
+                raise
         return study
 
     def verify(self) -> None:
