@@ -110,3 +110,26 @@ def test_cli_subprocesses_create_summary_and_detect_tampering(tmp_path, tiny_mod
     check = cli("check", "sub")
     assert check.returncode == 2 and "SHA-256 differs" in check.stderr
 
+
+def test_cli_create_reports_unwritable_places_and_a_full_disk_in_one_line(tmp_path, capsys,
+                                                                           monkeypatch):
+    hr = write_hr_images(tmp_path / "hr")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    assert main(["mos", "create", "x", "--images", str(hr), "--conditions", "nn,hr",
+                 "--out", str(blocker / "study")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("srgan-desktop: error: cannot create a study in") and "Traceback" not in err
+
+    import srgan_desktop.mos.stimuli as stimuli_module
+    from srgan_desktop.core.images import ImageSaveError
+
+    def full_disk(path, *args, **kwargs):
+        raise ImageSaveError(f"could not write {path}: No space left on device")
+
+    monkeypatch.setattr(stimuli_module, "save_image", full_disk)
+    out = tmp_path / "studies" / "full"
+    assert main(["mos", "create", "x", "--images", str(hr), "--conditions", "nn,hr",
+                 "--out", str(out)]) == 2
+    assert "No space left on device" in capsys.readouterr().err
+    assert not out.exists() and list((tmp_path / "studies").iterdir()) == []  # no scratch left

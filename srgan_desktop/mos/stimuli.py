@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from srgan_desktop.core.images import IMAGE_SUFFIXES, ImageLoadError, load_image, save_image
+from srgan_desktop.core.images import IMAGE_SUFFIXES, ImageLoadError, ImageSaveError, load_image, save_image
 from srgan_desktop.core.resize import downscale
 from srgan_desktop.mos.design import Condition, DesignError, StudyDesign
 
@@ -98,7 +98,7 @@ def nearest_upscale(lr: np.ndarray, factor: int) -> np.ndarray:
 
 def _renderer(cond: Condition, scale: int, device: str) -> Renderer:
     """A function (hr, lr) → stimulus for one condition; network weights are loaded once here."""
-    from srgan_desktop.core.engine import BicubicMethod, NetworkMethod, Upscaler
+    from srgan_desktop.core.engine import BicubicMethod, NetworkMethod, Upscaler, UpscaleError
 
     if cond.kind == "nearest":
         return lambda hr, lr: nearest_upscale(lr, scale)
@@ -117,10 +117,20 @@ def _renderer(cond: Condition, scale: int, device: str) -> Renderer:
         if descriptor.scale != scale:
             raise StimulusError(f"condition '{cond.key}': the model is ×{descriptor.scale}, "
                                 f"the study is ×{scale}")
-        upscaler = Upscaler(NetworkMethod(model, descriptor), device=device)
+        try:
+            upscaler = Upscaler(NetworkMethod(model, descriptor), device=device)
+        except UpscaleError as exc:  # e.g. --device cuda without a GPU
+            raise StimulusError(f"condition '{cond.key}': {exc}") from exc
     else:
         raise StimulusError(f"condition '{cond.key}': unknown kind '{cond.kind}'")
-    return lambda hr, lr: upscaler.upscale(lr).rgb
+
+    def render(hr: np.ndarray, lr: np.ndarray) -> np.ndarray:
+        try:
+            return upscaler.upscale(lr).rgb
+        except UpscaleError as exc:
+            raise StimulusError(f"condition '{cond.key}': {exc}") from exc
+
+    return render
 
 
 def generate_stimuli(design: StudyDesign, sources: dict[str, Path], study_dir: str | Path,
@@ -163,7 +173,10 @@ def generate_stimuli(design: StudyDesign, sources: dict[str, Path], study_dir: s
             if rgb.shape != hr.shape:
                 raise StimulusError(f"condition '{cond}' made a {rgb.shape} image for {hr.shape}")
             stim_id = secrets.token_hex(8)
-            path = save_image(out_dir / f"{stim_id}.png", rgb)
+            try:
+                path = save_image(out_dir / f"{stim_id}.png", rgb)
+            except ImageSaveError as exc:  # a full disk while rendering
+                raise StimulusError(str(exc)) from exc
             made.append(Stimulus(stim_id, image_id, cond, f"{STIMULI_DIR}/{path.name}",
                                  sha256_file(path), int(rgb.shape[1]), int(rgb.shape[0])))
             done += 1

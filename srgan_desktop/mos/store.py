@@ -505,9 +505,12 @@ def create_study(design: StudyDesign, sources: dict[str, Path], folder: str | os
     folder = Path(folder)
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
         raise StoreError(f"{folder} already exists; choose another name or folder")
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".part", dir=folder.parent))
-    scratch.chmod(0o755)  # mkdtemp makes it private; a study folder is an ordinary folder
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        scratch = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".part", dir=folder.parent))
+        scratch.chmod(0o755)  # mkdtemp makes it private; a study folder is an ordinary folder
+    except OSError as exc:
+        raise StoreError(f"cannot create a study in {folder.parent}: {exc.strerror or exc}") from exc
     try:
         images, stimuli = generate_stimuli(design, sources, scratch, device=device,
                                            progress=progress, should_stop=should_stop)
@@ -515,6 +518,10 @@ def create_study(design: StudyDesign, sources: dict[str, Path], folder: str | os
         if folder.exists():
             folder.rmdir()
         os.replace(scratch, folder)
+    except (OSError, sqlite3.Error) as exc:  # a full disk, a folder that cannot be renamed
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise StoreError(f"cannot create the study {folder}: "
+                         f"{getattr(exc, 'strerror', None) or exc}") from exc
     except BaseException:
         shutil.rmtree(scratch, ignore_errors=True)
         raise
