@@ -64,6 +64,10 @@ def test_design_validation_and_round_trip():
         with pytest.raises(DesignError):
             make_design(**kwargs)
     assert make_design("s", ["a"], conds).seed >= 0  # random seed when none is given
+    # a model may not take an anchor's name: it would be shown as the example of a 1 or a 5
+    for anchor in ("nearest", "reference"):
+        with pytest.raises(DesignError, match="reserved"):
+            make_design("s", ["a"], [BUILTIN_CONDITIONS["bicubic"], parse_condition(f"{anchor}=m.pth")])
 
 
 def test_rater_ids():

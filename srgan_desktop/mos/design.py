@@ -176,6 +176,11 @@ def validate_design(design: StudyDesign) -> None:
             raise DesignError(f"condition '{cond.key}' has unknown kind '{cond.kind}'")
         if cond.kind == "model" and not cond.model:
             raise DesignError(f"condition '{cond.key}' names no model")
+        if cond.key in ANCHORS and cond.kind != cond.key:
+            # the calibration anchors are looked up by these keys: a model called 'reference'
+            # would be shown to raters as the example of a 5 (and listed as the original)
+            raise DesignError(f"the condition name '{cond.key}' is reserved for the "
+                              f"{BUILTIN_CONDITIONS[cond.key].label.lower()} images; choose another")
     if not 1 <= design.replicates <= 10:
         raise DesignError("replicates must be between 1 and 10")
     missing = [i for i in design.calibration_images if i not in design.images]
