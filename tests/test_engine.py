@@ -106,6 +106,8 @@ def test_unknown_device_and_precision_are_upscale_errors(tiny_method):
         Upscaler(tiny_method, device="cpu", precision="int4")
     assert Upscaler(tiny_method, device="cpu").precision == "fp32"
     assert Upscaler(BicubicMethod(4), precision="bf16").precision == "fp32"  # bicubic is numpy
+    with pytest.raises(UpscaleError, match="tile"):  # was: no tiles, uninitialised pixels returned
+        Upscaler(BicubicMethod(4), tile=-8)
 
 
 def test_auto_tile_is_zero_for_small_images(tiny_method):

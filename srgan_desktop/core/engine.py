@@ -204,6 +204,8 @@ class Upscaler:
             raise UpscaleError(f"unknown precision '{precision}' (use auto, fp32, fp16 or bf16)")
         if not method.uses_torch:
             precision = "fp32"
+        if tile is not None and tile < 0:  # would make no tile at all and return empty memory
+            raise UpscaleError(f"the tile side must be 0 (whole image) or more, not {tile}")
         self.precision = precision
         self.tile = tile
 
