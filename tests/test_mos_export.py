@@ -57,6 +57,13 @@ def test_bad_imports_are_refused(tmp_path):
     broken.write_text("{")
     with pytest.raises(ExportError):
         read_json(broken)
+    for document in ({"format": "srgan-desktop-mos-ratings"},  # no ratings: was a KeyError
+                     {"format": "srgan-desktop-mos-ratings", "version": "x", "ratings": []},
+                     {"format": "srgan-desktop-mos-ratings", "ratings": [1, 2]},
+                     {"format": "srgan-desktop-mos-ratings", "ratings": {}}):
+        broken.write_text(json.dumps(document))
+        with pytest.raises(ExportError):
+            read_json(broken)
 
 
 def test_cli_in_process(tmp_path, capsys):

@@ -91,7 +91,13 @@ def read_json(path: str | os.PathLike) -> tuple[dict[str, Any], list[RatingRow]]
         raise ExportError(f"could not read {path}: {exc}") from exc
     if not isinstance(document, dict) or document.get("format") != JSON_FORMAT:
         raise ExportError(f"{path.name} is not an srgan-desktop MOS ratings export")
-    if int(document.get("version", 0)) > JSON_VERSION:
-        raise ExportError(f"{path.name} was written by a newer srgan-desktop")
-    rows = [_row(item, f"{path.name} rating {n + 1}") for n, item in enumerate(document["ratings"])]
-    return dict(document.get("study") or {}), rows
+    try:
+        if int(document.get("version", 0)) > JSON_VERSION:
+            raise ExportError(f"{path.name} was written by a newer srgan-desktop")
+        ratings, study = document["ratings"], dict(document.get("study") or {})
+        if not isinstance(ratings, list) or not all(isinstance(item, dict) for item in ratings):
+            raise TypeError("'ratings' is not a list of objects")
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ExportError(f"{path.name} is not a valid ratings export ({exc})") from exc
+    rows = [_row(item, f"{path.name} rating {n + 1}") for n, item in enumerate(ratings)]
+    return study, rows
