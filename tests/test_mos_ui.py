@@ -142,6 +142,27 @@ def test_minimum_viewing_time_locks_the_scores(qtbot, tmp_path, panel_for):
     study.close()
 
 
+def test_a_failed_write_is_reported_and_never_strands_the_rater(qtbot, tmp_path, panel_for, monkeypatch):
+    from srgan_desktop.mos.store import StoreError
+
+    study = build_study(tmp_path, calibration=1)
+    panel = panel_for(study, rater="dora")
+
+    def disk_full(*_args):
+        raise StoreError("the study could not be written (database or disk is full); nothing was saved")
+
+    monkeypatch.setattr(study, "mark_calibrated", disk_full)
+    panel.start()
+    while panel._calibration:
+        panel.next_example()
+    assert panel.page == RATING and panel.trial is not None  # not stuck on the last example
+    monkeypatch.setattr(study, "record_rating", disk_full)
+    position = panel.trial.position
+    assert not panel.rate(3)
+    assert "could not be saved" in panel.status_label.text() and panel.trial.position == position
+    study.close()
+
+
 def test_two_windows_on_one_rater_never_double_record(qtbot, tmp_path, panel_for):
     first = build_study(tmp_path, calibration=0)
     second = Study.open(first.path)

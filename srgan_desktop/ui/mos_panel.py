@@ -287,7 +287,10 @@ class RatingPanel(QWidget):
             return
         self._calibration = []
         if self.session is not None:
-            self.study.mark_calibrated(self.session.id)
+            try:
+                self.study.mark_calibrated(self.session.id)
+            except StoreError:
+                pass  # not recorded: the examples are shown again on resume; the trials go on
         self._show_next_trial()
 
     def _confirm_key(self) -> None:
