@@ -189,6 +189,26 @@ def test_vgg_loss_without_weights_or_cache_fails_clearly(tmp_path, monkeypatch):
         VGGContentLoss("vgg54")
 
 
+class _TouchOnUnpickle:
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+def test_vgg_cache_is_read_weights_only(tmp_path, monkeypatch):
+    home = tmp_path / "torch-home"
+    (home / "hub" / "checkpoints").mkdir(parents=True)
+    marker = tmp_path / "pwned"
+    torch.save({"features.0.weight": torch.zeros(1), "hook": _TouchOnUnpickle(marker)},
+               home / "hub" / "checkpoints" / "vgg19-dcbb9e9d.pth")
+    monkeypatch.setenv("TORCH_HOME", str(home))
+    with pytest.raises(VGGWeightsError):
+        VGGContentLoss("vgg54")
+    assert not marker.exists()  # a tampered cache file ran no code
+
+
 def test_vgg_loss_uses_torchvisions_cache(tmp_path, monkeypatch):
     home = tmp_path / "torch-home"
     (home / "hub" / "checkpoints").mkdir(parents=True)
@@ -218,6 +238,8 @@ def test_export_is_loaded_by_the_app_registry(image_folder, tmp_path):
                              eval_dirs=[str(bench)])
     assert card["variant"] == "srresnet-mse" and card["training"]["iterations"] == 1
     assert set(card["evaluation"]["Tiny"]) == {"psnr", "ssim"}
+    summary = (tmp_path / "weights" / "README.md").read_text()
+    assert "`tiny_x4` | srresnet-mse | 1 |" in summary
     model, descriptor = ModelRegistry(tmp_path / "weights").load("tiny_x4")
     assert descriptor.scale == 4 and descriptor.num_blocks == 2 and descriptor.variant == "srresnet-mse"
     out = model(torch.rand(1, 3, 8, 8))

@@ -20,7 +20,7 @@ from srgan_desktop.core.weights import load_model, save_model
 from trainer.checkpoint import load_checkpoint
 from trainer.validate import load_benchmark, validate
 
-__all__ = ["export_checkpoint", "DEFAULT_EVAL_DIRS"]
+__all__ = ["export_checkpoint", "write_cards_summary", "DEFAULT_EVAL_DIRS"]
 
 DEFAULT_EVAL_DIRS = ["../shared/datasets/Set5", "../shared/datasets/Set14"]
 
@@ -83,4 +83,40 @@ def export_checkpoint(checkpoint: str | Path, name: str, dest: Path, title: str 
             card["evaluation"][bench.name] = {k: round(v, 4) for k, v in validate(generator, bench).items()}
     path = save_model(generator, Path(dest) / f"{name}.safetensors", card)
     load_model(path)  # the app's loader must accept what we wrote
+    write_cards_summary(Path(dest))
     return card
+
+
+def _figures(card: dict[str, Any], bench: str) -> str:
+    row = card.get("evaluation", {}).get(bench)
+    return f"{row['psnr']:.2f} / {row['ssim']:.4f}" if row else "–"
+
+
+def write_cards_summary(dest: Path) -> Path:
+    """``dest/README.md``: the model cards of ``dest`` as one human-readable table."""
+    lines = ["# Bundled model weights", "",
+             "Written by `srgan-train export` from the JSON model cards next to each weights file "
+             "(the cards are the reference; this page only summarises them).", "",
+             "| model | variant | iterations | wall time | hardware | Set5 PSNR / SSIM | Set14 PSNR / SSIM |",
+             "|---|---|---|---|---|---|---|"]
+    notes = []
+    for card_path in sorted(Path(dest).glob("*.json")):
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+        training = card.get("training", {})
+        has_weights = card_path.with_suffix(".safetensors").is_file()
+        lines.append(
+            f"| `{card.get('name', card_path.stem)}` | {card.get('variant', '')} | "
+            f"{training.get('iterations', '–') if has_weights else 'no weights yet'} | "
+            f"{training.get('wall_time_hours', '–')} h | {training.get('hardware', '–')} | "
+            f"{_figures(card, 'Set5')} | {_figures(card, 'Set14')} |")
+        if card.get("notes"):
+            notes.append(f"- `{card.get('name', card_path.stem)}`: {card['notes']}")
+    lines += ["", "Figures: PSNR (dB) / SSIM on Y (BT.601), border 4, LR = the benchmark's "
+              "`LR_bicubic_x4` images, measured at export with the app's engine and metrics "
+              "(`srgan-desktop eval` reproduces them).", "", "Input and output of every model: "
+              "RGB in [0, 1]; ×4; 16 residual blocks, 64 channels (the paper's generator).", ""]
+    if notes:
+        lines += ["## Notes", "", *notes, ""]
+    target = Path(dest) / "README.md"
+    target.write_text("\n".join(lines), encoding="utf-8")
+    return target
