@@ -58,7 +58,10 @@ def load_vgg19_features(vgg_weights: str | Path | None, end: int) -> nn.Sequenti
             raise VGGWeightsError(f"{path.name} does not match torchvision's VGG19: {exc}") from exc
     else:
         try:
-            state = VGG19_Weights.IMAGENET1K_V1.get_state_dict(progress=False, check_hash=True)
+            # torch.hub loads with weights_only=False unless told; its hash check covers
+            # downloads only, not a file already in the cache
+            state = VGG19_Weights.IMAGENET1K_V1.get_state_dict(progress=False, check_hash=True,
+                                                                weights_only=True)
         except Exception as exc:  # noqa: BLE001 - offline, no cache, blocked download...
             raise VGGWeightsError(
                 "ImageNet VGG19 weights are not available: none in torchvision's cache "
