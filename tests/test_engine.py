@@ -92,6 +92,7 @@ def test_a_token_cancelled_before_the_start_runs_no_tile():
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA GPU")
 def test_cuda_without_a_gpu_is_an_upscale_error(tiny_method):
     with pytest.raises(UpscaleError, match="CUDA"):
         Upscaler(tiny_method, device="cuda")

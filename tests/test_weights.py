@@ -6,6 +6,7 @@ import json
 import os
 import pathlib
 import pickle
+import shutil
 from collections import OrderedDict
 
 import pytest
@@ -65,10 +66,29 @@ def test_registry_of_a_missing_folder_is_empty(tmp_path):
     assert ModelRegistry(tmp_path / "nothing", tmp_path / "nothing either").entries() == []
 
 
-def test_a_broken_card_is_a_weights_error(tmp_path):
-    (tmp_path / "broken.json").write_text("{ not json")
+def test_a_broken_card_marks_only_its_model_unavailable(tmp_path, tiny_model_file):
+    bundled = tmp_path / "bundled"
+    bundled.mkdir()
+    (bundled / "broken.json").write_text("{ not json")
+    shutil.copy(tiny_model_file, bundled / "tiny_x4.safetensors")
+    shutil.copy(tiny_model_file.with_suffix(".json"), bundled / "tiny_x4.json")
+    entries = {e.name: e for e in ModelRegistry(bundled).entries()}
+    assert not entries["broken"].available and "broken.json" in entries["broken"].reason
+    assert entries["tiny_x4"].available
     with pytest.raises(WeightsError, match="broken.json"):
-        ModelRegistry(tmp_path).entries()
+        ModelRegistry(bundled).load("broken")
+
+
+def test_a_failed_save_leaves_no_partial_files(tmp_path, monkeypatch):
+    import srgan_desktop.core.weights as weights
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(weights, "save_file", full_disk)
+    with pytest.raises(OSError):
+        weights.save_model(make_tiny_generator(), tmp_path / "m.safetensors", {"name": "m"})
+    assert list(tmp_path.iterdir()) == []
 
 
 # --- loading -----------------------------------------------------------------------------

@@ -48,8 +48,12 @@ def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.part")
-    torch.save({**payload, "rng": rng_state()}, tmp)
-    os.replace(tmp, path)
+    try:
+        torch.save({**payload, "rng": rng_state()}, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a full disk leaves the previous checkpoint, and no debris
+        raise
     return path
 
 

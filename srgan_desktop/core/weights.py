@@ -89,8 +89,13 @@ class ModelRegistry:
         found: list[ModelEntry] = []
         for card_path in sorted(self.bundled_dir.glob("*.json")) if self.bundled_dir.is_dir() else []:
             name = card_path.stem
-            card = read_card(card_path)
             weights = card_path.with_suffix(".safetensors")
+            try:
+                card = read_card(card_path)
+            except WeightsError as exc:  # one broken card must not hide the other models
+                found.append(ModelEntry(name=name, title=name, path=None, card={}, bundled=True,
+                                        available=False, reason=str(exc)))
+                continue
             ok = weights.is_file()
             found.append(ModelEntry(
                 name=name, title=card.get("title", name), path=weights if ok else None, card=card,
@@ -101,7 +106,10 @@ class ModelRegistry:
             for path in sorted(self.user_dir.iterdir()):
                 if path.suffix.lower() in WEIGHT_SUFFIXES:
                     card_path = path.with_suffix(".json")
-                    card = read_card(card_path) if card_path.is_file() else {}
+                    try:
+                        card = read_card(card_path) if card_path.is_file() else {}
+                    except WeightsError:
+                        card = {}  # the weights still load; the card only adds a title
                     found.append(ModelEntry(name=path.stem, title=card.get("title", path.stem),
                                             path=path, card=card, bundled=False, available=True))
         return found
@@ -245,12 +253,19 @@ def save_model(model: torch.nn.Module, path: str | os.PathLike, card: dict[str, 
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous().float() if v.is_floating_point() else v.detach().cpu()
              for k, v in model.state_dict().items()}
-    tmp = path.with_name(f".{path.name}.part")
-    save_file(state, str(tmp), metadata={"format": "pt", "architecture": "srresnet"})
-    os.replace(tmp, path)
-    os.chmod(path, 0o644)
     card_path = path.with_suffix(".json")
-    card_path.write_text(json.dumps(card, indent=2, default=_jsonable) + "\n", encoding="utf-8")
+    card_text = json.dumps(card, indent=2, default=_jsonable) + "\n"
+    tmp, card_tmp = path.with_name(f".{path.name}.part"), card_path.with_name(f".{card_path.name}.part")
+    try:
+        save_file(state, str(tmp), metadata={"format": "pt", "architecture": "srresnet"})
+        card_tmp.write_text(card_text, encoding="utf-8")
+        os.replace(tmp, path)
+        os.replace(card_tmp, card_path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        card_tmp.unlink(missing_ok=True)
+        raise
+    os.chmod(path, 0o644)
     return path
 
 
