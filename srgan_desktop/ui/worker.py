@@ -83,20 +83,26 @@ class UpscaleWorker(QObject):
         self.registry = registry
         self._models: dict[str, NetworkMethod] = {}
         self._lock = threading.Lock()
-        self._token = CancelToken()
+        self._tokens: list[CancelToken] = []  # one per submitted batch not yet over
         self._submit.connect(self._run_batch)
 
     # ------------------------------------------------------------ GUI thread
     def submit(self, jobs: list[Job]) -> None:
-        """Queue ``jobs`` (returns at once; runs in the worker's thread)."""
+        """Queue ``jobs`` (returns at once; runs in the worker's thread).
+
+        Each batch carries its own cancel token, so a :meth:`cancel` reaches every batch
+        submitted before it (running or still queued) and none submitted after it.
+        """
+        token = CancelToken()
         with self._lock:
-            self._token = CancelToken()
-        self._submit.emit(list(jobs))
+            self._tokens.append(token)
+        self._submit.emit((list(jobs), token))
 
     def cancel(self) -> None:
-        """Stop the running job within one tile and drop the rest of the batch (thread-safe)."""
+        """Stop the running job within one tile and drop the queued ones (thread-safe)."""
         with self._lock:
-            self._token.cancel()
+            for token in self._tokens:
+                token.cancel()
 
     def forget_models(self) -> None:
         """Drop loaded models (e.g. after the model folder changed); takes effect on next run."""
@@ -105,9 +111,8 @@ class UpscaleWorker(QObject):
 
     # --------------------------------------------------------- worker thread
     @Slot(object)
-    def _run_batch(self, jobs: list[Job]) -> None:
-        with self._lock:
-            token = self._token
+    def _run_batch(self, batch: tuple[list[Job], CancelToken]) -> None:
+        jobs, token = batch
         try:
             for job in jobs:
                 if token.cancelled:
@@ -116,6 +121,8 @@ class UpscaleWorker(QObject):
                 if not self._run_one(job, token):
                     break
         finally:
+            with self._lock:
+                self._tokens.remove(token)
             self.idle.emit()
 
     def _run_one(self, job: Job, token: CancelToken) -> bool:
@@ -173,8 +180,12 @@ class WorkerThread(QObject):
         self.worker.moveToThread(self.thread)
         self.thread.start()
 
-    def stop(self, timeout_ms: int = 10000) -> bool:
-        """Cancel the work, end the thread's event loop and wait for it (at window close)."""
+    def stop(self) -> None:
+        """Cancel the work, end the thread's event loop and wait for it (at window close).
+
+        The engine stops between tiles, so this waits for at most the tile in progress: a
+        QThread destroyed while it runs would abort the program.
+        """
         self.worker.cancel()
         self.thread.quit()
-        return bool(self.thread.wait(timeout_ms))
+        self.thread.wait()

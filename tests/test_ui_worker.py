@@ -1,0 +1,35 @@
+"""The QThread worker alone: per-batch cancel tokens, and stop() joining the thread."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from srgan_desktop.ui.session import MethodInfo
+from srgan_desktop.ui.worker import Job, WorkerThread
+
+pytestmark = pytest.mark.gui
+
+
+def _job(tiny_model_file, key: str, tile: int) -> Job:
+    lr = np.random.default_rng(3).integers(0, 256, (48, 48, 3), dtype=np.uint8)
+    return Job(method=MethodInfo(key=key, title=key, model=tiny_model_file), lr=lr, device="cpu", tile=tile)
+
+
+def test_cancel_reaches_queued_batches_but_not_later_ones(qtbot, tiny_model_file):
+    owner = WorkerThread()
+    worker = owner.worker
+    finished, cancelled = [], []
+    worker.finished.connect(lambda job, _result: finished.append(job.key))
+    worker.cancelled.connect(lambda job: cancelled.append(job.key))
+    try:
+        worker.submit([_job(tiny_model_file, "first", tile=8)])   # 36 tiles
+        worker.submit([_job(tiny_model_file, "second", tile=8)])  # queued behind it
+        worker.cancel()                                           # both are before the cancel
+        with qtbot.waitSignals([worker.idle, worker.idle, worker.idle], timeout=60_000):
+            worker.submit([_job(tiny_model_file, "third", tile=0)])  # after the cancel: runs
+        assert finished == ["third"]
+        assert sorted(cancelled) == ["first", "second"]
+    finally:
+        owner.stop()
+    assert owner.thread.isFinished()
