@@ -261,3 +261,15 @@ def test_save_replaces_an_existing_file(tmp_path):
     assert load_image(target).rgb.shape == (3, 5, 3)
     assert isinstance(load_image(target), LoadedImage)
     assert os.listdir(tmp_path) == ["x.png"]
+
+
+@pytest.mark.parametrize("mode", ["RGB", "L"])
+def test_key_colour_transparency_is_kept(tmp_path, mode):
+    pixels = np.zeros((8, 8, 3), dtype=np.uint8)
+    pixels[:4] = 200
+    img = Image.fromarray(pixels if mode == "RGB" else pixels[..., 0], mode)
+    key = (0, 0, 0) if mode == "RGB" else 0
+    img.save(tmp_path / "key.png", transparency=key)
+    loaded = load_image(tmp_path / "key.png")
+    assert loaded.alpha is not None
+    assert (loaded.alpha[4:] == 0).all() and (loaded.alpha[:4] == 255).all()

@@ -93,3 +93,9 @@ def test_size_mismatch_and_tiny_images_are_value_errors():
         psnr(_photo_like(32, 32), _photo_like(32, 36))
     with pytest.raises(ValueError, match="too small"):
         ssim(_photo_like(8, 8), _photo_like(8, 8), border=4)
+
+
+def test_ssim_refuses_images_smaller_than_its_window():
+    img = np.full((16, 16, 3), 128, dtype=np.uint8)
+    with pytest.raises(ValueError, match="too small"):
+        ssim(img, img, border=4)

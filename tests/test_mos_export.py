@@ -85,6 +85,11 @@ def test_cli_in_process(tmp_path, capsys):
     assert main(["mos", "export", str(root / "CLI-study"), "--csv", str(tmp_path / "a.csv")]) == 0
     assert len(read_csv(tmp_path / "a.csv")) == 72
     assert main(["mos", "export", "CLI study", "--root", str(root)]) == 2
+    database = root / "CLI-study" / "study.sqlite"
+    before = database.read_bytes()
+    assert main(["mos", "export", "CLI study", "--root", str(root), "--csv", str(database)]) == 2
+    assert "inside the study folder" in capsys.readouterr().err
+    assert database.read_bytes() == before
     assert main(["mos", "check", "no such study", "--root", str(root)]) == 2
     assert "no study 'no such study'" in capsys.readouterr().err
     assert main(["mos", "create", "x", "--images", str(hr), "--conditions", "lanczos",

@@ -148,12 +148,20 @@ def _export(args: argparse.Namespace) -> int:
     if args.csv is None and args.json is None:
         return fail("mos export: give --csv FILE and/or --json FILE")
     with open_study(args.study, root=args.root) as study:
+        for target in (args.csv, args.json):
+            if target is not None and _inside(target, study.folder):
+                return fail(f"mos export: {target} is inside the study folder; write the export elsewhere "
+                            f"(the study's own files must not be overwritten)")
         rows = study.rows()
         if args.csv is not None:
             print(f"wrote {len(rows)} rating(s) to {write_csv(args.csv, rows)}")
         if args.json is not None:
             print(f"wrote {len(rows)} rating(s) to {write_json(args.json, rows, study.design.to_dict())}")
     return 0
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path.resolve().is_relative_to(folder.resolve())
 
 
 def _check(args: argparse.Namespace) -> int:

@@ -127,8 +127,8 @@ def load_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) ->
 
 def _decode(img: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
     alpha = None
-    if img.mode == "P" and "transparency" in img.info:
-        img = img.convert("RGBA")
+    if img.mode in ("P", "L", "RGB") and "transparency" in img.info:
+        img = img.convert("LA" if img.mode == "L" else "RGBA")  # palette or key-colour (tRNS)
     if img.mode in ("RGBA", "LA", "PA", "La", "RGBa"):
         alpha = np.asarray(img.getchannel("A"), dtype=np.uint8).copy()
     img = _to_8bit(img)

@@ -52,6 +52,9 @@ def psnr(result: np.ndarray, reference: np.ndarray, border: int = 4) -> float:
 def ssim(result: np.ndarray, reference: np.ndarray, border: int = 4) -> float:
     """SSIM on Y with the Gaussian 11×11, σ = 1.5 window (valid region only)."""
     ya, yb = _prepare(result, reference, border)
+    if min(ya.shape) < 11:
+        raise ValueError(f"image {result.shape[:2]} is too small for SSIM's 11×11 window "
+                         f"after a border of {border}")
     c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
     kernel = cv2.getGaussianKernel(11, 1.5)
     window = kernel @ kernel.T

@@ -140,7 +140,10 @@ class UpscaleWorker(QObject):
                                           cancel=token)
             scores = None
             if job.reference is not None and job.reference.shape == result.rgb.shape:
-                scores = score(result.rgb, job.reference, border=SCORE_BORDER)
+                try:
+                    scores = score(result.rgb, job.reference, border=SCORE_BORDER)
+                except ValueError:  # too small to score (SSIM's window): the result still stands
+                    scores = None
             done = MethodResult(result=result, scores=scores, display=Raster(result.rgb),
                                 reference_hash=job.reference_hash)
         except Cancelled:
