@@ -1,0 +1,35 @@
+"""The bundled weights load, run, and reproduce their model cards' Set5 figures."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from srgan_desktop import paths
+from srgan_desktop.core.benchmarks import find_dataset
+from srgan_desktop.core.engine import NetworkMethod, Upscaler
+from srgan_desktop.core.metrics import psnr, ssim
+from srgan_desktop.core.weights import ModelRegistry
+
+BUNDLED = sorted(p.stem for p in paths.weights_dir().glob("*.safetensors"))
+
+
+def test_every_card_names_its_model_and_the_paper_architecture():
+    for card_path in paths.weights_dir().glob("*.json"):
+        card = json.loads(card_path.read_text())
+        assert card["name"] == card_path.stem
+        assert card["architecture"] == "srresnet" and card["scale"] == 4 and card["num_blocks"] == 16
+
+
+@pytest.mark.parametrize("name", BUNDLED)
+def test_bundled_model_reproduces_its_card_on_set5(name, datasets):
+    model, descriptor = ModelRegistry(paths.weights_dir()).load(name)
+    expected = descriptor.card["evaluation"]["Set5"]
+    upscaler = Upscaler(NetworkMethod(model, descriptor), device="cpu")
+    scores = [(psnr(sr, p.hr), ssim(sr, p.hr))
+              for p in find_dataset(datasets / "Set5").pairs(4)
+              for sr in [upscaler.upscale(p.lr).rgb]]
+    assert float(np.mean([s[0] for s in scores])) == pytest.approx(expected["psnr"], abs=0.01)
+    assert float(np.mean([s[1] for s in scores])) == pytest.approx(expected["ssim"], abs=0.001)
