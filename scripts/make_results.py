@@ -78,14 +78,82 @@ def crop_figure(methods: dict[str, Upscaler], dataset: str, image: str, top: int
     return target
 
 
+PAPER = {  # Ledig et al., CVPR 2017, Table 2 (x4; PSNR dB / SSIM)
+    "bicubic": {"Set5": (28.43, 0.8211), "Set14": (25.99, 0.7486)},
+    "SRResNet": {"Set5": (32.05, 0.9019), "Set14": (28.49, 0.8184)},
+    "SRGAN": {"Set5": (29.40, 0.8472), "Set14": (26.02, 0.7397)},
+}
+OURS = {"bicubic": "bicubic", "SRResNet": "srresnet_x4", "SRGAN": "srgan_x4"}
+
+
+def _mean(evals: dict[str, dict], dataset: str, method: str) -> dict | None:
+    for entry in evals[dataset]["datasets"][0]["methods"]:
+        if entry["method"] == method and entry.get("available"):
+            return entry["mean"]
+    return None
+
+
+def _cell(value: dict | None) -> str:
+    return "–" if value is None else f"{value['psnr']:.2f} / {value['ssim']:.4f} / {value['texture']:.3f}"
+
+
+def write_results_md(evals: dict[str, dict], crops: list[tuple[Path, str]]) -> Path:
+    """docs/RESULTS.md from the eval JSON files, the model cards and the crop figures."""
+    cards = {p.stem: json.loads(p.read_text()) for p in paths.weights_dir().glob("*.json")}
+    lines = ["# Results: our SRResNet and SRGAN next to the paper's", "",
+             "All our figures come from `srgan-desktop eval` (PSNR and SSIM on Y, BT.601, border 4, "
+             "SSIM with the 11×11 Gaussian window σ = 1.5; LR = the benchmarks' `LR_bicubic_x4` "
+             "images, which our MATLAB-compatible bicubic reproduces). *texture* is the share of "
+             "Y spectral energy above 1/4 Nyquist relative to the HR image's (1 = as much fine "
+             "detail as the original, below 1 = smoother); the paper has no such column.", "",
+             "| ×4 | paper Set5 PSNR / SSIM | ours Set5 PSNR / SSIM / texture | paper Set14 PSNR / SSIM "
+             "| ours Set14 PSNR / SSIM / texture |", "|---|---|---|---|---|"]
+    for label, ours in OURS.items():
+        paper = PAPER[label]
+        lines.append(f"| {label} | {paper['Set5'][0]:.2f} / {paper['Set5'][1]:.4f} | "
+                     f"{_cell(_mean(evals, 'Set5', ours))} | {paper['Set14'][0]:.2f} / "
+                     f"{paper['Set14'][1]:.4f} | {_cell(_mean(evals, 'Set14', ours))} |")
+    lines += ["", "(The paper's bicubic SSIM was computed with another SSIM implementation; the "
+              "MATLAB-protocol bicubic figures of later papers are 28.42 / 0.8104 and 26.00 / 0.7027.)",
+              "", "## How the bundled models were trained", ""]
+    for name in ("srresnet_x4", "srgan_x4"):
+        card = cards.get(name)
+        if not card or "training" not in card:
+            lines.append(f"- `{name}`: no weights yet.")
+            continue
+        t = card["training"]
+        lines.append(
+            f"- `{name}` ({card['variant']}): {t['iterations']} iterations of batches of {t['batch']} "
+            f"random {t['crop']}×{t['crop']} crops, Adam lr {t['learning_rate']}, on {t['data']}; "
+            f"{t['wall_time_hours']} h on {t['hardware']}"
+            + (f"; initialised from `{Path(t['initialised_from']).name}`" if t.get("initialised_from") else "")
+            + ".")
+    lines += ["", "## Texture crops", "",
+              "HR | bicubic | SRResNet | SRGAN, enlarged ×3 with nearest neighbour; under each crop its "
+              "whole-image PSNR and texture ratio.", ""]
+    for path, label in crops:
+        lines += [f"**{label}** (`{path.stem.replace('crops_', '')}`)", "",
+                  f"![{label}](results/{path.name})", ""]
+    lines += ["## Reproduce", "", "```bash",
+              ".venv/bin/srgan-desktop eval --hr ../shared/datasets/Set5 -m bicubic srresnet srgan --json docs/results/eval_Set5.json",
+              ".venv/bin/srgan-desktop eval --hr ../shared/datasets/Set14 -m bicubic srresnet srgan --json docs/results/eval_Set14.json",
+              ".venv/bin/python scripts/make_results.py   # both evals, the crops and this page",
+              "```", ""]
+    target = REPO / "docs" / "RESULTS.md"
+    target.write_text("\n".join(lines), encoding="utf-8")
+    print(f"wrote {target.relative_to(REPO)}")
+    return target
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--skip-eval", action="store_true")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
-    if not args.skip_eval:
-        for dataset in ("Set5", "Set14"):
-            run_eval(dataset)
+    evals = {}
+    for dataset in ("Set5", "Set14"):
+        target = OUT / f"eval_{dataset}.json"
+        evals[dataset] = json.loads(target.read_text()) if args.skip_eval else run_eval(dataset)
     registry = ModelRegistry(paths.weights_dir())
     methods = {"bicubic": Upscaler(BicubicMethod())}
     for name in ("srresnet_x4", "srgan_x4"):
@@ -95,8 +163,8 @@ def main() -> int:
             print(f"{name}: {exc}")
             continue
         methods[descriptor.card.get("title", name)] = Upscaler(NetworkMethod(model, descriptor), device="cpu")
-    for crop in CROPS:
-        crop_figure(methods, *crop)
+    crops = [(crop_figure(methods, *crop), crop[-1]) for crop in CROPS]
+    write_results_md(evals, crops)
     return 0
 
 
