@@ -207,13 +207,20 @@ def test_results_view_tables_plots_and_export(qtbot, tmp_path):
     study.close()
 
 
-def test_editor_creates_a_study_with_the_engine(qtbot, tmp_path, tiny_model_file):
+def test_editor_creates_a_study_with_the_engine(qtbot, tmp_path, tiny_model_file, monkeypatch):
+    import shutil
+
+    from srgan_desktop import paths
     from srgan_desktop.ui.mos_editor import StudyEditor
 
+    resources = tmp_path / "resources"
+    (resources / "weights").mkdir(parents=True)
+    shutil.copy(paths.weights_dir() / "srgan_x4.json", resources / "weights")  # a card, no weights
+    monkeypatch.setenv("SRGAN_DESKTOP_RESOURCES", str(resources))
     root = tmp_path / "studies"
     editor = StudyEditor(root=root)
     qtbot.addWidget(editor)
-    assert not editor.condition_boxes["srgan"].isEnabled()  # no SRGAN weights yet
+    assert not editor.condition_boxes["srgan"].isEnabled()  # its weights file is missing
     assert "unavailable" in editor.condition_boxes["srgan"].toolTip()
     editor.create()
     assert "name" in editor.message.text()  # nothing filled in yet
