@@ -31,7 +31,7 @@ from srgan_desktop.core.weights import load_model
 from trainer.checkpoint import load_checkpoint, restore_rng_state, save_checkpoint
 from trainer.data import CropDataset, find_images, load_images, make_loader
 from trainer.losses import adversarial_generator_loss, content_loss, discriminator_loss
-from trainer.validate import BenchmarkSet, load_benchmark, validate
+from trainer.validate import load_benchmark, validate
 
 __all__ = ["TrainConfig", "train", "training_step", "load_generator_weights"]
 
