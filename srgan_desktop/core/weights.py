@@ -206,21 +206,19 @@ def _match_keys(model: torch.nn.Module, state: dict[str, torch.Tensor], path: Pa
     """Our own key names load directly; a foreign naming is mapped by position and shape."""
     own = model.state_dict()
     if set(state) == set(own):
-        mapped = state
+        theirs = {key: key for key in own}
+    elif len(state) == len(own):
+        theirs = dict(zip(own, state))  # foreign names: by position, checked by shape below
     else:
-        if len(state) != len(own):
-            missing = [k for k in own if k not in state][:3]
-            raise WeightsError(f"{path.name}: {len(state)} tensors, the architecture needs {len(own)}"
-                               + (f" (missing e.g. {', '.join(missing)})" if missing else ""))
-        mapped = OrderedDict(zip(own.keys(), state.values()))
-        for (ours, theirs), (key, tensor) in zip(zip(own, state), mapped.items()):
-            if tuple(own[ours].shape) != tuple(tensor.shape):
-                raise WeightsError(f"{path.name}: key '{theirs}' has shape {tuple(tensor.shape)}, "
-                                   f"expected {tuple(own[ours].shape)} for '{ours}'")
-    for key, tensor in mapped.items():
-        if tuple(own[key].shape) != tuple(tensor.shape):
-            raise WeightsError(f"{path.name}: key '{key}' has shape {tuple(tensor.shape)}, "
-                               f"expected {tuple(own[key].shape)}")
+        missing = [k for k in own if k not in state][:3]
+        raise WeightsError(f"{path.name}: {len(state)} tensors, the architecture needs {len(own)}"
+                           + (f" (missing e.g. {', '.join(missing)})" if missing else ""))
+    mapped = OrderedDict((ours, state[key]) for ours, key in theirs.items())
+    for ours, key in theirs.items():
+        if tuple(own[ours].shape) != tuple(mapped[ours].shape):
+            where = "" if key == ours else f" for '{ours}'"
+            raise WeightsError(f"{path.name}: key '{key}' has shape {tuple(mapped[ours].shape)}, "
+                               f"expected {tuple(own[ours].shape)}{where}")
     return mapped
 
 
