@@ -7,35 +7,28 @@ model card are the figures ``srgan-desktop eval`` reports.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from srgan_desktop.core.benchmarks import Pair, find_dataset
+from srgan_desktop.core.benchmarks import Dataset, find_dataset
 from srgan_desktop.core.engine import NetworkMethod, Upscaler
 from srgan_desktop.core.metrics import psnr, ssim
 from srgan_desktop.core.weights import ModelDescriptor
 
-__all__ = ["BenchmarkSet", "load_benchmark", "validate"]
+__all__ = ["load_benchmark", "validate"]
 
 
-@dataclass
-class BenchmarkSet:
-    """The (LR, HR) pairs of one benchmark, loaded once for the whole run."""
-
-    name: str
-    pairs: list[Pair]
-
-
-def load_benchmark(hr_dir: str | Path, scale: int = 4, lr_dir: str | Path | None = None) -> BenchmarkSet:
-    """A benchmark root (``HR/`` + ``LR_bicubic_x{scale}/``) or an HR folder (LR made with bicubic)."""
+def load_benchmark(hr_dir: str | Path, scale: int = 4, lr_dir: str | Path | None = None) -> Dataset:
+    """A benchmark root (``HR/`` + ``LR_bicubic_x{scale}/``) or an HR folder (LR made with bicubic),
+    its images decoded now (the dataset caches them) so validations only run the model."""
     dataset = find_dataset(hr_dir, lr_dir)
-    return BenchmarkSet(dataset.name, dataset.pairs(scale))
+    dataset.pairs(scale)
+    return dataset
 
 
-def validate(generator: torch.nn.Module, benchmark: BenchmarkSet, device: str = "cpu",
+def validate(generator: torch.nn.Module, benchmark: Dataset, device: str = "cpu",
              scale: int = 4) -> dict[str, float]:
     """Mean PSNR/SSIM of ``generator`` on ``benchmark`` (model left in the mode it was in)."""
     was_training = generator.training
@@ -46,7 +39,7 @@ def validate(generator: torch.nn.Module, benchmark: BenchmarkSet, device: str = 
     upscaler = Upscaler(NetworkMethod(generator, descriptor), device=device, tile=0, precision="fp32")
     scores = []
     try:
-        for pair in benchmark.pairs:
+        for pair in benchmark.pairs(scale):
             sr = upscaler.upscale(pair.lr).rgb
             scores.append((psnr(sr, pair.hr, scale), ssim(sr, pair.hr, scale)))
     finally:
