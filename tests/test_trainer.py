@@ -75,31 +75,8 @@ def test_stream_sampler_splits_ranks_without_overlap():
     assert list(StreamSampler(1, 3, 4, 0, 2)) == a[4:]  # resuming at iteration 1
 
 
-def test_srresnet_step_decreases_mse():
-    cfg = TrainConfig(stage="srresnet", lr=1e-4)
-    gen = SRResNet(num_blocks=2)
-    opt = torch.optim.Adam(gen.parameters(), lr=cfg.lr, betas=(0.9, 0.999))
-    lr, hr = _batch()
-    criterion = content_loss("mse")
-    scaler = torch.amp.GradScaler("cuda", enabled=False)
-    gen.train()
-    first = training_step(cfg, gen, None, opt, None, criterion, scaler, None, torch.device("cpu"), lr, hr)
-    for _ in range(2):
-        training_step(cfg, gen, None, opt, None, criterion, scaler, None, torch.device("cpu"), lr, hr)
-    gen.train()
-    with torch.no_grad():
-        after = float(criterion(gen(lr), hr))
-    assert after < first["loss"]
-
-
-
-def test_cpu_bf16_autocast_step_decreases_mse_and_keeps_fp32_weights():
-    from trainer.loop import _amp_dtype
-    cpu = torch.device("cpu")
-    assert _amp_dtype("auto", cpu) is None and _amp_dtype("off", cpu) is None
-    assert _amp_dtype("bf16", cpu) is torch.bfloat16
-    with pytest.raises(ValueError, match="needs CUDA"):
-        _amp_dtype("fp16", cpu)
+@pytest.mark.parametrize("amp", [None, torch.bfloat16], ids=["fp32", "cpu-bf16-autocast"])
+def test_srresnet_step_decreases_mse(amp):
     torch.manual_seed(0)
     cfg = TrainConfig(stage="srresnet", lr=1e-4)
     gen = SRResNet(num_blocks=2)
@@ -108,13 +85,24 @@ def test_cpu_bf16_autocast_step_decreases_mse_and_keeps_fp32_weights():
     criterion = content_loss("mse")
     scaler = torch.amp.GradScaler("cuda", enabled=False)
     gen.train()
-    first = training_step(cfg, gen, None, opt, None, criterion, scaler, torch.bfloat16, cpu, lr, hr)
+    first = training_step(cfg, gen, None, opt, None, criterion, scaler, amp, torch.device("cpu"), lr, hr)
     for _ in range(2):
-        training_step(cfg, gen, None, opt, None, criterion, scaler, torch.bfloat16, cpu, lr, hr)
+        training_step(cfg, gen, None, opt, None, criterion, scaler, amp, torch.device("cpu"), lr, hr)
+    gen.train()
     with torch.no_grad():
         after = float(criterion(gen(lr), hr))
     assert after < first["loss"]
-    assert all(p.dtype == torch.float32 for p in gen.parameters())
+    assert all(p.dtype == torch.float32 for p in gen.parameters())  # autocast keeps fp32 masters
+
+
+def test_amp_choice_on_the_cpu():
+    from trainer.loop import _amp_dtype
+    cpu = torch.device("cpu")
+    assert _amp_dtype("auto", cpu) is None and _amp_dtype("off", cpu) is None
+    assert _amp_dtype("bf16", cpu) is torch.bfloat16
+    with pytest.raises(ValueError, match="needs CUDA"):
+        _amp_dtype("fp16", cpu)
+
 
 def test_srgan_step_decreases_generator_and_discriminator_losses():
     torch.manual_seed(0)
