@@ -180,6 +180,24 @@ def test_corrupt_file_reports_and_window_stays_usable(qtbot, window, tmp_path, m
     assert window.session.has_image and window.windowTitle().startswith("img.png")
 
 
+
+def test_image_too_small_for_simulate_changes_nothing(qtbot, window, tmp_path, messages):
+    hr = _photo(40, 44, seed=5)
+    _open(window, tmp_path, hr, "hr.png", mode="simulate")
+    before = (window.session.source, window.session.lr_hash, window.grid.keys())
+    tiny = save_image(tmp_path / "tiny.png", _photo(3, 3))
+    assert not window.open_path(tiny, "simulate")
+    assert messages and "smaller than the factor 4" in messages[-1][1]
+    assert (window.session.source, window.session.lr_hash, window.grid.keys()) == before
+    assert window.session.mode == "simulate" and window.session.reference.shape == (40, 44, 3)
+    # a 3-px image opens as LR input; asking for Simulate then keeps it in Upscale, intact
+    assert window.open_path(tiny, "upscale")
+    messages.clear()
+    window.set_mode("simulate")
+    assert messages and messages[-1][0] == "Cannot use this mode"
+    assert window.session.mode == "upscale" and window.session.lr.shape == (3, 3, 3)
+    assert window.mode_combo.currentIndex() == 0 and window.settings.mode == "upscale"
+
 def test_bad_weights_fail_in_worker_and_are_reported(qtbot, tmp_path, tiny_model_file, messages):
     junk = tmp_path / "junk" / "broken_x4.safetensors"
     junk.parent.mkdir()

@@ -502,9 +502,11 @@ class MainWindow(QMainWindow):
         self._stop_all()
         try:
             self.session.set_mode(mode)
-        except ValueError as exc:
+        except ValueError as exc:  # e.g. Simulate on an image under 4 px: the session is unchanged
             self._error("Cannot use this mode", str(exc))
-            self.session.set_mode("upscale")
+            self.settings.mode = self.session.mode
+            self._sync_mode_controls()
+            return
         self._after_image_changed()
         if self.session.has_image and self.settings.auto_run:
             self.run_all()

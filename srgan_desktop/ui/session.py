@@ -147,33 +147,35 @@ class ComparisonSession:
 
     # ------------------------------------------------------------------ image
     def open(self, image: LoadedImage, mode: str | None = None) -> None:
-        """Use ``image`` (as LR input or as ground truth, by ``mode``); results are cleared."""
-        self.source = image
-        self.set_mode(mode or self.mode)
+        """Use ``image`` (as LR input or as ground truth, by ``mode``); results are cleared.
+
+        All or nothing: when the image cannot be used in that mode (e.g. an image smaller than
+        4 px in Simulate mode) the error propagates and the session keeps its previous image."""
+        self._apply(image, mode or self.mode)
 
     def set_mode(self, mode: str) -> None:
+        """Switch between Upscale and Simulate for the current image (all or nothing, like open)."""
+        self._apply(self.source, mode)
+
+    def _apply(self, source: LoadedImage | None, mode: str) -> None:
         if mode not in MODES:
             raise ValueError(f"unknown mode '{mode}' (use {' or '.join(MODES)})")
-        self.mode = mode
-        self.results = {}
-        if self.source is None:
-            self.lr = self.reference = self.lr_alpha = None
-            self.lr_hash = self.reference_hash = ""
-            return
-        rgb = self.source.rgb
-        if mode == "simulate":
-            h, w = rgb.shape[0] - rgb.shape[0] % SCALE, rgb.shape[1] - rgb.shape[1] % SCALE
-            self.lr = downscale(rgb, SCALE)
-            self.reference = np.ascontiguousarray(rgb[:h, :w])
-            self.lr_alpha = None
-        else:
-            self.lr = rgb
-            self.lr_alpha = self.source.alpha
-            self.reference = None
-        self.lr_hash = image_hash(self.lr)
-        if self.lr_alpha is not None:
-            self.lr_hash = image_hash(np.dstack([self.lr, self.lr_alpha]))
-        self.reference_hash = image_hash(self.reference) if self.reference is not None else ""
+        lr = reference = lr_alpha = None
+        lr_hash = reference_hash = ""
+        if source is not None:
+            rgb = source.rgb
+            if mode == "simulate":
+                h, w = rgb.shape[0] - rgb.shape[0] % SCALE, rgb.shape[1] - rgb.shape[1] % SCALE
+                lr = downscale(rgb, SCALE)
+                reference = np.ascontiguousarray(rgb[:h, :w])
+            else:
+                lr, lr_alpha = rgb, source.alpha
+            lr_hash = image_hash(lr if lr_alpha is None else np.dstack([lr, lr_alpha]))
+            reference_hash = image_hash(reference) if reference is not None else ""
+        # Nothing above changed the session; commit the new state in one go.
+        self.source, self.mode, self.results = source, mode, {}
+        self.lr, self.reference, self.lr_alpha = lr, reference, lr_alpha
+        self.lr_hash, self.reference_hash = lr_hash, reference_hash
 
     @property
     def has_image(self) -> bool:
