@@ -102,25 +102,56 @@ def test_16_bit_grayscale_png(tmp_path):
     assert np.array_equal(loaded.rgb[..., 0], loaded.rgb[..., 2])
 
 
+@pytest.mark.parametrize("suffix", [".png", ".tif"])
 @pytest.mark.parametrize("channels", [3, 4])
-def test_16_bit_rgb_png_written_by_opencv(tmp_path, channels):
+def test_16_bit_rgb_written_by_opencv_is_rounded_not_truncated(tmp_path, channels, suffix):
     rgb16 = (_smooth_rgb().astype(np.uint16) * 257)
     rgb16[0, 0] = (65535, 0, 32896)
+    rgb16[0, 1] = (255, 511, 65280)  # the high byte alone (Pillow's decoding) gives 0, 1, 255
     data = rgb16[..., ::-1]  # OpenCV writes BGR
     if channels == 4:
         alpha16 = np.full(rgb16.shape[:2], 65535, np.uint16)
         alpha16[:, :5] = 0
         data = np.dstack([data, alpha16])
-    assert cv2.imwrite(str(tmp_path / "c16.png"), np.ascontiguousarray(data))
-    loaded = load_image(tmp_path / "c16.png")
+    path = tmp_path / f"c16{suffix}"
+    assert cv2.imwrite(str(path), np.ascontiguousarray(data))
+    loaded = load_image(path)
     assert loaded.rgb.dtype == np.uint8
     assert np.array_equal(loaded.rgb, np.round(rgb16 / 257).astype(np.uint8))
-    assert loaded.rgb[0, 0].tolist() == [255, 0, 128]
+    assert loaded.rgb[0, 0].tolist() == [255, 0, 128] and loaded.rgb[0, 1].tolist() == [1, 2, 254]
     if channels == 4:
         assert loaded.alpha is not None
         assert (loaded.alpha[:, :5] == 0).all() and (loaded.alpha[:, 5:] == 255).all()
     else:
         assert loaded.alpha is None
+
+
+def _with_exif_chunk(png: bytes, orientation: int) -> bytes:
+    """Insert an eXIf chunk (PNG 1.5) carrying ``orientation`` right after IHDR."""
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    payload = exif.tobytes()
+    payload = payload[6:] if payload.startswith(b"Exif\x00\x00") else payload
+    chunk = struct.pack(">I", len(payload)) + b"eXIf" + payload
+    chunk += struct.pack(">I", zlib.crc32(b"eXIf" + payload) & 0xFFFFFFFF)
+    ihdr_end = 8 + 8 + 13 + 4
+    return png[:ihdr_end] + chunk + png[ihdr_end:]
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_16_bit_rgb_follows_exif_orientation_like_8_bit(tmp_path, orientation):
+    rgb8 = _smooth_rgb(6, 10)
+    rgb8[0, 0] = (255, 0, 0)  # a marked corner: every orientation moves it somewhere else
+    ok, encoded = cv2.imencode(".png", np.ascontiguousarray((rgb8.astype(np.uint16) * 257)[..., ::-1]))
+    assert ok
+    (tmp_path / "wide.png").write_bytes(_with_exif_chunk(encoded.tobytes(), orientation))
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    Image.fromarray(rgb8).save(tmp_path / "narrow.png", exif=exif)
+    expected = load_image(tmp_path / "narrow.png").rgb  # Pillow's exif_transpose
+    assert np.array_equal(load_image(tmp_path / "wide.png").rgb, expected)
+    if orientation in (5, 6, 7, 8):
+        assert expected.shape == (10, 6, 3)
 
 
 def test_engine_upscales_and_reattaches_alpha(tmp_path):

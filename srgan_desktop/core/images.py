@@ -28,6 +28,7 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp"}
 DEFAULT_MAX_PIXELS = 64_000_000  # 8000 × 8000: an LR input this large would give 1 Gpx at ×4
 
 ImageFile.LOAD_TRUNCATED_IMAGES = False
+_EXIF_ORIENTATION = 0x0112
 
 
 class ImageLoadError(Exception):
@@ -70,17 +71,42 @@ def _to_8bit(img: Image.Image) -> Image.Image:
     return img
 
 
-def _rgb16_to_8bit(path: Path) -> tuple[np.ndarray, np.ndarray | None] | None:
-    """16-bit-per-channel RGB(A) (Pillow reads those as 8-bit or not at all): decode with OpenCV."""
+def _is_16bit_rgb(img: Image.Image) -> bool:
+    """True for 16-bit-per-channel RGB(A) files, which Pillow decodes by dropping the low byte.
+
+    Read from the raw mode of the first tile (``RGB;16B``, ``RGBA;16N``…), so call before ``load()``.
+    """
+    if img.mode not in ("RGB", "RGBA") or not img.tile:
+        return False
+    args = img.tile[0].args
+    raw = args[0] if isinstance(args, tuple) and args else args
+    return isinstance(raw, str) and ";16" in raw
+
+
+# EXIF orientation → the numpy view that shows the image upright (as ImageOps.exif_transpose).
+_ORIENT = {
+    2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1],
+    5: lambda a: a.swapaxes(0, 1), 6: lambda a: np.rot90(a, -1),
+    7: lambda a: a.swapaxes(0, 1)[::-1, ::-1], 8: lambda a: np.rot90(a, 1),
+}
+
+
+def _rgb16_to_8bit(path: Path, orientation: int) -> tuple[np.ndarray, np.ndarray | None] | None:
+    """Decode 16-bit RGB(A) with OpenCV, round to 8 bits, and apply the EXIF ``orientation``.
+
+    None when OpenCV cannot read the file (Pillow's 8-bit decoding is used then)."""
     import cv2
 
-    data = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if data is None or data.dtype != np.uint16 or data.ndim != 3:
+    data = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)  # UNCHANGED: OpenCV ignores EXIF itself
+    if data is None or data.dtype != np.uint16 or data.ndim != 3 or data.shape[2] not in (3, 4):
         return None
+    data = _ORIENT.get(orientation, lambda a: a)(data)
     scaled = np.clip(np.round(data.astype(np.float64) / 257.0), 0, 255).astype(np.uint8)
-    if scaled.shape[2] == 4:
-        return scaled[..., 2::-1].copy(), scaled[..., 3].copy()
-    return scaled[..., ::-1].copy(), None
+    rgb = np.ascontiguousarray(scaled[..., 2::-1])
+    alpha = np.ascontiguousarray(scaled[..., 3]) if scaled.shape[2] == 4 else None
+    if alpha is not None and bool(np.all(alpha == 255)):
+        alpha = None  # as in _decode: an opaque alpha plane carries nothing
+    return rgb, alpha
 
 
 def load_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) -> LoadedImage:
@@ -105,16 +131,14 @@ def load_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) ->
                     raise ImageLoadError(f"{path.name}: the image has no pixels")
                 fmt = img.format or ""
                 mode = img.mode
-                img.load()
-                img = ImageOps.exif_transpose(img) or img
                 wide = None
-                if fmt in ("PNG", "TIFF") and mode in ("RGB", "RGBA") and img.info.get("bitdepth") == 16:
-                    wide = _rgb16_to_8bit(path)
-                if wide is None and mode not in ("RGB", "L", "RGBA", "LA", "P", "PA"):
-                    wide = _rgb16_to_8bit(path) if fmt in ("PNG", "TIFF") else None
+                if _is_16bit_rgb(img):
+                    wide = _rgb16_to_8bit(path, int(img.getexif().get(_EXIF_ORIENTATION, 1)))
                 if wide is not None:
                     rgb, alpha = wide
                 else:
+                    img.load()
+                    img = ImageOps.exif_transpose(img) or img
                     rgb, alpha = _decode(img)
     except ImageLoadError:
         raise
