@@ -103,6 +103,19 @@ def test_damaged_database_and_newer_schema_are_refused(study):
         Study.open(db)
 
 
+
+def test_foreign_sqlite_file_is_refused_untouched(tmp_path):
+    other = tmp_path / "notes.sqlite"
+    with sqlite3.connect(other) as conn:
+        conn.execute("CREATE TABLE notes (text TEXT)")
+        conn.execute("INSERT INTO notes VALUES ('keep me')")
+    conn.close()
+    before = other.read_bytes()
+    with pytest.raises(StoreError, match="not an srgan-desktop study"):
+        Study.open(other)
+    assert other.read_bytes() == before  # not switched to WAL (that rewrites the header)
+    assert not other.with_name("notes.sqlite-wal").exists()
+
 def test_sessions_resume_and_refuse_double_ratings(study):
     session = study.start_session("  Anna ")
     assert session.rater == "Anna" and session.total == len(IMAGE_NAMES) * 4 * 2
@@ -188,8 +201,8 @@ def test_failed_opens_close_their_connection(study, monkeypatch):
     opened = []
     real_connect = store_module._connect
 
-    def recording_connect(path):
-        opened.append(real_connect(path))
+    def recording_connect(path, **kwargs):
+        opened.append(real_connect(path, **kwargs))
         return opened[-1]
 
     monkeypatch.setattr(store_module, "_connect", recording_connect)

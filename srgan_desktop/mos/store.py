@@ -187,11 +187,19 @@ def resolve_study(name_or_path: str | os.PathLike, root: Path | None = None) -> 
     raise StoreError(f"no study '{name_or_path}' (not a study file or folder, and not in {root})")
 
 
-def _connect(path: Path) -> sqlite3.Connection:
+def _connect(path: Path, existing_study: bool = False) -> sqlite3.Connection:
+    """A connection in WAL mode with full syncs and foreign keys.
+
+    ``existing_study``: check first, reading only, that ``path`` is an intact study database,
+    so that a foreign SQLite file handed to Open is refused without being switched to WAL."""
     conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
     try:
         conn.row_factory = sqlite3.Row
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        if existing_study:
+            _check_database(conn, path)
+            if conn.execute("PRAGMA user_version").fetchone()[0] == 0:
+                raise StoreError(f"{path} is an SQLite file but not an srgan-desktop study")
         if conn.execute("PRAGMA journal_mode = WAL").fetchone()[0].lower() != "wal":
             raise StoreError(f"{path}: SQLite cannot use WAL mode here (network or read-only drive?)")
         conn.execute("PRAGMA synchronous = FULL")
@@ -291,13 +299,10 @@ class Study:
         if not path.is_file():
             raise StoreError(f"no study database at {path}")
         try:
-            conn = _connect(path)
+            conn = _connect(path, existing_study=True)
         except sqlite3.DatabaseError as exc:
             raise StudyIntegrityError(f"{path} is damaged or not a study database ({exc})") from exc
         try:
-            _check_database(conn, path)
-            if conn.execute("PRAGMA user_version").fetchone()[0] == 0:
-                raise StoreError(f"{path} is an SQLite file but not an srgan-desktop study")
             migrate(conn, path)
             study = cls(path, conn)
         except (sqlite3.DatabaseError, KeyError, ValueError, TypeError) as exc:
