@@ -18,7 +18,7 @@ from srgan_desktop.core.engine import BicubicMethod, NetworkMethod, Upscaler
 from srgan_desktop.core.images import load_image
 from srgan_desktop.core.resize import downscale
 from srgan_desktop.core.weights import load_model
-from srgan_desktop.mos.design import make_design, parse_condition
+from srgan_desktop.mos.design import make_design, parse_condition, rater_seed
 from srgan_desktop.mos.stimuli import StimulusError, find_sources, sha256_file
 from srgan_desktop.mos.store import (SCHEMA_VERSION, StoreError, Study, StudyIntegrityError,
                                      TrialAlreadyRated, create_study, list_studies, open_study)
@@ -138,6 +138,11 @@ def test_sessions_resume_and_refuse_double_ratings(study):
     assert study.start_session("Bob").seed != session.seed
     assert [t.position for t in study.trials(study.find_session("bob").id)] == list(range(session.total))
     assert study.find_session("nobody") is None
+    # Unicode case folding, as the rater seed: one session for Straße/STRASSE and Ärztin/ÄRZTIN
+    for first, second in (("Straße", "STRASSE"), ("Ärztin", "ÄRZTIN")):
+        one = study.start_session(first)
+        assert study.start_session(second).id == one.id and study.find_session(second).id == one.id
+        assert one.seed == rater_seed(study.design.seed, second)
     assert len(study.rows()) == 5 and {r.score for r in study.rows()} == {3}
     study.mark_calibrated(session.id)
     assert study.session(session.id).calibrated_at is not None

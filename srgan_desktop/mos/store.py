@@ -196,6 +196,10 @@ def _connect(path: Path, existing_study: bool = False) -> sqlite3.Connection:
     try:
         conn.row_factory = sqlite3.Row
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        # Rater IDs match by Unicode case folding (SQLite's NOCASE folds ASCII only): 'STRASSE'
+        # resumes 'Straße', the same rule as the rater's seed (design.rater_seed).
+        conn.create_function("casefold", 1, lambda text: None if text is None else str(text).casefold(),
+                             deterministic=True)
         if existing_study:
             _check_database(conn, path)
             if conn.execute("PRAGMA user_version").fetchone()[0] == 0:
@@ -367,7 +371,7 @@ class Study:
                        row["calibrated_at"], row["completed_at"], row["total"], row["rated"])
 
     def find_session(self, rater: str) -> Session | None:
-        return self._session("s.rater = ? COLLATE NOCASE", normalize_rater(rater))
+        return self._session("casefold(s.rater) = ?", normalize_rater(rater).casefold())
 
     def session(self, session_id: int) -> Session:
         found = self._session("s.id = ?", session_id)
@@ -383,8 +387,8 @@ class Study:
         """The rater's session: resumed if it exists, else created with its own random order."""
         rater = normalize_rater(rater)
         with _transaction(self._conn) as conn:
-            row = conn.execute("SELECT id FROM sessions WHERE rater = ? COLLATE NOCASE",
-                               (rater,)).fetchone()
+            row = conn.execute("SELECT id FROM sessions WHERE casefold(rater) = ? ORDER BY id",
+                               (rater.casefold(),)).fetchone()
             if row is None:
                 seed = rater_seed(self.design.seed, rater)
                 now = _now()
