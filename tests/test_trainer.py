@@ -241,21 +241,46 @@ def test_cli_vgg_without_weights_exits_with_a_hint(image_folder, tmp_path):
 
 
 def test_export_is_loaded_by_the_app_registry(image_folder, tmp_path):
-    train(_tiny_config(image_folder, tmp_path / "run", iterations=1))
     bench = tmp_path / "bench" / "Tiny"
     (bench / "HR").mkdir(parents=True)
     for src in sorted(image_folder.iterdir())[:2]:
         Image.open(src).crop((0, 0, 64, 64)).save(bench / "HR" / src.name)
-    card = export_checkpoint(tmp_path / "run" / "last.pt", "tiny_x4", tmp_path / "weights",
-                             eval_dirs=[str(bench)])
+    train(_tiny_config(image_folder, tmp_path / "run", iterations=2, validation=[str(bench)],
+                       validate_every=1, snapshots=True))
+    rows = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    validations = [r for r in rows if "validation" in r]
+    assert [r["iteration"] for r in validations] == [1, 2]
+    assert set(validations[0]["validation"]["Tiny"]) == {"psnr", "ssim", "texture"}
+    snapshot = tmp_path / "run" / "snapshots" / "iter_0000001.pt"
+    assert sorted(p.name for p in snapshot.parent.iterdir()) == ["iter_0000001.pt", "iter_0000002.pt"]
+    with pytest.raises(ValueError, match="snapshot"):  # a snapshot has no optimizer: not resumable
+        train(_tiny_config(image_folder, tmp_path / "again", iterations=3, resume=str(snapshot)))
+
+    card = export_checkpoint(snapshot, "tiny_x4", tmp_path / "weights", eval_dirs=[str(bench)])
     assert card["variant"] == "srresnet-mse" and card["training"]["iterations"] == 1
-    assert set(card["evaluation"]["Tiny"]) == {"psnr", "ssim"}
+    assert set(card["evaluation"]["Tiny"]) == {"psnr", "ssim", "texture"}
+    assert card["evaluation"]["Tiny"]["psnr"] == pytest.approx(validations[0]["validation"]["Tiny"]["psnr"],
+                                                               abs=1e-4)
     summary = (tmp_path / "weights" / "README.md").read_text()
     assert "`tiny_x4` | srresnet-mse | 1 |" in summary
     model, descriptor = ModelRegistry(tmp_path / "weights").load("tiny_x4")
     assert descriptor.scale == 4 and descriptor.num_blocks == 2 and descriptor.variant == "srresnet-mse"
     out = model(torch.rand(1, 3, 8, 8))
     assert out.shape == (1, 3, 32, 32)
+
+
+def _json_objects(text: str) -> list[dict]:
+    """Every top-level JSON object in ``text``, wherever it starts."""
+    decoder, found, pos = json.JSONDecoder(), [], text.find("{")
+    while pos != -1:
+        try:
+            obj, end = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError:
+            pos = text.find("{", pos + 1)
+            continue
+        found.append(obj)
+        pos = text.find("{", end)
+    return found
 
 
 def test_ddp_two_processes_on_gloo(image_folder, tmp_path):
@@ -267,8 +292,8 @@ def test_ddp_two_processes_on_gloo(image_folder, tmp_path):
            "--checkpoint-every", "3", "--log-every", "1", "--no-progress", "--threads", "1"]
     result = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, env=env, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
-    summaries = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
-    assert len(summaries) == 2 and all(s["iteration"] == 3 for s in summaries)
+    summaries = _json_objects(result.stdout)  # two ranks share stdout: lines may run together
+    assert len(summaries) == 2 and all(s["iteration"] == 3 for s in summaries), result.stdout[-2000:]
     # DDP keeps the replicas identical: both ranks report losses of the same model on different data
     rows = [json.loads(line) for line in (tmp_path / "ddp" / "log.jsonl").read_text().splitlines()]
     assert [r["iteration"] for r in rows] == [1, 2, 3]

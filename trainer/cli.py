@@ -48,8 +48,11 @@ def _add_training_options(p: argparse.ArgumentParser, stage: str) -> None:
     p.add_argument("--validate-every", type=int, default=500, help="iterations between validations")
     p.add_argument("--log-every", type=int, default=10, help="iterations between log lines")
     p.add_argument("--validation", nargs="*", default=None, metavar="DIR",
-                   help="benchmark folders (HR/ + LR_bicubic_x4/) for PSNR/SSIM during training "
+                   help="benchmark folders (HR/ + LR_bicubic_x4/) for PSNR/SSIM/texture during training "
                         f"(default: {' '.join(_DEFAULT_VALIDATION)} if present)")
+    p.add_argument("--snapshots", action="store_true",
+                   help="at every validation also keep the generator (OUT/snapshots/iter_N.pt, a few MB, "
+                        "exportable, not resumable): to pick an SRGAN iteration by PSNR and texture")
     p.add_argument("--workers", type=int, default=1, help="DataLoader worker processes")
     p.add_argument("--seed", type=int, default=0, help="seed of the crop stream and the initialisation")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
@@ -113,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
             content_loss=args.content_loss, vgg_weights=args.vgg_weights, init=args.init,
             resume=args.resume, checkpoint_every=args.checkpoint_every,
             validate_every=args.validate_every, log_every=args.log_every, validation=validation,
+            snapshots=args.snapshots,
             workers=args.workers, seed=args.seed, device=args.device, amp=args.amp,
             threads=args.threads, time_limit=args.time_limit, blocks=args.blocks,
             progress=not args.no_progress,

@@ -89,7 +89,10 @@ def export_checkpoint(checkpoint: str | Path, name: str, dest: Path, title: str 
 
 def _figures(card: dict[str, Any], bench: str) -> str:
     row = card.get("evaluation", {}).get(bench)
-    return f"{row['psnr']:.2f} / {row['ssim']:.4f}" if row else "–"
+    if not row:
+        return "–"
+    texture = f" / {row['texture']:.3f}" if "texture" in row else ""
+    return f"{row['psnr']:.2f} / {row['ssim']:.4f}{texture}"
 
 
 def write_cards_summary(dest: Path) -> Path:
@@ -97,7 +100,8 @@ def write_cards_summary(dest: Path) -> Path:
     lines = ["# Bundled model weights", "",
              "Written by `srgan-train export` from the JSON model cards next to each weights file "
              "(the cards are the reference; this page only summarises them).", "",
-             "| model | variant | iterations | wall time | hardware | Set5 PSNR / SSIM | Set14 PSNR / SSIM |",
+             "| model | variant | iterations | wall time | hardware | Set5 PSNR / SSIM / texture "
+             "| Set14 PSNR / SSIM / texture |",
              "|---|---|---|---|---|---|---|"]
     notes = []
     for card_path in sorted(Path(dest).glob("*.json")):
@@ -113,7 +117,8 @@ def write_cards_summary(dest: Path) -> Path:
             notes.append(f"- `{card.get('name', card_path.stem)}`: {card['notes']}")
     lines += ["", "Figures: PSNR (dB) / SSIM on Y (BT.601), border 4, LR = the benchmark's "
               "`LR_bicubic_x4` images, measured at export with the app's engine and metrics "
-              "(`srgan-desktop eval` reproduces them).", "", "Input and output of every model: "
+              "(`srgan-desktop eval` reproduces them). Texture: the outputs' spectral energy above "
+              "a quarter of Nyquist relative to the HR images' (1 = as much fine detail as HR).", "", "Input and output of every model: "
               "RGB in [0, 1]; ×4; 16 residual blocks, 64 channels (the paper's generator).", ""]
     if notes:
         lines += ["## Notes", "", *notes, ""]

@@ -59,6 +59,7 @@ class TrainConfig:
     validate_every: int = 500
     log_every: int = 10
     validation: list[str] = field(default_factory=list)
+    snapshots: bool = False                 # also keep the generator of every validation
     workers: int = 1
     seed: int = 0
     device: str = "auto"
@@ -134,6 +135,9 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     start, elapsed_before = 0, 0.0
     if cfg.resume:
         ckpt = load_checkpoint(cfg.resume)
+        if "opt_g" not in ckpt:
+            raise ValueError(f"{cfg.resume} is a generator snapshot (no optimizer state): "
+                             "start from it with --init, or resume from last.pt")
         generator.load_state_dict(ckpt["generator"])
         opt_g.load_state_dict(ckpt["opt_g"])
         if discriminator is not None:
@@ -198,8 +202,12 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
                                          or out_of_time):
             row = {b.name: validate(_unwrap(generator), b, str(device), cfg.scale) for b in benchmarks}
             logger.write({"iteration": iteration, "validation": row})
-            bar.write(f"iter {iteration}: " + ", ".join(f"{k} {v['psnr']:.2f} dB / {v['ssim']:.4f}"
-                                                      for k, v in row.items()))
+            bar.write(f"iter {iteration}: " + ", ".join(
+                f"{k} {v['psnr']:.2f} dB / {v['ssim']:.4f} / texture {v['texture']:.3f}"
+                for k, v in row.items()))
+            if cfg.snapshots:
+                _save_snapshot(out / "snapshots" / f"iter_{iteration:07d}.pt", cfg, iteration,
+                               elapsed_before + time.perf_counter() - began, generator, device)
         if rank == 0 and (iteration % cfg.checkpoint_every == 0 or iteration == cfg.iterations or out_of_time):
             _save(out / "last.pt", cfg, iteration, elapsed, generator, discriminator, opt_g, opt_d, scaler, device)
         if out_of_time:
@@ -287,6 +295,18 @@ def _save(path: Path, cfg: TrainConfig, iteration: int, elapsed: float, generato
         payload["discriminator"] = {k: v.contiguous() for k, v in _unwrap(discriminator).state_dict().items()}
         payload["opt_d"] = opt_d.state_dict()
     save_checkpoint(path, payload)
+
+
+def _save_snapshot(path: Path, cfg: TrainConfig, iteration: int, elapsed: float, generator: nn.Module,
+                   device: torch.device) -> None:
+    """The generator alone (a few MB) with what ``srgan-train export`` needs; not resumable.
+
+    For choosing an SRGAN iteration afterwards from the logged PSNR and texture ratio."""
+    save_checkpoint(path, {
+        "config": json.dumps(asdict(cfg)), "iteration": iteration, "elapsed": elapsed,
+        "hardware": _hardware(device),
+        "generator": {k: v.contiguous() for k, v in _unwrap(generator).state_dict().items()},
+    })
 
 
 def _hardware(device: torch.device) -> str:

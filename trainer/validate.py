@@ -1,4 +1,4 @@
-"""Validation during training: PSNR/SSIM (Y, border = scale) on benchmark folders.
+"""Validation during training: PSNR/SSIM (Y, border = scale) and the texture ratio on benchmarks.
 
 It loads benchmarks with the app's own :mod:`srgan_desktop.core.benchmarks` and runs the
 generator through the app's engine and metrics, so the figures in the training log and in a
@@ -14,7 +14,7 @@ import torch
 
 from srgan_desktop.core.benchmarks import Dataset, find_dataset
 from srgan_desktop.core.engine import NetworkMethod, Upscaler
-from srgan_desktop.core.metrics import psnr, ssim
+from srgan_desktop.core.metrics import psnr, ssim, texture_ratio
 from srgan_desktop.core.weights import ModelDescriptor
 
 __all__ = ["load_benchmark", "validate"]
@@ -30,7 +30,10 @@ def load_benchmark(hr_dir: str | Path, scale: int = 4, lr_dir: str | Path | None
 
 def validate(generator: torch.nn.Module, benchmark: Dataset, device: str = "cpu",
              scale: int = 4) -> dict[str, float]:
-    """Mean PSNR/SSIM of ``generator`` on ``benchmark`` (model left in the mode it was in)."""
+    """Mean PSNR, SSIM and texture ratio (HR = 1) of ``generator`` on ``benchmark``.
+
+    The texture ratio is what tells a sharpening GAN from a collapsed or noisy one, next to PSNR.
+    The model is left in the mode it was in."""
     was_training = generator.training
     generator.eval()
     descriptor = ModelDescriptor(name="validation", scale=scale,
@@ -41,7 +44,9 @@ def validate(generator: torch.nn.Module, benchmark: Dataset, device: str = "cpu"
     try:
         for pair in benchmark.pairs(scale):
             sr = upscaler.upscale(pair.lr).rgb
-            scores.append((psnr(sr, pair.hr, scale), ssim(sr, pair.hr, scale)))
+            scores.append((psnr(sr, pair.hr, scale), ssim(sr, pair.hr, scale),
+                           texture_ratio(sr, pair.hr, scale)))
     finally:
         generator.train(was_training)
-    return {"psnr": float(np.mean([s[0] for s in scores])), "ssim": float(np.mean([s[1] for s in scores]))}
+    mean = np.mean(np.array(scores, dtype=np.float64), axis=0)
+    return {"psnr": float(mean[0]), "ssim": float(mean[1]), "texture": float(mean[2])}
