@@ -127,20 +127,8 @@ def write_results_md(evals: dict[str, dict], crops: list[tuple[Path, str]]) -> P
             f"{t['wall_time_hours']} h on {t['hardware']}"
             + (f"; initialised from `{Path(t['initialised_from']).name}`" if t.get("initialised_from") else "")
             + "." + (f" {card['notes']}" if card.get("notes") else ""))
-    lines += ["", "## SRGAN on a CPU budget: what happened", "",
-              "- A first SRGAN-MSE run at the paper's lr 1e-4 (content MSE + 1e-3 × adversarial) "
-              "turned the textures into checkerboard patterns within a few hundred iterations: Set5 "
-              "26.77 dB / 0.697 at iteration 250, 27.05 / 0.717 at 500 (left: HR, middle: SRResNet, "
-              "right: that run at iteration 550; Set14 zebra):", "",
-              "  ![first SRGAN run at lr 1e-4](results/srgan_first_run_artifacts.png)", "",
-              "- A second run at lr 1e-5 (the paper's second-phase rate) sharpened edges and textures "
-              "first (Set5 28.97 / 0.819 at iteration 100), then fell below the 28.5 dB floor with "
-              "noise (28.08 / 0.765 at iteration 200). The bundled `srgan_x4` is its iteration 100: "
-              "the only checkpoint that keeps Set5 ≥ 28.5 dB with a measurable texture gain.",
-              "- With the paper's 10⁵ adversarial iterations after 10⁶ SRResNet iterations on ImageNet "
-              "(and a VGG54 content loss) the GAN has time to learn plausible textures; our 100 "
-              "iterations after 5,500 show the direction (texture ratio up, PSNR down), not the "
-              "paper's photo-realism. Training resumes from the committed weights in a later session.",
+    notes = REPO / "docs" / "results" / "training_notes.md"  # hand-written: what happened in training
+    lines += ["", notes.read_text(encoding="utf-8").strip() if notes.is_file() else "",
               "", "## Texture crops", "",
               "HR | bicubic | SRResNet | SRGAN, enlarged ×3 with nearest neighbour; under each crop its "
               "whole-image PSNR and texture ratio.", ""]
