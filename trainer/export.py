@@ -118,8 +118,9 @@ def write_cards_summary(dest: Path) -> Path:
     lines += ["", "Figures: PSNR (dB) / SSIM on Y (BT.601), border 4, LR = the benchmark's "
               "`LR_bicubic_x4` images, measured at export with the app's engine and metrics "
               "(`srgan-desktop eval` reproduces them). Texture: the outputs' spectral energy above "
-              "a quarter of Nyquist relative to the HR images' (1 = as much fine detail as HR).", "", "Input and output of every model: "
-              "RGB in [0, 1]; ×4; 16 residual blocks, 64 channels (the paper's generator).", ""]
+              "a quarter of Nyquist relative to the HR images' (1 = as much fine detail as HR).", "",
+              "Input and output of every model: RGB in [0, 1]; ×4; 16 residual blocks, 64 channels "
+              "(the paper's generator).", ""]
     if notes:
         lines += ["## Notes", "", *notes, ""]
     target = Path(dest) / "README.md"

@@ -285,12 +285,8 @@ def training_step(cfg: TrainConfig, generator: nn.Module, discriminator: nn.Modu
 def _save(path: Path, cfg: TrainConfig, iteration: int, elapsed: float, generator: nn.Module,
           discriminator: nn.Module | None, opt_g: torch.optim.Optimizer,
           opt_d: torch.optim.Optimizer | None, scaler: torch.amp.GradScaler, device: torch.device) -> None:
-    payload: dict[str, Any] = {
-        "config": json.dumps(asdict(cfg)), "iteration": iteration, "elapsed": elapsed,
-        "hardware": _hardware(device),
-        "generator": {k: v.contiguous() for k, v in _unwrap(generator).state_dict().items()},
-        "opt_g": opt_g.state_dict(), "scaler": scaler.state_dict(),
-    }
+    payload = {**_generator_payload(cfg, iteration, elapsed, generator, device),
+               "opt_g": opt_g.state_dict(), "scaler": scaler.state_dict()}
     if discriminator is not None and opt_d is not None:
         payload["discriminator"] = {k: v.contiguous() for k, v in _unwrap(discriminator).state_dict().items()}
         payload["opt_d"] = opt_d.state_dict()
@@ -302,11 +298,14 @@ def _save_snapshot(path: Path, cfg: TrainConfig, iteration: int, elapsed: float,
     """The generator alone (a few MB) with what ``srgan-train export`` needs; not resumable.
 
     For choosing an SRGAN iteration afterwards from the logged PSNR and texture ratio."""
-    save_checkpoint(path, {
-        "config": json.dumps(asdict(cfg)), "iteration": iteration, "elapsed": elapsed,
-        "hardware": _hardware(device),
-        "generator": {k: v.contiguous() for k, v in _unwrap(generator).state_dict().items()},
-    })
+    save_checkpoint(path, _generator_payload(cfg, iteration, elapsed, generator, device))
+
+
+def _generator_payload(cfg: TrainConfig, iteration: int, elapsed: float, generator: nn.Module,
+                       device: torch.device) -> dict[str, Any]:
+    return {"config": json.dumps(asdict(cfg)), "iteration": iteration, "elapsed": elapsed,
+            "hardware": _hardware(device),
+            "generator": {k: v.contiguous() for k, v in _unwrap(generator).state_dict().items()}}
 
 
 def _hardware(device: torch.device) -> str:
