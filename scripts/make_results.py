@@ -122,8 +122,8 @@ def write_results_md(evals: dict[str, dict], crops: list[tuple[Path, str]]) -> P
             continue
         t = card["training"]
         lines.append(
-            f"- `{name}` ({card['variant']}): {t['iterations']} iterations of batches of {t['batch']} "
-            f"random {t['crop']}×{t['crop']} crops, Adam lr {t['learning_rate']}, on {t['data']}; "
+            f"- `{name}` ({card['variant']}): {t['iterations']:,} iterations of batches of {t['batch']} "
+            f"random {t['crop']}×{t['crop']} crops, Adam (last lr {t['learning_rate']:g}), on {t['data']}; "
             f"{t['wall_time_hours']} h on {t['hardware']}"
             + (f"; initialised from `{Path(t['initialised_from']).name}`" if t.get("initialised_from") else "")
             + "." + (f" {card['notes']}" if card.get("notes") else ""))
