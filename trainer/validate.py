@@ -7,6 +7,7 @@ model card are the figures ``srgan-desktop eval`` reports.
 
 from __future__ import annotations
 
+from dataclasses import astuple
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,7 @@ import torch
 
 from srgan_desktop.core.benchmarks import Dataset, find_dataset
 from srgan_desktop.core.engine import NetworkMethod, Upscaler
-from srgan_desktop.core.metrics import psnr, ssim, texture_ratio
+from srgan_desktop.core.metrics import score
 from srgan_desktop.core.weights import ModelDescriptor
 
 __all__ = ["load_benchmark", "validate"]
@@ -44,8 +45,7 @@ def validate(generator: torch.nn.Module, benchmark: Dataset, device: str = "cpu"
     try:
         for pair in benchmark.pairs(scale):
             sr = upscaler.upscale(pair.lr).rgb
-            scores.append((psnr(sr, pair.hr, scale), ssim(sr, pair.hr, scale),
-                           texture_ratio(sr, pair.hr, scale)))
+            scores.append(astuple(score(sr, pair.hr, border=scale)))
     finally:
         generator.train(was_training)
     mean = np.mean(np.array(scores, dtype=np.float64), axis=0)
