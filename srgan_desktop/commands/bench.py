@@ -29,7 +29,7 @@ import torch
 from srgan_desktop.commands._common import CommandError, guarded, load_method, positive_int, write_json
 from srgan_desktop.core import engine
 from srgan_desktop.core.arch import SRResNet
-from srgan_desktop.core.engine import NetworkMethod, Upscaler, resolve_device
+from srgan_desktop.core.engine import NetworkMethod, Upscaler, resolve_device, tile_boxes
 from srgan_desktop.core.weights import ModelDescriptor, WeightsError
 from srgan_desktop.paths import is_frozen
 
@@ -224,8 +224,7 @@ def _run_child(mode: str, side: int, device: str) -> dict:
 def largest_padded_span(side: int, tile: int, pad: int) -> int:
     """The longest padded tile the engine cuts from a ``side``-pixel axis (tiles of ``tile``,
     0 = whole axis, each widened by ``pad`` on both sides and cut at the image edges)."""
-    step = tile if 0 < tile < side else side
-    return max(min(side, start + step + pad) - max(0, start - pad) for start in range(0, side, step))
+    return max(py1 - py0 for _box, (py0, _px0, py1, _px1) in tile_boxes(side, side, tile, pad))
 
 
 @dataclass

@@ -28,7 +28,8 @@ from srgan_desktop.core.resize import imresize
 from srgan_desktop.core.weights import ModelDescriptor
 
 __all__ = ["Cancelled", "UpscaleError", "CancelToken", "UpscaleResult", "Method", "BicubicMethod",
-           "NetworkMethod", "Upscaler", "resolve_device", "available_memory", "ProgressCallback"]
+           "NetworkMethod", "Upscaler", "resolve_device", "available_memory", "ProgressCallback",
+           "tile_boxes"]
 
 ProgressCallback = Callable[[int, int], None]  # (tiles done, tiles in all)
 
@@ -187,6 +188,25 @@ class NetworkMethod(Method):
         return y.permute(1, 2, 0).cpu().numpy()
 
 
+Box = tuple[int, int, int, int]  # (y0, x0, y1, x1), end exclusive
+
+
+def tile_boxes(height: int, width: int, tile: int, pad: int) -> list[tuple[Box, Box]]:
+    """The engine's tiling of a ``height`` × ``width`` image: (tile, padded tile) boxes.
+
+    Tiles of ``tile`` pixels (0, or a tile at least as large as the image: one tile), each
+    widened by ``pad`` on every side and cut at the image edges."""
+    step_y = tile if 0 < tile < height else height
+    step_x = tile if 0 < tile < width else width
+    boxes = []
+    for y0 in range(0, height, step_y):
+        for x0 in range(0, width, step_x):
+            y1, x1 = min(y0 + step_y, height), min(x0 + step_x, width)
+            padded = (max(0, y0 - pad), max(0, x0 - pad), min(height, y1 + pad), min(width, x1 + pad))
+            boxes.append(((y0, x0, y1, x1), padded))
+    return boxes
+
+
 class Upscaler:
     """Runs one :class:`Method` over whole images, tile by tile."""
 
@@ -259,19 +279,14 @@ class Upscaler:
     def _run_tiles(self, rgb: np.ndarray, tile: int, progress: ProgressCallback | None,
                    cancel: CancelToken | None) -> tuple[np.ndarray, int, int]:
         h, w = rgb.shape[:2]
-        s, pad = self.method.scale, self.method.pad
-        step_y = tile if tile and tile < h else h
-        step_x = tile if tile and tile < w else w
-        boxes = [(y, x, min(y + step_y, h), min(x + step_x, w))
-                 for y in range(0, h, step_y) for x in range(0, w, step_x)]
+        s = self.method.scale
+        boxes = tile_boxes(h, w, tile, self.method.pad)
         out = np.empty((h * s, w * s, 3), dtype=np.float32)
         half = self.precision != "fp32"
         fallbacks = 0
-        for done, (y0, x0, y1, x1) in enumerate(boxes):
+        for done, ((y0, x0, y1, x1), (py0, px0, py1, px1)) in enumerate(boxes):
             if cancel is not None:
                 cancel.raise_if_cancelled()
-            py0, px0 = max(0, y0 - pad), max(0, x0 - pad)
-            py1, px1 = min(h, y1 + pad), min(w, x1 + pad)
             result = self.method.run(rgb[py0:py1, px0:px1], half)
             if half and not np.isfinite(result).all():
                 result = self.method.run(rgb[py0:py1, px0:px1], False)
