@@ -288,7 +288,7 @@ def _save(path: Path, cfg: TrainConfig, iteration: int, elapsed: float, generato
     payload = {**_generator_payload(cfg, iteration, elapsed, generator, device),
                "opt_g": opt_g.state_dict(), "scaler": scaler.state_dict()}
     if discriminator is not None and opt_d is not None:
-        payload["discriminator"] = {k: v.contiguous() for k, v in _unwrap(discriminator).state_dict().items()}
+        payload["discriminator"] = _tensors(discriminator)
         payload["opt_d"] = opt_d.state_dict()
     save_checkpoint(path, payload)
 
@@ -305,7 +305,12 @@ def _generator_payload(cfg: TrainConfig, iteration: int, elapsed: float, generat
                        device: torch.device) -> dict[str, Any]:
     return {"config": json.dumps(asdict(cfg)), "iteration": iteration, "elapsed": elapsed,
             "hardware": _hardware(device),
-            "generator": {k: v.contiguous() for k, v in _unwrap(generator).state_dict().items()}}
+            "generator": _tensors(generator)}
+
+
+def _tensors(model: nn.Module) -> dict[str, torch.Tensor]:
+    """The (DDP-unwrapped) model's state dict, contiguous, as a checkpoint stores it."""
+    return {k: v.contiguous() for k, v in _unwrap(model).state_dict().items()}
 
 
 def _hardware(device: torch.device) -> str:

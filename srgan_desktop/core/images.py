@@ -102,11 +102,8 @@ def _rgb16_to_8bit(path: Path, orientation: int) -> tuple[np.ndarray, np.ndarray
         return None
     data = _ORIENT.get(orientation, lambda a: a)(data)
     scaled = np.clip(np.round(data.astype(np.float64) / 257.0), 0, 255).astype(np.uint8)
-    rgb = np.ascontiguousarray(scaled[..., 2::-1])
     alpha = np.ascontiguousarray(scaled[..., 3]) if scaled.shape[2] == 4 else None
-    if alpha is not None and bool(np.all(alpha == 255)):
-        alpha = None  # as in _decode: an opaque alpha plane carries nothing
-    return rgb, alpha
+    return np.ascontiguousarray(scaled[..., 2::-1]), _useful_alpha(alpha)
 
 
 def load_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) -> LoadedImage:
@@ -157,9 +154,12 @@ def _decode(img: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
         alpha = np.asarray(img.getchannel("A"), dtype=np.uint8).copy()
     img = _to_8bit(img)
     rgb = np.asarray(img.convert("RGB"), dtype=np.uint8).copy()
-    if alpha is not None and bool(np.all(alpha == 255)):
-        alpha = None  # an opaque alpha plane carries nothing
-    return rgb, alpha
+    return rgb, _useful_alpha(alpha)
+
+
+def _useful_alpha(alpha: np.ndarray | None) -> np.ndarray | None:
+    """``alpha``, or None when the plane is fully opaque (it carries nothing)."""
+    return None if alpha is None or bool(np.all(alpha == 255)) else alpha
 
 
 def _message(path: Path, exc: BaseException) -> str:
