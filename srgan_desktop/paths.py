@@ -23,6 +23,11 @@ def resources_dir() -> Path:
     override = os.environ.get("SRGAN_DESKTOP_RESOURCES")
     if override:
         return Path(override)
+    return default_resources_dir()
+
+
+def default_resources_dir() -> Path:
+    """The bundled ``resources/`` folder, ignoring ``SRGAN_DESKTOP_RESOURCES``."""
     if is_frozen():
         return Path(getattr(sys, "_MEIPASS", Path(sys.executable).parent)) / "resources"
     return Path(__file__).resolve().parent.parent / "resources"

@@ -8,13 +8,14 @@ while saving never destroys the previous checkpoint.
 
 from __future__ import annotations
 
-import os
 import random
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+
+from srgan_desktop.utils import atomic_write
 
 __all__ = ["save_checkpoint", "load_checkpoint", "rng_state", "restore_rng_state"]
 
@@ -45,16 +46,8 @@ def restore_rng_state(state: dict[str, Any]) -> None:
 
 def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
     """Atomically write ``payload`` (plus the RNG states) to ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.part")
-    try:
-        torch.save({**payload, "rng": rng_state()}, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)  # a full disk leaves the previous checkpoint, and no debris
-        raise
-    return path
+    # a full disk leaves the previous checkpoint, and no debris
+    return atomic_write(path, lambda tmp: torch.save({**payload, "rng": rng_state()}, tmp))
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:

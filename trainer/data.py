@@ -18,6 +18,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from srgan_desktop.core.images import IMAGE_SUFFIXES, load_image
 from srgan_desktop.core.resize import imresize
+from srgan_desktop.utils import rgb_to_tensor
 
 __all__ = ["find_images", "load_images", "CropDataset", "StreamSampler", "make_loader"]
 
@@ -80,7 +81,7 @@ class CropDataset(Dataset):
 
 
 def _to_tensor(rgb: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1))).float() / 255.0
+    return rgb_to_tensor(rgb)[0]
 
 
 class StreamSampler(Sampler[int]):

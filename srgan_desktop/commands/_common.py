@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from srgan_desktop.errors import SrganDesktopError
 from srgan_desktop.core.benchmarks import BenchmarkError
 from srgan_desktop.core.engine import BicubicMethod, Cancelled, Method, NetworkMethod, UpscaleError
 from srgan_desktop.core.images import ImageLoadError, ImageSaveError
@@ -25,7 +26,7 @@ __all__ = ["CommandError", "NoWeights", "BUNDLED_NAMES", "USER_ERRORS", "default
 BUNDLED_NAMES = ("srresnet", "srgan")
 
 
-class CommandError(Exception):
+class CommandError(SrganDesktopError):
     """A user error found by a subcommand (bad folder, bad option...): one line, exit code 2."""
 
 

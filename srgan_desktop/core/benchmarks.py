@@ -14,13 +14,14 @@ from pathlib import Path
 
 import numpy as np
 
+from srgan_desktop.errors import SrganDesktopError
 from srgan_desktop.core.images import IMAGE_SUFFIXES, load_image
 from srgan_desktop.core.resize import downscale
 
 __all__ = ["BenchmarkError", "Pair", "Dataset", "find_dataset"]
 
 
-class BenchmarkError(ValueError):
+class BenchmarkError(SrganDesktopError, ValueError):
     """A benchmark folder is missing, empty or inconsistent; the message says what."""
 
 
@@ -92,7 +93,7 @@ def _find_lr(lr_dir: Path, hr_path: Path, scale: int) -> Path:
 
 def _load_pair(hr_path: Path, lr_dir: Path | None, scale: int) -> Pair:
     hr = load_image(hr_path).rgb
-    hr = hr[: hr.shape[0] - hr.shape[0] % scale, : hr.shape[1] - hr.shape[1] % scale]
+    hr = hr[: hr.shape[0] - hr.shape[0] % scale, : hr.shape[1] - hr.shape[1] % scale]  # crop_to_multiple without its error: the size check below says more
     smallest = 2 * scale + 11  # the border on both sides plus one 11×11 SSIM window
     if min(hr.shape[:2]) < smallest:
         raise BenchmarkError(f"{hr_path.name}: {hr.shape[1]}×{hr.shape[0]} is too small to evaluate at "

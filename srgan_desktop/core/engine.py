@@ -22,6 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from srgan_desktop.errors import SrganDesktopError
+from srgan_desktop.utils import rgb_to_tensor
 from srgan_desktop.core.arch import receptive_radius
 from srgan_desktop.core.images import LoadedImage
 from srgan_desktop.core.resize import imresize
@@ -48,7 +50,7 @@ class Cancelled(Exception):
     """Raised by :meth:`Upscaler.upscale` when its cancel token was set."""
 
 
-class UpscaleError(Exception):
+class UpscaleError(SrganDesktopError):
     """The image could not be upscaled (out of memory at the smallest tile, bad output...)."""
 
 
@@ -174,8 +176,7 @@ class NetworkMethod(Method):
     @torch.inference_mode()
     def run(self, tile: np.ndarray, half: bool) -> np.ndarray:
         lo, hi = self.descriptor.input_range
-        x = torch.from_numpy(np.ascontiguousarray(tile.transpose(2, 0, 1))).float().div_(255.0)
-        x = (x * (hi - lo) + lo).unsqueeze(0).to(self.device)
+        x = (rgb_to_tensor(tile) * (hi - lo) + lo).to(self.device)
         if self.device.type == "cuda":
             x = x.contiguous(memory_format=torch.channels_last)
         if half and self.dtype != torch.float32:

@@ -21,6 +21,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
+from srgan_desktop.errors import SrganDesktopError
+from srgan_desktop.utils import atomic_write
+
 __all__ = ["ImageLoadError", "ImageSaveError", "LoadedImage", "load_image", "save_image",
            "IMAGE_SUFFIXES", "DEFAULT_MAX_PIXELS"]
 
@@ -31,11 +34,11 @@ ImageFile.LOAD_TRUNCATED_IMAGES = False
 _EXIF_ORIENTATION = 0x0112
 
 
-class ImageLoadError(Exception):
+class ImageLoadError(SrganDesktopError):
     """An image could not be read; ``str(error)`` says why, in plain words."""
 
 
-class ImageSaveError(Exception):
+class ImageSaveError(SrganDesktopError):
     """An image could not be written (bad format, full disk, no permission)."""
 
 
@@ -195,14 +198,10 @@ def save_image(path: str | os.PathLike, rgb: np.ndarray, alpha: np.ndarray | Non
             alpha = None  # these formats have no alpha
         else:
             img = Image.fromarray(np.dstack([rgb, alpha]), "RGBA")
-    tmp = path.with_name(f".{path.name}.part")
     options = {"quality": quality} if suffix in (".jpg", ".jpeg", ".webp") else {}
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        img.save(tmp, format=_FORMATS[suffix], **options)
-        os.replace(tmp, path)
+        atomic_write(path, lambda tmp: img.save(tmp, format=_FORMATS[suffix], **options))
     except (OSError, ValueError) as exc:  # Pillow's encoders raise ValueError (WebP > 16383 px)
-        tmp.unlink(missing_ok=True)
         raise ImageSaveError(f"could not write {path}: {getattr(exc, 'strerror', None) or exc}") from exc
     return path
 

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from srgan_desktop import utils
+from srgan_desktop.errors import SrganDesktopError
 from srgan_desktop.core.images import IMAGE_SUFFIXES, ImageLoadError, ImageSaveError, load_image, save_image
 from srgan_desktop.core.resize import downscale
 from srgan_desktop.mos.design import Condition, DesignError, StudyDesign
@@ -31,7 +33,7 @@ Progress = Callable[[int, int, str], None]          # (done, total, what)
 Renderer = Callable[[np.ndarray, np.ndarray], np.ndarray]   # (hr, lr) -> stimulus
 
 
-class StimulusError(Exception):
+class StimulusError(SrganDesktopError):
     """Stimuli could not be made or are not what the study recorded."""
 
 
@@ -85,10 +87,10 @@ def sha256_file(path: str | Path) -> str:
 
 
 def crop_to_multiple(rgb: np.ndarray, factor: int) -> np.ndarray:
-    h, w = rgb.shape[0] - rgb.shape[0] % factor, rgb.shape[1] - rgb.shape[1] % factor
-    if h == 0 or w == 0:
-        raise StimulusError(f"an image of {rgb.shape[1]}×{rgb.shape[0]} is smaller than ×{factor}")
-    return rgb[:h, :w]
+    try:
+        return utils.crop_to_multiple(rgb, factor)
+    except ValueError as exc:
+        raise StimulusError(str(exc)) from exc
 
 
 def nearest_upscale(lr: np.ndarray, factor: int) -> np.ndarray:
