@@ -2,8 +2,9 @@
 
 The VGG losses use torchvision's real VGG19.  Its ImageNet weights come from ``vgg_weights``
 (a torchvision VGG19 state dict, full or ``features``-only) or from torchvision's own
-cache/download; when neither is available :class:`VGGWeightsError` says so and suggests
-``--content-loss mse``.  There is no silent fallback to a random VGG.
+cache (never downloaded: :mod:`srgan_desktop.core.backbones`, shared with LPIPS); when
+neither is available :class:`VGGWeightsError` says so and suggests ``--content-loss mse``.
+There is no silent fallback to a random VGG.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from srgan_desktop.core.backbones import BackboneWeightsError, load_backbone_features
 
 __all__ = ["VGGWeightsError", "VGG_LAYERS", "load_vgg19_features", "VGGContentLoss",
            "content_loss", "adversarial_generator_loss", "discriminator_loss"]
@@ -24,55 +27,17 @@ _IMAGENET_MEAN = (0.485, 0.456, 0.406)
 _IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
-class VGGWeightsError(Exception):
+class VGGWeightsError(BackboneWeightsError):
     """The ImageNet VGG19 weights needed by a VGG content loss are not available."""
 
 
-def _features_state(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Accept a full ``vgg19`` state dict (``features.N.*``) or a features-only one (``N.*``)."""
-    if any(k.startswith("features.") for k in state):
-        return {k[len("features."):]: v for k, v in state.items() if k.startswith("features.")}
-    return dict(state)
-
-
 def load_vgg19_features(vgg_weights: str | Path | None, end: int) -> nn.Sequential:
-    """torchvision VGG19 ``features[:end]`` with ImageNet weights, frozen, in eval mode."""
-    from torchvision.models import VGG19_Weights, vgg19
-
-    model = vgg19(weights=None)
-    if vgg_weights is not None:
-        path = Path(vgg_weights)
-        if not path.is_file():
-            raise VGGWeightsError(
-                f"VGG19 weights not found at {path}. Give a torchvision VGG19 state dict with "
-                f"--vgg-weights, or train with --content-loss mse.")
-        try:
-            state = torch.load(str(path), map_location="cpu", weights_only=True)
-        except Exception as exc:  # noqa: BLE001 - any unreadable file is the same user error
-            raise VGGWeightsError(f"{path.name} is not a readable weights-only VGG19 state dict: {exc}") from exc
-        if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
-            state = state["state_dict"]
-        try:
-            model.features.load_state_dict(_features_state(state))
-        except RuntimeError as exc:
-            raise VGGWeightsError(f"{path.name} does not match torchvision's VGG19: {exc}") from exc
-    else:
-        try:
-            # torch.hub loads with weights_only=False unless told; its hash check covers
-            # downloads only, not a file already in the cache
-            state = VGG19_Weights.IMAGENET1K_V1.get_state_dict(progress=False, check_hash=True,
-                                                                weights_only=True)
-        except Exception as exc:  # noqa: BLE001 - offline, no cache, blocked download...
-            raise VGGWeightsError(
-                "ImageNet VGG19 weights are not available: none in torchvision's cache "
-                f"({torch.hub.get_dir()}/checkpoints) and the download failed ({exc.__class__.__name__}). "
-                "Pass --vgg-weights PATH (a torchvision VGG19 state dict), or use --content-loss mse "
-                "(the paper's SRGAN-MSE).") from exc
-        model.load_state_dict(state)
-    features = model.features[:end].eval()
-    for p in features.parameters():
-        p.requires_grad_(False)
-    return features
+    """torchvision VGG19 ``features[:end]`` with ImageNet weights, frozen, in eval mode
+    (:func:`srgan_desktop.core.backbones.load_backbone_features`: a file or torchvision's cache,
+    read weights-only, never downloaded)."""
+    return load_backbone_features("vgg19", vgg_weights, end=end, error=VGGWeightsError,
+                                  advice="Pass --vgg-weights PATH, or train with --content-loss mse "
+                                         "(the paper's SRGAN-MSE).")
 
 
 class VGGContentLoss(nn.Module):
