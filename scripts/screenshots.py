@@ -46,8 +46,10 @@ def _save(widget, path: Path) -> int:  # noqa: ANN001
 
 
 def _wait(app, window, seconds: float) -> None:  # noqa: ANN001
+    """Until the image is prepared, every method ran and the difference map is up to date."""
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and (window.is_busy() or window._pending):
+    while time.monotonic() < deadline and (window.is_busy() or window.is_preparing()
+                                           or window._task_callbacks):
         app.processEvents()
         time.sleep(0.02)
     for _ in range(5):
@@ -66,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from srgan_desktop.ui.image_pane import ViewState
     from srgan_desktop.ui.main_window import MainWindow
-    from srgan_desktop.ui.session import REFERENCE_KEY
+    from srgan_desktop.compare import REFERENCE_KEY
     from srgan_desktop.ui.settings import AppSettings
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
@@ -79,27 +81,28 @@ def main(argv: list[str] | None = None) -> int:
         width, height = (int(v) for v in args.size.lower().split("x"))
         window.resize(width, height)
         window.show()
-        for info in window.session.methods():
+        for info in window.model.methods():
             state = "weights found" if info.available else f"NOT AVAILABLE ({info.reason})"
             print(f"{info.title}: {state}")
         start = time.monotonic()
-        if not window.open_path(args.image, "simulate"):
+        window.open_path(args.image, "simulate")
+        _wait(app, window, args.timeout)
+        if not window.model.has_image:
             print(f"could not open {args.image}", file=sys.stderr)
             return 1
-        _wait(app, window, args.timeout)
-        print(f"ran {', '.join(window.session.results)} in {time.monotonic() - start:.1f} s")
-        for key in window.session.results:
-            text = window.session.score_text(key)
-            print(f"  {window._title_of(key)}: {text or 'no scores'}")
+        print(f"ran {', '.join(window.model.results)} in {time.monotonic() - start:.1f} s")
+        for key in window.model.results:
+            scores = window.model.scores(key)
+            print(f"  {window._title_of(key)}: {(scores.text() if scores else '') or 'no scores'}")
 
         # the grid, zoomed into texture (the astronaut's face and badge area at 200 %)
-        h, w = window.session.reference.shape[:2]
+        h, w = window.model.reference.shape[:2]
         window.set_view_mode("grid")
         window.sync.set_state(ViewState(w * 0.47, h * 0.36, 2.0))
         app.processEvents()
         written = {"main_grid.png": _save(window, args.out / "main_grid.png")}
 
-        methods = [k for k in window.session.results]
+        methods = [k for k in window.model.results]
         best = methods[-1] if methods else "bicubic"
         window.set_view_mode("swipe")
         window.swipe.set_pair("bicubic", best if best != "bicubic" else REFERENCE_KEY)
@@ -112,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         window.difference.set_pair(best, REFERENCE_KEY)
         window.difference.set_amplification(4)
         window.sync.set_state(ViewState(w * 0.5, h * 0.5, 1.3))
-        app.processEvents()
+        _wait(app, window, 60)
         written["difference.png"] = _save(window, args.out / "difference.png")
         window.close()
     for name, size in written.items():

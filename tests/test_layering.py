@@ -1,4 +1,4 @@
-"""The cores (core, mos, commands, trainer) must never import Qt: checked in a fresh interpreter."""
+"""The cores (core, mos, commands, compare, trainer) must never import Qt: checked in a fresh interpreter."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 import srgan_desktop
 import trainer
 
-QT_FREE = ["srgan_desktop.core", "srgan_desktop.mos", "srgan_desktop.commands", "trainer"]
+QT_FREE = ["srgan_desktop.core", "srgan_desktop.mos", "srgan_desktop.commands", "srgan_desktop.compare", "trainer"]
 
 
 def _modules() -> list[str]:
@@ -24,6 +24,7 @@ def _modules() -> list[str]:
 def test_cores_import_no_qt():
     modules = _modules()
     assert "srgan_desktop.core.engine" in modules and "trainer.loop" in modules
+    assert "srgan_desktop.compare.model" in modules
     code = (
         "import importlib, sys\n"
         f"for name in {modules!r}:\n"

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from conftest import REPO, make_tiny_generator
 from srgan_desktop import paths
+from srgan_desktop.compare import INPUT_KEY, REFERENCE_KEY
 from srgan_desktop.core.images import load_image, save_image
 from srgan_desktop.core.metrics import psnr
 from srgan_desktop.core.resize import downscale
@@ -24,7 +25,6 @@ from srgan_desktop.ui.app import create_window, parse_args
 from srgan_desktop.ui.difference_view import difference_map
 from srgan_desktop.ui.image_pane import ViewState
 from srgan_desktop.ui.main_window import MainWindow
-from srgan_desktop.ui.session import INPUT_KEY, REFERENCE_KEY
 from srgan_desktop.ui.settings import AppSettings
 from ui_events import drag, wheel
 
@@ -89,27 +89,39 @@ def _run_all(qtbot, window: MainWindow) -> None:
         window.run_all()
 
 
-def _open(window: MainWindow, tmp_path: Path, rgb: np.ndarray, name: str = "img.png",
+def _open(qtbot, window: MainWindow, tmp_path: Path, rgb: np.ndarray, name: str = "img.png",
           mode: str = "upscale") -> Path:
     path = save_image(tmp_path / name, rgb)
-    assert window.open_path(path, mode)
+    with qtbot.waitSignal(window.imageOpened, timeout=RUN_TIMEOUT_MS):
+        window.open_path(path, mode)
     return path
+
+
+def _open_fails(qtbot, window: MainWindow, path: Path, mode: str | None = None) -> str:
+    with qtbot.waitSignal(window.prepareFailed, timeout=RUN_TIMEOUT_MS) as blocker:
+        window.open_path(path, mode)
+    return blocker.args[0]
+
+
+def _set_mode(qtbot, window: MainWindow, mode: str) -> None:
+    window.set_mode(mode)
+    qtbot.waitUntil(lambda: not window.is_preparing(), timeout=RUN_TIMEOUT_MS)
 
 
 def test_open_and_run_all_upscale(qtbot, window, tmp_path):
     lr = _photo(20, 24)
-    _open(window, tmp_path, lr)
+    _open(qtbot, window, tmp_path, lr)
     assert window.grid.keys() == [INPUT_KEY, "bicubic", "tiny_x4"]
     assert window.grid.pane("tiny_x4").message().startswith("Not run yet")
     _run_all(qtbot, window)
     for key in ("bicubic", "tiny_x4"):
-        result = window.session.results[key].result
+        result = window.model.results[key]
         assert result.rgb.shape == (80, 96, 3) and result.device == "cpu"
         assert window.grid.pane(key).image() is result.rgb
     assert window.grid.pane(INPUT_KEY).image_scale() == 4
     assert "Bicubic" in window._times_label.text() and "Tiny test model" in window._times_label.text()
     assert window._device_label.text().startswith("Device: cpu")
-    assert window.metrics.rowCount() == 2 and window.metrics.cell_text(0, 4) == "cpu"
+    assert window.metrics.rowCount() == 2 and window.metrics.cell_text(0, 5) == "cpu"
     # cached per (image, method, device): running again starts no work
     window.run_all()
     assert not window.is_busy()
@@ -117,24 +129,24 @@ def test_open_and_run_all_upscale(qtbot, window, tmp_path):
 
 def test_simulate_mode_scores_every_method(qtbot, window, tmp_path):
     hr = _photo(66, 50, seed=3)  # not a multiple of 4: cropped to 64 × 48
-    _open(window, tmp_path, hr, "hr.png", mode="simulate")
-    assert window.session.lr.shape == (16, 12, 3)
-    assert (window.session.lr == downscale(hr, 4)).all()
+    _open(qtbot, window, tmp_path, hr, "hr.png", mode="simulate")
+    assert window.model.lr.shape == (16, 12, 3)
+    assert (window.model.lr == downscale(hr, 4)).all()
     assert window.grid.keys()[-1] == REFERENCE_KEY
     _run_all(qtbot, window)
-    expected = psnr(window.session.results["bicubic"].result.rgb, hr[:64, :48], border=4)
-    assert window.session.scores("bicubic").psnr == pytest.approx(expected)
+    expected = psnr(window.model.results["bicubic"].rgb, hr[:64, :48], border=4)
+    assert window.model.scores("bicubic").psnr == pytest.approx(expected)
     title = window.grid.pane("bicubic").title()
     assert f"{expected:.2f} dB" in title
     assert window.metrics.cell_text(0, 1) == f"{expected:.2f}"
     assert window.grid.pane(REFERENCE_KEY).image().shape == (64, 48, 3)
     # back to upscale: the same file is now the LR input, no scores
-    window.set_mode("upscale")
-    assert REFERENCE_KEY not in window.grid.keys() and window.session.lr.shape == (66, 50, 3)
+    _set_mode(qtbot, window, "upscale")
+    assert REFERENCE_KEY not in window.grid.keys() and window.model.lr.shape == (66, 50, 3)
 
 
 def test_zoom_pan_sync_unsync_and_realign_in_window(qtbot, window, tmp_path):
-    _open(window, tmp_path, _photo(16, 16))
+    _open(qtbot, window, tmp_path, _photo(16, 16))
     _run_all(qtbot, window)
     panes = window.grid.panes()
     a, b = panes[0], panes[1]
@@ -173,41 +185,51 @@ def test_zoom_pan_sync_unsync_and_realign_in_window(qtbot, window, tmp_path):
 def test_corrupt_file_reports_and_window_stays_usable(qtbot, window, tmp_path, messages):
     bad = tmp_path / "broken.png"
     bad.write_bytes(b"\x89PNG\r\n\x1a\nthis is not really a png")
-    assert not window.open_path(bad)
+    assert "broken.png" in _open_fails(qtbot, window, bad)
     assert messages and "broken.png" in messages[0][1]
-    assert not window.session.has_image
-    _open(window, tmp_path, _photo(12, 12))
-    assert window.session.has_image and window.windowTitle().startswith("img.png")
+    assert not window.model.has_image
+    _open(qtbot, window, tmp_path, _photo(12, 12))
+    assert window.model.has_image and window.windowTitle().startswith("img.png")
 
 
 
 def test_image_too_small_for_simulate_changes_nothing(qtbot, window, tmp_path, messages):
     hr = _photo(40, 44, seed=5)
-    _open(window, tmp_path, hr, "hr.png", mode="simulate")
-    before = (window.session.source, window.session.lr_hash, window.grid.keys())
+    _open(qtbot, window, tmp_path, hr, "hr.png", mode="simulate")
+    before = (window.model.source, window.model.lr_hash, window.grid.keys())
     tiny = save_image(tmp_path / "tiny.png", _photo(3, 3))
-    assert not window.open_path(tiny, "simulate")
-    assert messages and "smaller than the factor 4" in messages[-1][1]
-    assert (window.session.source, window.session.lr_hash, window.grid.keys()) == before
-    assert window.session.mode == "simulate" and window.session.reference.shape == (40, 44, 3)
+    _open_fails(qtbot, window, tiny, "simulate")
+    assert messages and "smaller than ×4" in messages[-1][1]
+    assert (window.model.source, window.model.lr_hash, window.grid.keys()) == before
+    assert window.model.mode == "simulate" and window.model.reference.shape == (40, 44, 3)
     # a 3-px image opens as LR input; asking for Simulate then keeps it in Upscale, intact
-    assert window.open_path(tiny, "upscale")
+    with qtbot.waitSignal(window.imageOpened):
+        window.open_path(tiny, "upscale")
     messages.clear()
-    window.set_mode("simulate")
+    _set_mode(qtbot, window, "simulate")
     assert messages and messages[-1][0] == "Cannot use this mode"
-    assert window.session.mode == "upscale" and window.session.lr.shape == (3, 3, 3)
+    assert window.model.mode == "upscale" and window.model.lr.shape == (3, 3, 3)
     assert window.mode_combo.currentIndex() == 0 and window.settings.mode == "upscale"
 
-def test_bad_weights_fail_in_worker_and_are_reported(qtbot, tmp_path, tiny_model_file, messages):
+def test_bad_weights_are_listed_with_their_error_and_failures_in_the_worker_reported(
+        qtbot, tmp_path, tiny_model_file, messages):
     junk = tmp_path / "junk" / "broken_x4.safetensors"
     junk.parent.mkdir()
     junk.write_bytes(b"definitely not safetensors")
     window = _window(qtbot, tmp_path, _registry(tmp_path, [tiny_model_file, junk]))
-    _open(window, tmp_path, _photo(12, 12))
+    _open(qtbot, window, tmp_path, _photo(12, 12))
+    message = window.grid.pane("broken_x4").message()
+    assert message.startswith("Unavailable:") and "broken_x4" in message  # the file's own error
     _run_all(qtbot, window)
-    assert any("broken_x4" in title or "broken_x4" in text for title, text in messages)
-    assert window.grid.pane("broken_x4").message().startswith("Failed:")
-    assert "bicubic" in window.session.results and "tiny_x4" in window.session.results
+    assert "bicubic" in window.model.results and "tiny_x4" in window.model.results
+    # a file that breaks after it was listed fails in the worker, which is reported and lives on
+    window.model.clear_cache()
+    window.model.results.clear()
+    (paths.user_models_dir() / "tiny_x4.safetensors").write_bytes(b"broken now")
+    window._worker.worker.forget_models()
+    _run_all(qtbot, window)
+    assert any("tiny_x4" in title or "tiny_x4" in text for title, text in messages)
+    assert window.grid.pane("tiny_x4").message().startswith("Failed:")
     assert window.worker_alive()
 
 
@@ -216,20 +238,20 @@ def test_unavailable_model_is_listed_with_its_reason(qtbot, tmp_path, messages):
     bundled.mkdir()
     (bundled / "srgan_x4.json").write_text('{"name": "srgan_x4", "title": "SRGAN"}')
     window = _window(qtbot, tmp_path, ModelRegistry(bundled, tmp_path / "none"))
-    _open(window, tmp_path, _photo(8, 8))
+    _open(qtbot, window, tmp_path, _photo(8, 8))
     assert "srgan_x4.safetensors is missing" in window.grid.pane("srgan_x4").message()
     window.run_method("srgan_x4")
     assert not window.is_busy() and "srgan_x4.safetensors" in window.statusBar().currentMessage()
 
 
 def test_flicker_swipe_and_difference(qtbot, window, tmp_path):
-    _open(window, tmp_path, _photo(40, 32, seed=5), "hr.png", mode="simulate")
+    _open(qtbot, window, tmp_path, _photo(40, 32, seed=5), "hr.png", mode="simulate")
     _run_all(qtbot, window)
     keys = window.grid.keys()
     window.setFocus()
     qtbot.keyClick(window, Qt.Key.Key_3)
     assert window.view_mode() == "flicker" and window.flicker.current_key() == keys[2]
-    assert window.flicker.pane.image() is window.session.image_for(keys[2])
+    assert window.flicker.pane.image() is window.model.image_for(keys[2])
     before = window.flicker.pane.view_range()
     qtbot.keyClick(window, Qt.Key.Key_2)
     assert window.flicker.current_key() == keys[1] and window.flicker.pane.view_range() == before
@@ -241,25 +263,28 @@ def test_flicker_swipe_and_difference(qtbot, window, tmp_path):
     window.swipe.set_divider_fraction(0.25)
     rect = window.swipe.pane.view_range()
     assert window.swipe.right_item.clip_x == pytest.approx(rect.left() + 0.25 * rect.width())
-    assert window.swipe.right_item.raster.rgb is window.session.reference
+    assert window.swipe.right_item.raster.rgb is window.model.reference
     window.swipe.divider.setValue(rect.left() + 0.75 * rect.width())  # as a mouse drag does
     assert window.swipe.divider_fraction() == pytest.approx(0.75)
 
     qtbot.keyClick(window, Qt.Key.Key_D)
     assert window.view_mode() == "difference"
-    window.difference.set_pair("tiny_x4", REFERENCE_KEY)
-    window.difference.set_amplification(8)
-    expected, _mean, _peak = difference_map(window.session.image_for("tiny_x4"), window.session.reference, 8)
+    with qtbot.waitSignal(window.differenceReady):
+        window.difference.set_pair("tiny_x4", REFERENCE_KEY)
+    with qtbot.waitSignal(window.differenceReady):
+        window.difference.set_amplification(8)
+    expected, _mean, _peak = difference_map(window.model.image_for("tiny_x4"), window.model.reference, 8)
     assert (window.difference.pane.image() == expected).all()
     assert window.settings.amplification == 8
-    window.difference.set_pair("tiny_x4", "bicubic")
-    expected, _mean, _peak = difference_map(window.session.image_for("tiny_x4"),
-                                            window.session.image_for("bicubic"), 8)
+    with qtbot.waitSignal(window.differenceReady):
+        window.difference.set_pair("tiny_x4", "bicubic")
+    expected, _mean, _peak = difference_map(window.model.image_for("tiny_x4"),
+                                            window.model.image_for("bicubic"), 8)
     assert (window.difference.pane.image() == expected).all()
 
 
 def test_export_view_and_save_result(qtbot, window, tmp_path):
-    _open(window, tmp_path, _photo(48, 40, seed=2), "scene.png", mode="simulate")
+    _open(qtbot, window, tmp_path, _photo(48, 40, seed=2), "scene.png", mode="simulate")
     _run_all(qtbot, window)
     window.sync.set_state(ViewState(20.0, 24.0, 8.0))
     bounds = window.export_bounds()
@@ -272,12 +297,12 @@ def test_export_view_and_save_result(qtbot, window, tmp_path):
         crop = load_image(path).rgb
         assert crop.shape == (h, w, 3)
         if key != INPUT_KEY:
-            full = window.session.image_for(key)
+            full = window.model.image_for(key)
             assert (crop == full[bounds[1]:bounds[3], bounds[0]:bounds[2]]).all()
     figure = load_image(result.figure).rgb
     assert figure.shape[1] > len(keys) * w
     saved = window.save_result("tiny_x4", tmp_path / "full.png")
-    assert (load_image(saved).rgb == window.session.image_for("tiny_x4")).all()
+    assert (load_image(saved).rgb == window.model.image_for("tiny_x4")).all()
 
 
 def test_transparency_is_upscaled_and_saved(qtbot, window, tmp_path):
@@ -285,7 +310,8 @@ def test_transparency_is_upscaled_and_saved(qtbot, window, tmp_path):
     alpha = np.zeros((12, 10), np.uint8)
     alpha[:, 5:] = 255
     path = save_image(tmp_path / "logo.png", rgb, alpha)
-    assert window.open_path(path, "upscale")
+    with qtbot.waitSignal(window.imageOpened):
+        window.open_path(path, "upscale")
     _run_all(qtbot, window)
     saved = load_image(window.save_result("tiny_x4", tmp_path / "logo_x4.png"))
     assert saved.rgb.shape == (48, 40, 3) and saved.alpha is not None
@@ -295,7 +321,7 @@ def test_transparency_is_upscaled_and_saved(qtbot, window, tmp_path):
 def test_settings_recent_files_and_layout_are_remembered(qtbot, tmp_path, tiny_model_file):
     registry = _registry(tmp_path, [tiny_model_file])
     first = _window(qtbot, tmp_path, registry)
-    path = _open(first, tmp_path, _photo(8, 8))
+    path = _open(qtbot, first, tmp_path, _photo(8, 8))
     first.act_row.trigger()
     first.act_smooth.trigger()
     first.set_view_mode("swipe")
@@ -305,8 +331,9 @@ def test_settings_recent_files_and_layout_are_remembered(qtbot, tmp_path, tiny_m
     assert second.recent_menu.actions()[0].toolTip() == str(path.resolve())
     assert second.grid.arrangement() == "row" and second.act_smooth.isChecked()
     assert second.view_mode() == "swipe"
-    second.recent_menu.actions()[0].trigger()
-    assert second.session.source.path == path
+    with qtbot.waitSignal(second.imageOpened, timeout=RUN_TIMEOUT_MS):
+        second.recent_menu.actions()[0].trigger()
+    assert second.model.image.path == path
 
 
 def test_first_launch_sample_drop_and_command_line(qtbot, tmp_path, tiny_model_file):
@@ -314,28 +341,31 @@ def test_first_launch_sample_drop_and_command_line(qtbot, tmp_path, tiny_model_f
     settings.auto_run = False
     window = MainWindow(settings, _registry(tmp_path, [tiny_model_file]))
     qtbot.addWidget(window)
-    assert window.session.source.path.name == "astronaut_lr.png"
+    qtbot.waitUntil(lambda: window.model.has_image, timeout=RUN_TIMEOUT_MS)
+    assert window.model.image.path.name == "astronaut_lr.png"
     again = MainWindow(settings, _registry(tmp_path, [tiny_model_file]))
     qtbot.addWidget(again)
-    assert not again.session.has_image  # the sample opens on the first launch only
+    assert not again.model.has_image  # the sample opens on the first launch only
     dropped = save_image(tmp_path / "dropped.png", _photo(8, 8))
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(dropped))])
     event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
                        Qt.KeyboardModifier.NoModifier)
-    again.dropEvent(event)
-    assert again.session.source.path == dropped
+    with qtbot.waitSignal(again.imageOpened, timeout=RUN_TIMEOUT_MS):
+        again.dropEvent(event)
+    assert again.model.image.path == dropped
     cli = create_window(parse_args([str(dropped), "--mode", "simulate", "--no-run", "--view", "flicker",
                                     "--settings", str(tmp_path / "cli.ini")]))
     qtbot.addWidget(cli)
-    assert cli.session.mode == "simulate" and cli.view_mode() == "flicker"
-    assert cli.session.source.path == dropped
+    qtbot.waitUntil(lambda: cli.model.has_image, timeout=RUN_TIMEOUT_MS)
+    assert cli.model.mode == "simulate" and cli.view_mode() == "flicker"
+    assert cli.model.image.path == dropped
 
 
 def test_gui_entry_point_starts_and_quits(tmp_path):
     image = save_image(tmp_path / "cli.png", _photo(8, 8))
     proc = subprocess.run([sys.executable, "-m", "srgan_desktop", str(image), "--no-run",
-                           "--settings", str(tmp_path / "s.ini"), "--quit-after", "300"],
+                           "--settings", str(tmp_path / "s.ini"), "--quit-after", "3000"],
                           cwd=REPO, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert str(image.resolve()) in (tmp_path / "s.ini").read_text()
@@ -350,10 +380,10 @@ def slow_model(tmp_path) -> Path:
 
 def test_worker_keeps_gui_responsive_and_cancel_stops_within_a_tile(qtbot, tmp_path, slow_model):
     window = _window(qtbot, tmp_path, _registry(tmp_path, [slow_model]), tile=16)
-    _open(window, tmp_path, _photo(48, 48, seed=7))  # 3 × 3 = 9 tiles of 16 px (+ context)
+    _open(qtbot, window, tmp_path, _photo(48, 48, seed=7))  # 3 × 3 = 9 tiles of 16 px (+ context)
     with qtbot.waitSignal(window.resultReady, timeout=RUN_TIMEOUT_MS):
         window.run_method("bicubic")
-    bicubic = window.session.results["bicubic"]
+    bicubic = window.model.results["bicubic"]
 
     ticks: list[float] = []
     timer = QTimer()
@@ -380,7 +410,7 @@ def test_worker_keeps_gui_responsive_and_cancel_stops_within_a_tile(qtbot, tmp_p
     print(f"cancel took {latency:.2f} s; {len(seen)}/{seen[-1][1]} tiles had run")
     assert len(seen) < seen[-1][1]
     assert latency < 3 * tile_seconds + 1.0
-    assert "slow_x4" not in window.session.results
-    assert window.session.results["bicubic"] is bicubic
+    assert "slow_x4" not in window.model.results
+    assert window.model.results["bicubic"] is bicubic
     assert window.grid.pane("slow_x4").message().startswith("Cancelled")
-    assert window.grid.pane("bicubic").image() is bicubic.result.rgb
+    assert window.grid.pane("bicubic").image() is bicubic.rgb

@@ -5,22 +5,23 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from srgan_desktop.ui.session import MethodInfo
-from srgan_desktop.ui.worker import Job, WorkerThread
+from srgan_desktop.compare import MethodSpec, RunRequest
+from srgan_desktop.ui.worker import WorkerThread
 
 pytestmark = pytest.mark.gui
 
 
-def _job(tiny_model_file, key: str, tile: int) -> Job:
+def _job(tiny_model_file, key: str, tile: int) -> RunRequest:
     lr = np.random.default_rng(3).integers(0, 256, (48, 48, 3), dtype=np.uint8)
-    return Job(method=MethodInfo(key=key, title=key, model=tiny_model_file), lr=lr, device="cpu", tile=tile)
+    return RunRequest(MethodSpec(key=key, title=key, scale=4, model=tiny_model_file), 4, lr, device="cpu",
+                      tile=tile)
 
 
 def test_cancel_reaches_queued_batches_but_not_later_ones(qtbot, tiny_model_file):
     owner = WorkerThread()
     worker = owner.worker
     finished, cancelled = [], []
-    worker.finished.connect(lambda job, _result: finished.append(job.key))
+    worker.finished.connect(lambda job, _result, _raster: finished.append(job.key))
     worker.cancelled.connect(lambda job: cancelled.append(job.key))
     try:
         worker.submit([_job(tiny_model_file, "first", tile=8)])   # 36 tiles

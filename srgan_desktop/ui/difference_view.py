@@ -24,8 +24,10 @@ __all__ = ["DifferenceView", "ColorScaleBar", "difference_map", "colormap_lut", 
 MAX_AMPLIFICATION = 16
 COLORMAP = "inferno"
 
-#: key → the full-resolution array at one pixel per scene unit (None when not computed)
-ArrayProvider = Callable[[str], np.ndarray | None]
+#: key → (the full-resolution array, scene units per pixel) or None when not computed
+ArrayProvider = Callable[[str], "tuple[np.ndarray, int] | None"]
+#: runs ``fn`` off the GUI thread and calls ``done(value)`` back on it (the window's task thread)
+Runner = Callable[[Callable[[], object], Callable[[object], None]], None]
 
 _LUT: np.ndarray | None = None
 
@@ -48,6 +50,16 @@ def difference_map(image: np.ndarray, reference: np.ndarray, amplification: int
     mean_abs = diff.astype(np.float32) / 3.0
     index = np.clip(mean_abs * amplification + 0.5, 0, 255).astype(np.uint8)
     return colormap_lut()[index], float(mean_abs.mean()), float(mean_abs.max())
+
+
+def _at_scene_scale(rgb: np.ndarray, scale: int) -> np.ndarray:
+    return rgb if scale == 1 else np.repeat(np.repeat(rgb, scale, axis=0), scale, axis=1)
+
+
+def scene_difference(a: tuple[np.ndarray, int], b: tuple[np.ndarray, int], amplification: int
+                     ) -> tuple[np.ndarray, float, float]:
+    """:func:`difference_map` of two (array, scene scale) images, enlarged to scene units first."""
+    return difference_map(_at_scene_scale(*a), _at_scene_scale(*b), amplification)
 
 
 class ColorScaleBar(QWidget):
@@ -95,9 +107,10 @@ class DifferenceView(QWidget):
     settingsChanged = Signal()
 
     def __init__(self, sync: ViewSync, arrays: ArrayProvider, titles: Callable[[str], str],
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, *, runner: Runner | None = None) -> None:
         super().__init__(parent)
         self._arrays = arrays
+        self._runner = runner
         self._titles = titles
         self.method_combo = KeyCombo(self, "diffMethod")
         self.reference_combo = KeyCombo(self, "diffReference")
@@ -131,9 +144,17 @@ class DifferenceView(QWidget):
         layout.addLayout(body, 1)
 
     def set_choices(self, methods: list[tuple[str, str]], references: list[tuple[str, str]]) -> None:
-        """Fill the selectors: the last method against the first reference (the ground truth)."""
+        """Fill the selectors: the last method against the first reference.
+
+        The caller lists the HR ground truth first when there is one (Simulate mode), so it is
+        the default reference; a reference chosen by the user before stays when it is still
+        offered, except that a new ground truth always becomes the default.
+        """
+        had_truth = self.reference_combo.findData("reference") >= 0
         self.method_combo.set_items(methods, methods[-1][0] if methods else "")
         self.reference_combo.set_items(references, references[0][0] if references else "")
+        if references and references[0][0] == "reference" and not had_truth:
+            self.reference_combo.set_key("reference")
         self.refresh()
 
     def set_pair(self, method: str, reference: str) -> None:
@@ -159,14 +180,25 @@ class DifferenceView(QWidget):
         a = self._arrays(method) if method else None
         b = self._arrays(reference) if reference else None
         title = f"|{self._titles(method)} − {self._titles(reference)}| ×{amp}" if method and reference else ""
-        if a is None or b is None or a.shape != b.shape or method == reference:
+
+        def scene_shape(item: tuple[np.ndarray, int]) -> tuple[int, int]:
+            return item[0].shape[0] * item[1], item[0].shape[1] * item[1]
+
+        if a is None or b is None or scene_shape(a) != scene_shape(b) or method == reference:
             self.pane.set_image(None, title or "Difference")
             missing = [self._titles(k) for k, arr in ((method, a), (reference, b)) if k and arr is None]
             self.pane.set_message(f"Not computed yet: {', '.join(missing)}" if missing else
                                   "Choose two different images")
             self.stats.setText("")
             return
-        rgb, mean, peak = difference_map(a, b, amp)
+        if self._runner is None:
+            self._show(scene_difference(a, b, amp), title)
+            return
+        self.stats.setText("computing…")
+        self._runner(lambda: scene_difference(a, b, amp), lambda value: self._show(value, title))
+
+    def _show(self, value: object, title: str) -> None:
+        rgb, mean, peak = value  # type: ignore[misc]
         self.pane.set_image(rgb, title)
         self.pane.set_message("")
         self.stats.setText(f"mean |Δ| {mean:.2f}, max {peak:.0f} (of 255)")

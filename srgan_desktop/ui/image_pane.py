@@ -230,6 +230,8 @@ class ImagePane(QWidget):
         self._state: ViewState | None = None
         self._fit_mode = True
         self._applying = False
+        #: when set, (x, y) -> the read-out text at that scene point (the swipe view names the side)
+        self.readout_provider = None
 
         self._title = QLabel(title, self)
         self._title.setObjectName("paneTitle")
@@ -499,11 +501,26 @@ class ImagePane(QWidget):
         if x is None or y is None:
             self._readout.setText(" ")
             return
+        if self.readout_provider is not None:
+            self._readout.setText(self.readout_provider(x, y))
+            return
         index, rgb = self.pixel_index(x, y), self.pixel_at(x, y)
         if index is None or rgb is None:
             self._readout.setText("outside the image")
             return
         self._readout.setText(f"({index[0]}, {index[1]})  RGB {rgb[0]:3d} {rgb[1]:3d} {rgb[2]:3d}")
+
+    def pixel_text(self, x: float, y: float, raster: Raster | None = None, scale: float | None = None) -> str:
+        """``"(col, row)  RGB r g b"`` of ``raster`` (default: this pane's) at scene point (x, y)."""
+        raster = raster if raster is not None else self._raster
+        scale = scale if scale is not None else self._item.scale_
+        if raster is None:
+            return "outside the image"
+        col, row = math.floor(x / scale), math.floor(y / scale)
+        if not (0 <= col < raster.width and 0 <= row < raster.height):
+            return "outside the image"
+        r, g, b = (int(v) for v in raster.rgb[row, col])
+        return f"({col}, {row})  RGB {r:3d} {g:3d} {b:3d}"
 
     def readout(self) -> str:
         return self._readout.text()

@@ -1,45 +1,65 @@
-"""The comparison window: open an image, run every method, compare them pixel for pixel.
+"""The comparison window: layout and wiring around the Qt-free comparison model.
 
-The window only arranges things; the work is elsewhere: state and cache in
-:mod:`~srgan_desktop.ui.session`, the engine on a QThread in :mod:`~srgan_desktop.ui.worker`,
-the synchronised panes in :mod:`~srgan_desktop.ui.pane_grid`, the swipe, flicker and
-difference modes in their own modules, and export in :mod:`~srgan_desktop.ui.export`.
+The state and every rule of the comparison (image, mode, scale, methods, statuses, run queue,
+cancel, cache, scores) live in :class:`srgan_desktop.compare.ComparisonModel`; this window
+lays widgets out, turns the model's events into widget updates, and hands slow work to
+threads:
+
+* one :class:`~srgan_desktop.ui.worker.WorkerThread` runs the methods (one queue, per-batch
+  cancel tokens), another runs short tasks: decoding a file, the Simulate mode reduction,
+  building the pane rasters, the difference map.  Measured with ``scripts/bench_gui.py
+  --stall`` (4000×3000 PNG, offscreen): the longest event-loop gap while opening it in
+  Upscale mode and while switching to Simulate mode is reported there (it was 2,088 ms and
+  1,430 ms when this work ran on the GUI thread);
+* the menus, toolbar, shortcuts and the key list of Help all come from one table,
+  :func:`action_table`.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
-from PySide6.QtWidgets import (QComboBox, QDockWidget, QFileDialog, QLabel, QMainWindow,
+from PySide6.QtWidgets import (QComboBox, QDockWidget, QFileDialog, QLabel, QMainWindow, QMenu,
                                QMessageBox, QProgressBar, QStackedWidget, QToolButton, QWidget)
 
 from srgan_desktop import paths
-from srgan_desktop.core.images import IMAGE_SUFFIXES, ImageLoadError, ImageSaveError, load_image, save_image
+from srgan_desktop.compare import (INPUT_KEY, MODES, REFERENCE_KEY, ComparisonModel, MethodKind,
+                                   MethodOutput, ModelSource, Prepared, RunRequest, Scores, Status, prepare)
+from srgan_desktop.core.images import IMAGE_SUFFIXES, ImageSaveError, load_image, save_image
 from srgan_desktop.core.weights import ModelRegistry
+from srgan_desktop.errors import SrganDesktopError
 from srgan_desktop.ui.difference_view import DifferenceView
 from srgan_desktop.ui.export import Crop, ExportResult, crop_scene, export_view
 from srgan_desktop.ui.flicker_view import FlickerView
 from srgan_desktop.ui.image_pane import ZOOM_PRESETS, ImagePane, Raster
 from srgan_desktop.ui.metrics_panel import MetricsPanel, MetricsRow
 from srgan_desktop.ui.pane_grid import PaneContent, PaneGrid, ViewSync
-from srgan_desktop.ui.session import INPUT_KEY, MODES, REFERENCE_KEY, SCALE, ComparisonSession
 from srgan_desktop.ui.settings import AppSettings
 from srgan_desktop.ui.swipe_view import SwipeView
-from srgan_desktop.ui.worker import Job, WorkerThread, device_name
+from srgan_desktop.ui.worker import WorkerThread, device_name
 
-__all__ = ["MainWindow", "VIEW_MODES", "DEVICES", "device_available"]
+__all__ = ["MainWindow", "VIEW_MODES", "DEVICES", "device_available", "ActionSpec", "action_table"]
 
 VIEW_MODES = ("grid", "swipe", "flicker", "difference")
 DEVICES = (("auto", "Auto"), ("cuda", "CUDA"), ("mps", "MPS"), ("cpu", "CPU"))
 MODE_TITLES = {"upscale": "Upscale (image is the LR input)",
                "simulate": "Simulate from HR (image is the ground truth)"}
 SAMPLE = "astronaut_lr.png"
-_QUEUED, _RUNNING = "Queued…", "Running…"
+SAMPLES = ((SAMPLE, "upscale", "Astronaut 128×128 (upscale)"),
+           ("astronaut.png", "simulate", "Astronaut 512×512 (simulate from HR)"),
+           ("coffee.png", "simulate", "Coffee 600×400 (simulate from HR)"))
+#: Pyramid levels are built off the GUI thread until the image's longer side is under this.
+PREBUILD_SIDE = 256
 
 
 def device_available(name: str) -> bool:
@@ -56,31 +76,171 @@ def _image_filter() -> str:
     return f"Images ({patterns});;All files (*)"
 
 
-class MainWindow(QMainWindow):
-    """Bicubic, SRResNet and SRGAN side by side, with synchronised views."""
+# ==================================================================== actions
+@dataclass(frozen=True)
+class ActionSpec:
+    """One row of the action table: a menu entry, its shortcut(s) and what it calls.
 
-    imageOpened = Signal(str)
-    resultReady = Signal(str)   # a method key whose result arrived
-    runIdle = Signal()          # the worker finished a batch (done, failed or cancelled)
+    ``name`` ``-`` is a separator; ``submenu=True`` makes an (empty, filled later) submenu;
+    ``slot`` is a window method name called with ``arg`` when it is not None.
+    """
+
+    name: str
+    text: str = ""
+    slot: str = ""
+    menu: str = ""
+    keys: tuple[str, ...] = ()
+    checkable: bool = False
+    tip: str = ""
+    group: str = ""
+    arg: Any = None
+    submenu: bool = False
+    icon_text: str = ""
+
+
+def _sep(menu: str) -> ActionSpec:
+    return ActionSpec("-", menu=menu)
+
+
+def action_table() -> list[ActionSpec]:
+    """Every action of the window, in menu order (the toolbar picks from it by name)."""
+    t: list[ActionSpec] = [
+        ActionSpec("open", "&Open…", "open_dialog", "&File", ("Ctrl+O",), tip="Open an image"),
+        ActionSpec("recent", "Open &recent", menu="&File", submenu=True),
+        ActionSpec("samples", "Open sa&mple", menu="&File", submenu=True),
+        ActionSpec("add_result", "Add result &image…", "add_result_dialog", "&File", ("Ctrl+I",),
+                   tip="Add an image made elsewhere as one more method (LR × scale, or HR size in Simulate)"),
+        _sep("&File"),
+        ActionSpec("save", "&Save result…", "save_dialog", "&File", ("Ctrl+S",),
+                   tip="Save the active pane's image at full resolution"),
+        ActionSpec("save_all", "Save &all results…", "save_all_dialog", "&File", ("Ctrl+Shift+S",),
+                   tip="Save every result at full resolution into a folder"),
+        ActionSpec("export", "&Export view…", "export_dialog", "&File", ("Ctrl+E",),
+                   tip="Save the visible region of every pane and a labelled figure"),
+        _sep("&File"),
+        ActionSpec("quit", "&Quit", "close", "&File", ("Ctrl+Q",)),
+    ]
+    for index, mode in enumerate(MODES):
+        t.append(ActionSpec(f"mode_{mode}", MODE_TITLES[mode], "set_mode", "&Compare", (f"Ctrl+{index + 1}",),
+                            checkable=True, group="mode", arg=mode))
+    t += [
+        ActionSpec("scales", "&Scale", menu="&Compare", submenu=True),
+        _sep("&Compare"),
+        ActionSpec("run_all", "&Run all", "run_all", "&Compare", ("Ctrl+R",),
+                   tip="Run every available method on the image"),
+        ActionSpec("run_one", "Run &one", menu="&Compare", submenu=True),
+        ActionSpec("cancel", "&Cancel", "cancel", "&Compare", ("Esc",), tip="Stop the running method"),
+        _sep("&Compare"),
+        ActionSpec("devices", "&Device", menu="&Compare", submenu=True),
+        ActionSpec("auto_run", "Run all after opening", "_toggle_auto_run", "&Compare", checkable=True),
+        ActionSpec("clear_cache", "Clear result cache", "_clear_cache", "&Compare"),
+        ActionSpec("manage_models", "&Manage…", "manage_models", "&Models",
+                   tip="List, add and remove models; each file's error is shown"),
+    ]
+    for mode, text, key in (("grid", "&Grid (all panes)", "G"), ("swipe", "&Swipe", "W"),
+                            ("flicker", "&Flicker (keys 1…N)", "K"), ("difference", "&Difference map", "D")):
+        t.append(ActionSpec(f"view_{mode}", text, "set_view_mode", "&View", (key,), checkable=True,
+                            group="view", arg=mode, icon_text=mode.capitalize()))
+    t += [
+        ActionSpec("row", "One &row (1×N)", "_toggle_row", "&View", ("L",), checkable=True),
+        _sep("&View"),
+        ActionSpec("fit", "&Fit", "fit", "&View", ("F",), tip="Show the whole image"),
+        ActionSpec("zoom_in", "Zoom &in", "zoom_by", "&View", ("+", "=", "Ctrl++"), arg=2 ** 0.5),
+        ActionSpec("zoom_out", "Zoom &out", "zoom_by", "&View", ("-", "Ctrl+-"), arg=2 ** -0.5),
+        ActionSpec("zoom_100", "&100 %", "set_zoom", "&View", ("Ctrl+0",), arg=1.0),
+    ]
+    t += [ActionSpec(f"zoom_{int(z * 100)}", f"{int(z * 100)} %", "set_zoom", "&View", arg=z)
+          for z in ZOOM_PRESETS[1:]]
+    t += [
+        _sep("&View"),
+        ActionSpec("realign", "Re-&align panes", "realign", "&View", ("A",),
+                   tip="Undo Shift-drags: every pane shows the same region again"),
+        ActionSpec("smooth", "&Smooth magnification", "_toggle_smooth", "&View", ("S",), checkable=True,
+                   tip="Bilinear instead of nearest-neighbour when zoomed in"),
+        ActionSpec("crosshair", "&Crosshair", "_toggle_crosshair", "&View", ("C",), checkable=True),
+        ActionSpec("metrics_dock", menu="&View"),  # the dock's own toggle action goes here
+    ]
+    t += [ActionSpec(f"flicker_{n}", f"Flicker to pane {n}", "flicker_to", "", (str(n),), arg=n - 1)
+          for n in range(1, 10)]
+    t += [ActionSpec("mos", "&MOS studies…", "open_mos_studies", "&Studies"),
+          ActionSpec("help", "Keys and mouse…", "_show_help", "&Help")]
+    return t
+
+
+TOOLBAR = ("open", "run_all", "cancel", "|", "@mode_combo", "@device_button", "|", "view_grid", "view_swipe",
+           "view_flicker", "view_difference", "|", "@zoom_combo", "@zoom_label", "realign", "smooth")
+
+
+def _status_text(state, title: str) -> str:  # noqa: ANN001 — a compare.MethodState
+    """What a pane says in place of an image, for a method's state."""
+    if state.status is Status.QUEUED:
+        return "Queued…"
+    if state.status is Status.RUNNING:
+        if not state.tiles_total:
+            return "Running… (loading, first tile)"
+        return f"Running… {state.tiles_done}/{state.tiles_total} tiles"
+    if state.status is Status.FAILED:
+        return f"Failed: {state.message}"
+    if state.status is Status.CANCELLED:
+        return "Cancelled — Ctrl+R runs it again"
+    if state.status is Status.DISABLED:
+        return f"Unavailable: {state.message}"
+    return "Not run yet — Run all: Ctrl+R"
+
+
+_NOTES = {Status.QUEUED: "queued", Status.RUNNING: "running", Status.FAILED: "failed",
+          Status.CANCELLED: "cancelled", Status.DISABLED: "unavailable", Status.NOT_RUN: "", Status.DONE: ""}
+
+
+def _prebuild(raster: Raster) -> Raster:
+    """Build the zoomed-out pyramid levels now (in the task thread), not at the first paint."""
+    level, side = 0, max(raster.width, raster.height)
+    while side > PREBUILD_SIDE:
+        level, side = level + 1, side // 2
+    raster.level(level)
+    return raster
+
+
+@dataclass
+class _Opened:
+    """What the task thread hands back for a new image / mode / scale."""
+
+    prepared: Prepared
+    input_raster: Raster | None
+    reference_raster: Raster | None
+    path: Path | None = None
+
+
+class MainWindow(QMainWindow):
+    """Bicubic, SRResNet, SRGAN and any other model side by side, with synchronised views."""
+
+    imageOpened = Signal(str)     # a file was opened (after its preparation finished)
+    imageChanged = Signal()       # image, mode or scale applied
+    prepareFailed = Signal(str)   # opening / switching failed (the message shown)
+    resultReady = Signal(str)     # a method key whose result arrived
+    scoresReady = Signal(str)     # a method key whose scores arrived
+    runIdle = Signal()            # the worker finished a batch (done, failed or cancelled)
+    differenceReady = Signal()    # the difference map on screen is up to date
 
     def __init__(self, settings: AppSettings | None = None, registry: ModelRegistry | None = None,
                  *, open_sample: bool = True, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.settings = settings or AppSettings()
         self.registry = registry or ModelRegistry(paths.weights_dir(), paths.user_models_dir())
-        self.session = ComparisonSession(self.registry)
-        if self.settings.mode in MODES:
-            self.session.mode = self.settings.mode
+        self.models = ModelSource(self.registry)
+        self.model = ComparisonModel(self.models)
         self._input_raster: Raster | None = None
         self._reference_raster: Raster | None = None
-        self._enlarged_input: np.ndarray | None = None
-        self._notes: dict[str, str] = {}
-        self._busy = False
-        self._cancel_requested = False
-        self._pending: list[Job] = []
-        self._batch: list[Job] = []
+        self._rasters: weakref.WeakKeyDictionary[MethodOutput, Raster] = weakref.WeakKeyDictionary()
         self._active_key = ""
         self._difference_dirty = True
+        self._task_seq = itertools.count(1)
+        self._preparing: int = 0          # the sequence number of the open/mode/scale task awaited
+        self._preparing_text = ""
+        self._difference_seq = 0
+        self._deferred_errors: list[tuple[str, str]] = []
+        self._actions: dict[str, QAction] = {}
+        self._menus: dict[str, QMenu] = {}
 
         self.setWindowTitle("SRGAN Desktop")
         self.setObjectName("mainWindow")
@@ -91,7 +251,7 @@ class MainWindow(QMainWindow):
         self.grid = PaneGrid(self.sync)
         self.flicker = FlickerView(self.sync, self.pane_content)
         self.swipe = SwipeView(self.sync, self.pane_content)
-        self.difference = DifferenceView(self.sync, self.scene_array, self._title_of)
+        self.difference = DifferenceView(self.sync, self.scene_source, self._title_of, runner=self._run_difference)
         self.stack = QStackedWidget(self)
         for widget in (self.grid, self.swipe, self.flicker, self.difference):
             self.stack.addWidget(widget)
@@ -109,19 +269,33 @@ class MainWindow(QMainWindow):
         self.metrics_dock.setWidget(self.metrics)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.metrics_dock)
 
-        self._worker = WorkerThread(self.registry, self)
+        self._worker = WorkerThread(self.models, self)
         worker = self._worker.worker
+        # Slots of this window (a QObject of the GUI thread): queued, so the model is only
+        # ever changed on the GUI thread (a plain Python callable would run in the worker's).
         worker.started.connect(self._on_started)
         worker.progress.connect(self._on_progress)
         worker.finished.connect(self._on_finished)
+        worker.scored.connect(self._on_scored)
         worker.failed.connect(self._on_failed)
         worker.cancelled.connect(self._on_cancelled)
         worker.idle.connect(self._on_idle)
+        self._tasks = WorkerThread(None, self, "task-worker")
+        self._tasks.worker.taskDone.connect(self._on_task_done)
+        self._tasks.worker.taskFailed.connect(self._on_task_failed)
+        self._task_callbacks: dict[int, tuple[Callable[[Any], None], Callable[[str], None]]] = {}
 
-        self._build_actions()
-        self._build_menus()
-        self._build_toolbar()
+        events = self.model.events
+        events.connect("image", self._on_model_image)
+        events.connect("methods", self._on_model_methods)
+        events.connect("status", self._on_model_status)
+        events.connect("result", self._on_model_result)
+        events.connect("scores", self._on_model_scores)
+        events.connect("busy", self._on_model_busy)
+
         self._build_status_bar()
+        self._build_actions()
+        self._build_toolbar()
         self._restore_settings()
         if self.settings.window_state is None:
             self.resizeDocks([self.metrics_dock], [130], Qt.Orientation.Vertical)
@@ -130,179 +304,109 @@ class MainWindow(QMainWindow):
             self.open_sample(SAMPLE, "upscale")
 
     # ================================================================ building
-    def _action(self, text: str, slot, shortcut: QKeySequence | str | None = None,  # noqa: ANN001
-                checkable: bool = False, tip: str = "") -> QAction:
-        action = QAction(text, self)
-        if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
-        action.setCheckable(checkable)
-        if tip:
-            action.setStatusTip(tip)
-            action.setToolTip(f"{tip} ({action.shortcut().toString()})" if shortcut else tip)
-        action.triggered.connect(slot)
+    def action(self, name: str) -> QAction:
+        return self._actions[name]
+
+    def _make_action(self, spec: ActionSpec) -> QAction:
+        action = QAction(spec.text, self)
+        if spec.keys:
+            action.setShortcuts([QKeySequence(k) for k in spec.keys])
+        action.setCheckable(spec.checkable)
+        if spec.icon_text:
+            action.setIconText(spec.icon_text)
+        if spec.tip:
+            action.setStatusTip(spec.tip)
+            action.setToolTip(f"{spec.tip} ({spec.keys[0]})" if spec.keys else spec.tip)
+        slot = getattr(self, spec.slot)
+        if spec.arg is not None:
+            action.triggered.connect(lambda _c=False, f=slot, a=spec.arg: f(a))
+        else:
+            action.triggered.connect(lambda _c=False, f=slot: f())
         self.addAction(action)  # shortcuts work even when the action is in no visible menu
         return action
 
     def _build_actions(self) -> None:
-        s = QKeySequence.StandardKey
-        self.act_open = self._action("&Open…", self.open_dialog, QKeySequence(s.Open), tip="Open an image")
-        self.act_save = self._action("&Save result…", self.save_dialog, QKeySequence(s.Save),
-                                     tip="Save the active pane's image at full resolution")
-        self.act_save_all = self._action("Save &all results…", self.save_all_dialog, "Ctrl+Shift+S",
-                                         tip="Save every result at full resolution into a folder")
-        self.act_export = self._action("&Export view…", self.export_dialog, "Ctrl+E",
-                                       tip="Save the visible region of every pane and a labelled figure")
-        self.act_quit = self._action("&Quit", self.close, QKeySequence(s.Quit))
-        self.act_run_all = self._action("&Run all", self.run_all, "Ctrl+R",
-                                        tip="Run every available method on the image")
-        self.act_cancel = self._action("&Cancel", self.cancel, "Esc", tip="Stop the running method")
+        bar = self.menuBar()
+        groups: dict[str, QActionGroup] = {}
+        for spec in action_table():
+            menu = None
+            if spec.menu:
+                if spec.menu not in self._menus:
+                    self._menus[spec.menu] = bar.addMenu(spec.menu)
+                menu = self._menus[spec.menu]
+            if spec.name == "-":
+                menu.addSeparator()
+                continue
+            if spec.name == "metrics_dock":
+                menu.addAction(self.metrics_dock.toggleViewAction())
+                continue
+            if spec.submenu:
+                self._menus[spec.name] = menu.addMenu(spec.text)
+                continue
+            action = self._make_action(spec)
+            if spec.group:
+                groups.setdefault(spec.group, QActionGroup(self)).addAction(action)
+            if menu is not None:
+                menu.addAction(action)
+            self._actions[spec.name] = action
+        # compatibility names used by tests and the screenshot script
+        self.act_row, self.act_smooth, self.act_cancel = self.action("row"), self.action("smooth"), self.action("cancel")
         self.act_cancel.setEnabled(False)
-        self.act_clear_cache = self._action("Clear result cache", self._clear_cache)
-        self.act_auto_run = self._action("Run all after opening", self._toggle_auto_run, checkable=True)
-        self.act_auto_run.setChecked(self.settings.auto_run)
-
-        self.mode_group = QActionGroup(self)
-        self.act_modes: dict[str, QAction] = {}
-        for index, mode in enumerate(MODES):
-            act = self._action(MODE_TITLES[mode], lambda _c=False, m=mode: self.set_mode(m),
-                               f"Ctrl+{index + 1}", checkable=True)
-            self.mode_group.addAction(act)
-            self.act_modes[mode] = act
-        self.act_modes[self.session.mode].setChecked(True)
-
-        self.view_group = QActionGroup(self)
-        self.act_views: dict[str, QAction] = {}
-        for mode, text, key in (("grid", "&Grid (all panes)", "G"), ("swipe", "&Swipe", "W"),
-                                ("flicker", "&Flicker (keys 1…N)", "K"), ("difference", "&Difference map", "D")):
-            act = self._action(text, lambda _c=False, m=mode: self.set_view_mode(m), key, checkable=True)
-            act.setIconText(mode.capitalize())
-            self.view_group.addAction(act)
-            self.act_views[mode] = act
-        self.act_row = self._action("One &row (1×N)", self._toggle_row, "L", checkable=True)
-
-        self.act_fit = self._action("&Fit", self.fit, "F", tip="Show the whole image")
-        self.act_zoom_in = self._action("Zoom &in", lambda: self.sync.zoom_by(2 ** 0.5), "+")
-        self.act_zoom_in.setShortcuts([QKeySequence("+"), QKeySequence("="), QKeySequence(s.ZoomIn)])
-        self.act_zoom_out = self._action("Zoom &out", lambda: self.sync.zoom_by(2 ** -0.5), "-")
-        self.act_zoom_out.setShortcuts([QKeySequence("-"), QKeySequence(s.ZoomOut)])
-        self.act_zoom_100 = self._action("&100 %", lambda: self.set_zoom(1.0), "Ctrl+0")
-        self.act_zoom_presets = [self._action(f"{int(z * 100)} %", lambda _c=False, z=z: self.set_zoom(z))
-                                 for z in ZOOM_PRESETS[1:]]
-        self.act_realign = self._action("Re-&align panes", self.realign, "A",
-                                        tip="Undo Shift-drags: every pane shows the same region again")
-        self.act_smooth = self._action("&Smooth magnification", self._toggle_smooth, "S", checkable=True,
-                                       tip="Bilinear instead of nearest-neighbour when zoomed in")
-        self.act_crosshair = self._action("&Crosshair", self._toggle_crosshair, "C", checkable=True)
-        self.act_flicker = [self._action(f"Flicker to pane {n}", lambda _c=False, i=n - 1: self.flicker_to(i),
-                                         str(n)) for n in range(1, 10)]
-
+        self.action("auto_run").setChecked(self.settings.auto_run)
+        self.action(f"mode_{self.model.mode}").setChecked(True)
+        self.recent_menu, self.run_menu, self.scale_menu = (self._menus["recent"], self._menus["run_one"],
+                                                            self._menus["scales"])
+        for name, mode, text in SAMPLES:
+            act = self._menus["samples"].addAction(text)
+            act.triggered.connect(lambda _c=False, n=name, m=mode: self.open_sample(n, m))
         self.device_group = QActionGroup(self)
         self.act_devices: dict[str, QAction] = {}
         for name, title in DEVICES:
             ok = device_available(name)
             label = title if name != "auto" else f"Auto ({device_name('auto')})"
-            act = self._action(label if ok else f"{title} (not available)",
-                               lambda _c=False, n=name: self.set_device(n), checkable=True)
+            act = self._menus["devices"].addAction(label if ok else f"{title} (not available)")
+            act.setCheckable(True)
             act.setEnabled(ok)
+            act.triggered.connect(lambda _c=False, n=name: self.set_device(n))
             self.device_group.addAction(act)
             self.act_devices[name] = act
-
-    def _build_menus(self) -> None:
-        bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
-        file_menu.addAction(self.act_open)
-        self.recent_menu = file_menu.addMenu("Open &recent")
-        samples = file_menu.addMenu("Open sa&mple")
-        for name, mode, text in ((SAMPLE, "upscale", "Astronaut 128×128 (upscale)"),
-                                 ("astronaut.png", "simulate", "Astronaut 512×512 (simulate from HR)"),
-                                 ("coffee.png", "simulate", "Coffee 600×400 (simulate from HR)")):
-            act = samples.addAction(text)
-            act.triggered.connect(lambda _c=False, n=name, m=mode: self.open_sample(n, m))
-        file_menu.addSeparator()
-        for act in (self.act_save, self.act_save_all, self.act_export):
-            file_menu.addAction(act)
-        file_menu.addSeparator()
-        file_menu.addAction(self.act_quit)
+        self.device_menu = self._menus["devices"]
         self._rebuild_recent_menu()
-
-        compare = bar.addMenu("&Compare")
-        for act in self.act_modes.values():
-            compare.addAction(act)
-        compare.addSeparator()
-        compare.addAction(self.act_run_all)
-        self.run_menu = compare.addMenu("Run &one")
-        compare.addAction(self.act_cancel)
-        compare.addSeparator()
-        device_menu = compare.addMenu("&Device")
-        for act in self.act_devices.values():
-            device_menu.addAction(act)
-        self.device_menu = device_menu
-        compare.addAction(self.act_auto_run)
-        compare.addAction(self.act_clear_cache)
-
-        view = bar.addMenu("&View")
-        for act in self.act_views.values():
-            view.addAction(act)
-        view.addAction(self.act_row)
-        view.addSeparator()
-        for act in (self.act_fit, self.act_zoom_in, self.act_zoom_out, self.act_zoom_100, *self.act_zoom_presets):
-            view.addAction(act)
-        view.addSeparator()
-        for act in (self.act_realign, self.act_smooth, self.act_crosshair):
-            view.addAction(act)
-        view.addAction(self.metrics_dock.toggleViewAction())
-
-        studies = bar.addMenu("&Studies")
-        studies.addAction("&MOS studies…").triggered.connect(self.open_mos_studies)
-
-        help_menu = bar.addMenu("&Help")
-        help_menu.addAction("Keys and mouse…").triggered.connect(self._show_help)
-
-    def open_mos_studies(self) -> QWidget:
-        """Open the MOS studies window (design, rating panel, results)."""
-        from srgan_desktop.ui.mos_window import open_mos_window
-
-        self._mos_window = open_mos_window(self)
-        return self._mos_window
 
     def _build_toolbar(self) -> None:
         tools = self.addToolBar("Main")
         tools.setObjectName("mainToolbar")
-        tools.addAction(self.act_open)
-        tools.addAction(self.act_run_all)
-        tools.addAction(self.act_cancel)
-        tools.addSeparator()
         self.mode_combo = QComboBox(self)
         self.mode_combo.setObjectName("modeCombo")
         for mode in MODES:
             self.mode_combo.addItem("Upscale" if mode == "upscale" else "Simulate from HR", mode)
-        self.mode_combo.setToolTip("Upscale: the image is the LR input. Simulate: the image is the "
-                                   "ground truth, reduced ×4 with MATLAB bicubic, then super-resolved.")
-        self.mode_combo.setCurrentIndex(MODES.index(self.session.mode))
+        self.mode_combo.setToolTip("Upscale: the image is the LR input. Simulate: the image is the ground "
+                                   "truth, reduced by the scale with MATLAB bicubic, then super-resolved.")
+        self.mode_combo.setCurrentIndex(MODES.index(self.model.mode))
         self.mode_combo.activated.connect(lambda i: self.set_mode(MODES[i]))
-        tools.addWidget(self.mode_combo)
         self.device_button = QToolButton(self)
         self.device_button.setObjectName("deviceButton")
         self.device_button.setMenu(self.device_menu)
         self.device_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.device_button.setToolTip("Device the networks run on")
-        tools.addWidget(self.device_button)
-        tools.addSeparator()
-        for act in self.act_views.values():
-            tools.addAction(act)
-        tools.addSeparator()
         self.zoom_combo = QComboBox(self)
         self.zoom_combo.setObjectName("zoomCombo")
         self.zoom_combo.addItem("Fit", 0.0)
         for z in ZOOM_PRESETS:
             self.zoom_combo.addItem(f"{int(z * 100)} %", z)
         self.zoom_combo.activated.connect(self._on_zoom_preset)
-        tools.addWidget(self.zoom_combo)
         self.zoom_label = QLabel("")
+        self.zoom_label.setObjectName("zoomLabel")
         self.zoom_label.setMinimumWidth(70)
-        tools.addWidget(self.zoom_label)
-        tools.addAction(self.act_realign)
-        tools.addAction(self.act_smooth)
+        widgets = {"@mode_combo": self.mode_combo, "@device_button": self.device_button,
+                   "@zoom_combo": self.zoom_combo, "@zoom_label": self.zoom_label}
+        for name in TOOLBAR:
+            if name == "|":
+                tools.addSeparator()
+            elif name in widgets:
+                tools.addWidget(widgets[name])
+            else:
+                tools.addAction(self.action(name))
 
     def _build_status_bar(self) -> None:
         status = self.statusBar()
@@ -312,18 +416,22 @@ class MainWindow(QMainWindow):
         self._times_label.setObjectName("timesLabel")
         self._device_label = QLabel("")
         self._device_label.setObjectName("deviceLabel")
+        self._progress_label = QLabel("")  # the text beside the bar: never clipped by the bar's width
+        self._progress_label.setObjectName("progressLabel")
         self._progress = QProgressBar()
-        self._progress.setMaximumWidth(180)
-        self._progress.setTextVisible(True)
+        self._progress.setObjectName("progressBar")
+        self._progress.setFixedWidth(140)
+        self._progress.setTextVisible(False)
         self._progress.hide()
+        self._progress_label.hide()
         self._cancel_button = QToolButton()
-        self._cancel_button.setDefaultAction(self.act_cancel)
         self._cancel_button.hide()
-        for widget in (self._cursor_label, self._times_label, self._progress, self._cancel_button,
-                       self._device_label):
+        for widget in (self._cursor_label, self._times_label, self._progress_label, self._progress,
+                       self._cancel_button, self._device_label):
             status.addPermanentWidget(widget)
 
     def _restore_settings(self) -> None:
+        self._cancel_button.setDefaultAction(self.act_cancel)
         if self.settings.geometry is not None:
             self.restoreGeometry(self.settings.geometry)
         if self.settings.window_state is not None:
@@ -337,65 +445,194 @@ class MainWindow(QMainWindow):
                                   else "grid")
         self.act_smooth.setChecked(self.settings.smooth)
         self._toggle_smooth()
-        self.act_crosshair.setChecked(self.settings.crosshair)
+        self.action("crosshair").setChecked(self.settings.crosshair)
         self._toggle_crosshair()
         self.difference.set_amplification(max(1, min(16, self.settings.amplification)))
+        if self.settings.mode in MODES and self.settings.mode != self.model.mode:
+            self.model.apply(Prepared(None, self.settings.mode, self.model.scale))
+        self._sync_mode_controls()
         self.set_view_mode(self.settings.view_mode if self.settings.view_mode in VIEW_MODES else "grid")
+
+    # ================================================================ threads
+    def _run_task(self, fn: Callable[[], Any], done: Callable[[Any], None],
+                  failed: Callable[[str], None]) -> int:
+        """Run ``fn`` on the task thread; ``done(value)`` or ``failed(message)`` on the GUI thread."""
+        seq = next(self._task_seq)
+        self._task_callbacks[seq] = (done, failed)
+        self._tasks.worker.run_task(seq, fn)
+        return seq
+
+    def _on_task_done(self, seq: int, value: Any) -> None:
+        callbacks = self._task_callbacks.pop(seq, None)
+        if callbacks is not None:
+            callbacks[0](value)
+
+    def _on_task_failed(self, seq: int, message: str) -> None:
+        callbacks = self._task_callbacks.pop(seq, None)
+        if callbacks is not None:
+            callbacks[1](message)
+
+    def is_preparing(self) -> bool:
+        """An image, mode or scale is being prepared on the task thread."""
+        return bool(self._preparing)
+
+    def _show_progress(self) -> None:
+        """The status bar's bar and text: a preparation, else the running method, else hidden."""
+        if self._preparing:
+            self._progress.setRange(0, 0)
+            text = self._preparing_text
+        else:
+            key = self.model.active_request()
+            if not key and not self.model.busy:
+                self._progress.hide()
+                self._progress_label.hide()
+                self._cancel_button.hide()
+                return
+            state = self.model.state(key) if key else None
+            if state is None or not state.tiles_total:
+                self._progress.setRange(0, 0)  # busy: the model loads or its first tile runs
+                text = f"{self._title_of(key)}: starting…" if key else "Queued…"
+            else:
+                self._progress.setRange(0, state.tiles_total)
+                self._progress.setValue(state.tiles_done)
+                text = f"{self._title_of(key)}: {state.tiles_done}/{state.tiles_total} tiles"
+            self._cancel_button.show()
+        self._progress_label.setText(text)
+        self._progress_label.show()
+        self._progress.show()
+
+    # ================================================================ model events
+    def _on_model_image(self) -> None:
+        self._sync_mode_controls()
+        self._rebuild_panes()
+        self.sync.fit()
+        self._use_cached()
+
+    def _on_model_methods(self) -> None:
+        self._rebuild_panes()
+
+    def _on_model_status(self, key: str) -> None:
+        state = self.model.state(key)
+        if key in self.grid.keys() and key not in self.model.results:
+            self.grid.pane(key).set_message(_status_text(state, self._title_of(key)))
+        if state.status is Status.RUNNING:
+            if not state.tiles_total:
+                self._device_label.setText(f"Device: {state.device}")
+                self.statusBar().showMessage(f"Running {self._title_of(key)} on {state.device}…")
+            self._show_progress()
+            if state.tiles_total:
+                return  # per-tile: only the pane message and the bar change
+        elif state.status is Status.CANCELLED:
+            self.statusBar().showMessage(f"{self._title_of(key)} cancelled", 5000)
+        self._refresh_key(key)
+
+    def _on_model_result(self, key: str) -> None:
+        self._refresh_key(key)
+
+    def _on_model_scores(self, key: str) -> None:
+        self._refresh_key(key)
+        self.scoresReady.emit(key)
+
+    def _on_model_busy(self, busy: bool) -> None:
+        self.act_cancel.setEnabled(busy)
+        self._show_progress()
+
+    def _refresh_key(self, key: str) -> None:
+        self.refresh_views([key])
+
+    # ================================================================ worker signals
+    def _on_started(self, request: RunRequest, device: str) -> None:
+        self.model.on_started(request, device)
+
+    def _on_progress(self, request: RunRequest, done: int, total: int) -> None:
+        self.model.on_progress(request, done, total)
+
+    def _on_cancelled(self, request: RunRequest) -> None:
+        self.model.on_cancelled(request)
+
+    def _on_finished(self, request: RunRequest, output: MethodOutput, raster: Raster) -> None:
+        self._rasters[output] = raster
+        if self.model.on_finished(request, output):
+            load = f" (+ {output.load_seconds:.2f} s loading the model)" if output.load_seconds else ""
+            self.statusBar().showMessage(
+                f"{self._title_of(request.key)}: {output.seconds:.2f} s on {output.device}{load}", 8000)
+            self.resultReady.emit(request.key)
+
+    def _on_scored(self, request: RunRequest, scores: Scores) -> None:
+        self.model.set_scores(request, scores)
+
+    def _on_failed(self, request: RunRequest, message: str) -> None:
+        if self.model.state(request.key).active and not request.cancelled:
+            self.model.on_failed(request, message)
+            self._error(f"{self._title_of(request.key)} failed", message)
+
+    def _on_idle(self, batch: list[RunRequest]) -> None:
+        self.model.on_batch_over(batch)
+        self._show_progress()
+        self.runIdle.emit()
 
     # ================================================================ content
     def _title_of(self, key: str) -> str:
         try:
-            return self.session.title(key)
+            return self.model.title(key)
         except KeyError:
             return key
 
     def pane_title(self, key: str) -> str:
         """A pane's title: the method, then PSNR/SSIM against the ground truth when known."""
         title = self._title_of(key)
-        if key == INPUT_KEY and self.session.lr is not None:
-            h, w = self.session.lr.shape[:2]
+        if key == INPUT_KEY and self.model.lr is not None:
+            h, w = self.model.lr.shape[:2]
             return f"{title} · {w}×{h}"
-        text = self.session.score_text(key)
+        scores = self.model.scores(key)
+        text = scores.text() if scores is not None else ""
         return f"{title} — {text}" if text else title
+
+    def raster_of(self, output: MethodOutput) -> Raster:
+        raster = self._rasters.get(output)
+        if raster is None or raster.rgb is not output.rgb:
+            raster = Raster(output.rgb)
+            self._rasters[output] = raster
+        return raster
 
     def pane_content(self, key: str) -> PaneContent:
         """What the pane for ``key`` shows now (used by the grid, swipe and flicker views)."""
         title = self.pane_title(key)
-        if not self.session.has_image:
-            return PaneContent(title, message="Open an image (Ctrl+O) or drop one here")
+        if not self.model.has_image:
+            text = self._preparing_text if self._preparing else "Open an image (Ctrl+O) or drop one here"
+            return PaneContent(title, message=text)
         if key == INPUT_KEY:
-            return PaneContent(title, self._input_raster, SCALE)
+            return PaneContent(title, self._input_raster, self.model.scale)
         if key == REFERENCE_KEY:
             return PaneContent(title, self._reference_raster)
-        done = self.session.results.get(key)
+        done = self.model.results.get(key)
         if done is not None:
-            raster = done.display if isinstance(done.display, Raster) else Raster(done.result.rgb)
-            done.display = raster
-            return PaneContent(title, raster)
+            return PaneContent(title, self.raster_of(done))
         try:
-            info = self.session.method(key)
+            self.model.method(key)
         except KeyError:
             return PaneContent(title, message="")
-        if not info.available:
-            return PaneContent(title, message=f"Unavailable: {info.reason}")
-        return PaneContent(title, message=self._notes.get(key, "Not run yet — Run all: Ctrl+R"))
+        return PaneContent(title, message=_status_text(self.model.state(key), title))
+
+    def scene_source(self, key: str) -> tuple[np.ndarray, int] | None:
+        """The full image behind ``key`` and its scene units per pixel (the LR: the scale)."""
+        rgb = self.model.image_for(key)
+        return None if rgb is None else (rgb, self.model.display_scale(key))
 
     def scene_array(self, key: str) -> np.ndarray | None:
-        """The full image behind ``key`` at one pixel per scene unit (the LR enlarged ×4)."""
-        if key == INPUT_KEY:
-            if self.session.lr is None:
-                return None
-            if self._enlarged_input is None:
-                self._enlarged_input = np.repeat(np.repeat(self.session.lr, SCALE, axis=0), SCALE, axis=1)
-            return self._enlarged_input
-        return self.session.image_for(key)
+        """The full image behind ``key`` at one pixel per scene unit (slow for the LR input)."""
+        source = self.scene_source(key)
+        if source is None:
+            return None
+        rgb, scale = source
+        return rgb if scale == 1 else np.repeat(np.repeat(rgb, scale, axis=0), scale, axis=1)
 
     def _choices(self) -> list[tuple[str, str]]:
-        return [(key, self._title_of(key)) for key in self.session.pane_keys()]
+        return [(key, self._title_of(key)) for key in self.model.pane_keys()]
 
     def _rebuild_panes(self) -> None:
-        """Re-create the panes for the current methods and mode."""
-        keys = self.session.pane_keys()
+        """Re-create the panes for the current methods, mode and scale."""
+        keys = self.model.pane_keys()
         self.grid.set_keys(keys)
         choices = self._choices()
         self.flicker.set_choices(choices)
@@ -405,17 +642,34 @@ class MainWindow(QMainWindow):
             [(k, t) for k, t in choices if k != REFERENCE_KEY]
         self.difference.set_choices(methods, refs)
         self.run_menu.clear()
-        for info in self.session.methods():
-            act = self.run_menu.addAction(info.title if info.available else f"{info.title} (unavailable)")
-            act.setEnabled(info.available)
-            if not info.available:
-                act.setToolTip(info.reason)
-            act.triggered.connect(lambda _c=False, k=info.key: self.run_method(k))
+        for spec in self.model.methods():
+            if spec.kind is MethodKind.FILE:
+                continue
+            reason = self.model.disabled_reason(spec.key)
+            act = self.run_menu.addAction(spec.title if not reason else f"{spec.title} (unavailable)")
+            act.setEnabled(not reason)
+            act.setToolTip(reason)
+            act.triggered.connect(lambda _c=False, k=spec.key: self.run_method(k))
+        self.run_menu.setToolTipsVisible(True)
+        self._rebuild_scale_menu()
         self.refresh_views()
+
+    def _rebuild_scale_menu(self) -> None:
+        self.scale_menu.clear()
+        group = QActionGroup(self.scale_menu)
+        models = self.model.model_scales()
+        for scale in self.model.scale_choices():
+            names = [m.title for m in self.model.methods() if m.kind is MethodKind.MODEL and m.scale == scale]
+            act = self.scale_menu.addAction(f"×{scale}" + (f"  ({', '.join(names)})" if names else
+                                                           "  (bicubic only)" if scale not in models else ""))
+            act.setCheckable(True)
+            act.setChecked(scale == self.model.scale)
+            act.triggered.connect(lambda _c=False, s=scale: self.set_scale(s))
+            group.addAction(act)
 
     def refresh_views(self, keys: list[str] | None = None) -> None:
         """Show the current content in every view (only ``keys`` when given)."""
-        for key in keys or self.grid.keys():
+        for key in self.grid.keys() if keys is None else keys:
             if key in self.grid.keys():
                 self.pane_content(key).apply_to(self.grid.pane(key))
         self.flicker.refresh()
@@ -429,19 +683,39 @@ class MainWindow(QMainWindow):
         self._difference_dirty = False
         self.difference.refresh()
 
+    def _run_difference(self, fn: Callable[[], Any], done: Callable[[Any], None]) -> None:
+        """The difference view's slow part, on the task thread (its result is dropped if stale)."""
+        self._difference_seq += 1
+        seq = self._difference_seq
+
+        def finish(value: Any) -> None:
+            if seq == self._difference_seq:
+                done(value)
+                self.differenceReady.emit()
+
+        self._run_task(fn, finish, lambda message: self.statusBar().showMessage(f"Difference: {message}", 8000))
+
     def _update_metrics(self) -> None:
         rows = []
         times = []
-        for info in self.session.methods():
-            done = self.session.results.get(info.key)
-            note = "" if info.available else "unavailable"
+        for spec in self.model.methods():
+            done = self.model.results.get(spec.key)
             if done is None:
-                rows.append(MetricsRow(info.title, note=self._notes.get(info.key, note).rstrip("…")))
+                state = self.model.state(spec.key)
+                note = _NOTES[state.status]
+                if state.status is Status.RUNNING and state.tiles_total:
+                    note = f"running {state.tiles_done}/{state.tiles_total}"
+                rows.append(MetricsRow(spec.title, note=note))
                 continue
-            scores = done.scores
-            rows.append(MetricsRow(info.title, scores.psnr if scores else None, scores.ssim if scores else None,
-                                   done.result.seconds, done.result.device))
-            times.append(f"{info.title} {done.result.seconds:.2f} s")
+            scores = self.model.scores(spec.key)
+            file = spec.kind is MethodKind.FILE
+            rows.append(MetricsRow(spec.title, scores.psnr if scores else None, scores.ssim if scores else None,
+                                   None if file else done.seconds, done.device,
+                                   note="from file" if file else "",
+                                   load_seconds=None if file else done.load_seconds,
+                                   extra=dict(scores.extra) if scores else {}))
+            if not file:
+                times.append(f"{spec.title} {done.seconds:.2f} s")
         self.metrics.set_rows(rows)
         self._times_label.setText(" · ".join(times))
 
@@ -452,68 +726,119 @@ class MainWindow(QMainWindow):
         if path:
             self.open_path(path)
 
-    def open_sample(self, name: str, mode: str) -> bool:
+    def open_sample(self, name: str, mode: str) -> None:
         self.settings.sample_opened = True
-        return self.open_path(paths.samples_dir() / name, mode)
+        self.open_path(paths.samples_dir() / name, mode)
 
-    def open_path(self, path: str | Path, mode: str | None = None) -> bool:
-        """Open an image (dialog, drop, command line, recent files); False if it failed."""
+    def open_path(self, path: str | Path, mode: str | None = None) -> None:
+        """Open an image (dialog, drop, command line, recent files) without blocking the window.
+
+        Decoding, the Simulate mode reduction and the pane rasters are made on the task thread;
+        ``imageOpened`` (or ``prepareFailed``, with the error shown) follows.
+        """
         path = Path(path)
-        try:
+        mode = mode or self.model.mode
+        scale = self.model.scale
+
+        def work() -> _Opened:
             loaded = load_image(path)
-            self._stop_all()
-            self.session.open(loaded, mode or self.session.mode)
-        except (ImageLoadError, ValueError) as exc:
-            self._error("Cannot open the image", str(exc))
-            return False
-        self._after_image_changed()
-        self.settings.mode = self.session.mode
-        self.settings.add_recent(path)
-        self.settings.last_dir = str(path.resolve().parent)
-        self._rebuild_recent_menu()
-        self.setWindowTitle(f"{path.name} — SRGAN Desktop")
-        self.statusBar().showMessage(f"Opened {path.name} ({loaded.width}×{loaded.height})", 5000)
-        self.imageOpened.emit(str(path))
+            return self._prepare_rasters(prepare(loaded, mode, scale), path)
+
+        self._start_prepare(f"Opening {path.name}…", work)
+
+    def _prepare_rasters(self, prepared: Prepared, path: Path | None = None) -> _Opened:
+        """(task thread) The LR and ground-truth rasters, with their pyramids."""
+        lr = _prebuild(Raster(prepared.lr)) if prepared.lr is not None else None
+        ref = _prebuild(Raster(prepared.reference)) if prepared.reference is not None else None
+        return _Opened(prepared, lr, ref, path)
+
+    def _start_prepare(self, text: str, work: Callable[[], _Opened]) -> None:
+        if self.model.stop_all():
+            self._worker.worker.cancel()
+        self._preparing_text = text
+        seq = self._run_task(work, lambda value: self._prepared_done(seq, value),
+                             lambda message: self._prepared_failed(seq, message))
+        self._preparing = seq
+        self.statusBar().showMessage(text)
+        self._show_progress()
+        if not self.model.has_image:
+            self.refresh_views()
+
+    def _prepared_done(self, seq: int, opened: _Opened) -> None:
+        if seq != self._preparing:
+            return  # a later open/mode/scale superseded it
+        self._preparing = 0
+        if self.model.stop_all():
+            self._worker.worker.cancel()
+        self._input_raster, self._reference_raster = opened.input_raster, opened.reference_raster
+        self.model.apply(opened.prepared)
+        self.settings.mode = self.model.mode
+        self._show_progress()
+        self.imageChanged.emit()
+        if opened.path is not None:
+            path = opened.path
+            self.settings.add_recent(path)
+            self.settings.last_dir = str(path.resolve().parent)
+            self._rebuild_recent_menu()
+            self.setWindowTitle(f"{path.name} — SRGAN Desktop")
+            image = opened.prepared.source
+            self.statusBar().showMessage(f"Opened {path.name} ({image.width}×{image.height})", 5000)
+            self.imageOpened.emit(str(path))
+        else:
+            self.statusBar().clearMessage()
         if self.settings.auto_run:
             self.run_all()
-        return True
 
-    def _after_image_changed(self) -> None:
+    def _prepared_failed(self, seq: int, message: str) -> None:
+        if seq != self._preparing:
+            return
+        self._preparing = 0
+        title = "Cannot open the image" if self._preparing_text.startswith("Opening") else "Cannot use this mode"
+        self.settings.mode = self.model.mode
         self._sync_mode_controls()
-        self._notes.clear()
-        self._enlarged_input = None
-        self._input_raster = Raster(self.session.lr) if self.session.lr is not None else None
-        self._reference_raster = Raster(self.session.reference) if self.session.reference is not None else None
-        self._rebuild_panes()
-        self.sync.fit()
-        for key in self.grid.keys():  # results known from the cache appear at once
-            if key not in (INPUT_KEY, REFERENCE_KEY):
-                self.session.use_cached(key, device_name(self.settings.device))
+        self._show_progress()
         self.refresh_views()
+        self._error(title, message)
+        self.prepareFailed.emit(message)
+
+    def _use_cached(self) -> None:
+        """Results known from the cache appear at once (their scores may follow from the worker)."""
+        keys = [m.key for m in self.model.runnable()]
+        batch, _skipped = self.model.request_runs(keys, self.settings.device, device_name(self.settings.device),
+                                                  cached_only=True)
+        if batch:
+            self._worker.worker.submit(batch)
 
     def set_mode(self, mode: str) -> None:
-        """``upscale`` (image = LR input) or ``simulate`` (image = ground truth)."""
+        """``upscale`` (image = LR input) or ``simulate`` (image = ground truth), prepared off the GUI thread."""
         if mode not in MODES:
             raise ValueError(mode)
         self.settings.mode = mode
-        if mode == self.session.mode and self.session.has_image:
+        if not self.model.has_image:
+            if mode != self.model.mode:
+                self.model.apply(Prepared(None, mode, self.model.scale))
             self._sync_mode_controls()
             return
-        self._stop_all()
-        try:
-            self.session.set_mode(mode)
-        except ValueError as exc:  # e.g. Simulate on an image under 4 px: the session is unchanged
-            self._error("Cannot use this mode", str(exc))
-            self.settings.mode = self.session.mode
+        if mode == self.model.mode and not self._preparing:
             self._sync_mode_controls()
             return
-        self._after_image_changed()
-        if self.session.has_image and self.settings.auto_run:
-            self.run_all()
+        image, scale = self.model.image, self.model.scale
+        self._start_prepare("Preparing Simulate mode…" if mode == "simulate" else "Preparing Upscale mode…",
+                            lambda: self._prepare_rasters(prepare(image, mode, scale)))
+
+    def set_scale(self, scale: int) -> None:
+        """Compare at ×``scale`` (Compare ▸ Scale): models at other scales are disabled."""
+        if scale == self.model.scale and not self._preparing:
+            return
+        if not self.model.has_image:
+            self.model.set_scale(scale)
+            return
+        image, mode = self.model.image, self.model.mode
+        self._start_prepare(f"Preparing ×{scale}…", lambda: self._prepare_rasters(prepare(image, mode, scale)))
 
     def _sync_mode_controls(self) -> None:
-        self.act_modes[self.session.mode].setChecked(True)
-        self.mode_combo.setCurrentIndex(MODES.index(self.session.mode))
+        self.action(f"mode_{self.model.mode}").setChecked(True)
+        self.mode_combo.setCurrentIndex(MODES.index(self.model.mode))
 
     def _rebuild_recent_menu(self) -> None:
         self.recent_menu.clear()
@@ -553,137 +878,88 @@ class MainWindow(QMainWindow):
                 return Path(url.toLocalFile())
         return None
 
+    # ================================================================ results from files
+    def add_result_dialog(self) -> None:
+        if not self.model.has_image:
+            self._error("No image", "Open the input image first (Ctrl+O), then add results made for it.")
+            return
+        path, _ = QFileDialog.getOpenFileName(self, "Add a result image", self.settings.last_dir or str(Path.home()),
+                                              _image_filter())
+        if path:
+            self.add_result_file(path)
+
+    def add_result_file(self, path: str | Path, title: str | None = None) -> None:
+        """Add an image made elsewhere as one more method (decoded off the GUI thread).
+
+        ``resultReady(key)`` follows, or an error saying both sizes when it does not fit.
+        """
+        path = Path(path)
+        label = title or path.stem
+        tag = self.model.lr_hash
+
+        def done(loaded) -> None:  # noqa: ANN001
+            if tag != self.model.lr_hash:
+                return
+            try:
+                request = self.model.add_file_result(label, loaded.rgb, loaded.alpha, path)
+            except SrganDesktopError as exc:
+                self._error("Cannot add the result", str(exc))
+                return
+            self._rasters[request.known] = Raster(loaded.rgb)
+            self._refresh_key(request.key)
+            self._worker.worker.submit([request])  # scores, in the worker
+            self.resultReady.emit(request.key)
+
+        self._run_task(lambda: load_image(path), done, lambda message: self._error("Cannot add the result", message))
+
+    # ================================================================ models
+    def manage_models(self) -> QWidget:
+        """Models ▸ Manage…: the list of models, add (also by drag and drop), remove, each error."""
+        from srgan_desktop.ui.models_dialog import ModelsDialog
+
+        dialog = ModelsDialog(self.model, self.models, self.models_changed, self)
+        dialog.show()
+        self._models_dialog = dialog
+        return dialog
+
+    def models_changed(self) -> None:
+        """The model folder changed: forget loaded models, list them again, no restart."""
+        if self.model.stop_all():
+            self._worker.worker.cancel()
+        self._worker.worker.forget_models()
+        self.model.refresh_methods()
+
     # ================================================================ running
     def is_busy(self) -> bool:
-        return self._busy
+        return self.model.busy
 
     def worker_alive(self) -> bool:
         """The worker thread runs (a failed job must never end it)."""
         return self._worker.thread.isRunning()
 
     def run_all(self) -> None:
-        self.run_methods([m.key for m in self.session.available_methods()])
+        self.run_methods([m.key for m in self.model.runnable()])
 
     def run_method(self, key: str) -> None:
         self.run_methods([key])
 
     def run_methods(self, keys: list[str]) -> None:
         """Run the given methods (cached results are reused; the rest go to the worker)."""
-        if not self.session.has_image:
+        if not self.model.has_image:
             self.statusBar().showMessage("Open an image first (Ctrl+O)", 5000)
             return
-        device = self.settings.device
-        resolved = device_name(device)
-        tile = self.settings.tile or None
-        queued = {j.key for j in self._pending}
-        if not self._cancel_requested:
-            queued |= {j.key for j in self._batch if self._current(j)}
-        jobs = []
-        for key in keys:
-            info = self.session.method(key)
-            if not info.available:
-                self.statusBar().showMessage(f"{info.title}: {info.reason}", 8000)
-                continue
-            if self.session.use_cached(key, resolved) is not None or key in queued:
-                continue
-            known = self.session.cached(key, resolved)
-            self._notes[key] = _QUEUED
-            jobs.append(Job(info, self.session.lr, device, tile, self.session.reference,  # type: ignore[arg-type]
-                            alpha=self.session.lr_alpha, tag=self.session.lr_hash,
-                            reference_hash=self.session.reference_hash,
-                            known=known.result if known is not None else None))
-        self.refresh_views()
-        if jobs:
-            self._pending.extend(jobs)
-            self._start_next()
-
-    def _start_next(self) -> None:
-        if self._busy or not self._pending:
-            return
-        self._batch, self._pending = self._pending, []
-        self._busy = True
-        self._cancel_requested = False
-        self.act_cancel.setEnabled(True)
-        self._progress.setRange(0, 0)
-        self._progress.show()
-        self._cancel_button.show()
-        self._worker.worker.submit(self._batch)
+        batch, skipped = self.model.request_runs(keys, self.settings.device, device_name(self.settings.device),
+                                                 self.settings.tile or None)
+        for title, reason in skipped[-1:]:
+            self.statusBar().showMessage(f"{title}: {reason}", 8000)
+        if batch:
+            self._worker.worker.submit(batch)
 
     def cancel(self) -> None:
         """Stop the running method within one tile; earlier results stay."""
-        if not self._busy and not self._pending:
-            return
-        self._pending.clear()
-        if self._busy:
-            self._cancel_requested = True
+        if self.model.cancel():
             self._worker.worker.cancel()
             self.statusBar().showMessage("Cancelling…")
-
-    def _stop_all(self) -> None:
-        """Before the image changes: drop queued work and cancel the running job."""
-        self._pending.clear()
-        if self._busy:
-            self._cancel_requested = True
-            self._worker.worker.cancel()
-
-    def _current(self, job: Job) -> bool:
-        return job.tag == self.session.lr_hash
-
-    def _on_started(self, job: Job, device: str) -> None:
-        self._device_label.setText(f"Device: {device}")
-        if not self._current(job):
-            return
-        title = self._title_of(job.key)
-        self._notes[job.key] = _RUNNING
-        self.statusBar().showMessage(f"Running {title} on {device}…")
-        self._progress.setFormat(f"{title} %p %")
-        self.refresh_views([job.key])
-
-    def _on_progress(self, job: Job, done: int, total: int) -> None:
-        if not self._current(job):
-            return
-        self._progress.setRange(0, total)
-        self._progress.setValue(done)
-        self._notes[job.key] = f"Running… {done}/{total} tiles"
-        if job.key in self.grid.keys():
-            self.grid.pane(job.key).set_message(self._notes[job.key])
-
-    def _on_finished(self, job: Job, done) -> None:  # noqa: ANN001
-        if not self._current(job):
-            return
-        self.session.store(job.key, done.result.device, done)
-        self._notes.pop(job.key, None)
-        self.refresh_views([job.key])
-        self.statusBar().showMessage(
-            f"{self._title_of(job.key)}: {done.result.seconds:.2f} s on {done.result.device}", 8000)
-        self.resultReady.emit(job.key)
-
-    def _on_failed(self, job: Job, message: str) -> None:
-        if not self._current(job):
-            return
-        title = self._title_of(job.key)
-        self._notes[job.key] = f"Failed: {message}"
-        self.refresh_views([job.key])
-        self._error(f"{title} failed", message)
-
-    def _on_cancelled(self, job: Job) -> None:
-        if self._current(job):
-            self._notes[job.key] = "Cancelled — Ctrl+R runs it again"
-            self.statusBar().showMessage(f"{self._title_of(job.key)} cancelled", 5000)
-
-    def _on_idle(self) -> None:
-        for job in self._batch:
-            if self._notes.get(job.key, "").startswith((_QUEUED, "Running")):
-                self._notes[job.key] = "Cancelled — Ctrl+R runs it again" if self._cancel_requested else ""
-        self._batch = []
-        self._busy = False
-        self._cancel_requested = False
-        self._progress.hide()
-        self._cancel_button.hide()
-        self.act_cancel.setEnabled(bool(self._pending))
-        self.refresh_views()
-        self.runIdle.emit()
-        self._start_next()
 
     def set_device(self, name: str) -> None:
         if name not in dict(DEVICES) or not device_available(name):
@@ -695,11 +971,11 @@ class MainWindow(QMainWindow):
         self._device_label.setText(f"Device: {resolved}" + (" (auto)" if name == "auto" else ""))
 
     def _clear_cache(self) -> None:
-        self.session.clear_cache()
+        self.model.clear_cache()
         self.statusBar().showMessage("Result cache cleared", 3000)
 
     def _toggle_auto_run(self) -> None:
-        self.settings.auto_run = self.act_auto_run.isChecked()
+        self.settings.auto_run = self.action("auto_run").isChecked()
 
     # ================================================================ viewing
     def view_mode(self) -> str:
@@ -710,12 +986,13 @@ class MainWindow(QMainWindow):
         if mode not in VIEW_MODES:
             raise ValueError(mode)
         self.stack.setCurrentIndex(VIEW_MODES.index(mode))
-        self.act_views[mode].setChecked(True)
+        self.action(f"view_{mode}").setChecked(True)
         self.settings.view_mode = mode
         if mode == "difference" and self._difference_dirty:
             self._refresh_difference()
         for pane in self.visible_panes():
             self.sync.sync_pane(pane)
+        self._update_zoom_label()
 
     def visible_panes(self) -> list[ImagePane]:
         mode = self.view_mode()
@@ -734,6 +1011,9 @@ class MainWindow(QMainWindow):
         self.sync.fit()
         self._update_zoom_label()
 
+    def zoom_by(self, factor: float) -> None:
+        self.sync.zoom_by(factor)
+
     def set_zoom(self, zoom: float) -> None:
         self.sync.set_zoom(zoom)
         self._update_zoom_label()
@@ -750,11 +1030,16 @@ class MainWindow(QMainWindow):
             self.set_zoom(zoom)
 
     def _update_zoom_label(self) -> None:
-        zoom = self.sync.zoom()
+        """The zoom of the panes on screen (in fit mode: the visible pane's, after its layout)."""
+        visible = [p for p in self.visible_panes() if p.isVisible() and p.image() is not None]
+        if self.sync.is_fit() and visible:
+            zoom = visible[0].zoom()
+        else:
+            zoom = self.sync.zoom()
         self.zoom_label.setText("" if zoom is None else f"{zoom * 100:.0f} %")
         index = 0 if self.sync.is_fit() else -1
         for i in range(1, self.zoom_combo.count()):
-            if zoom is not None and abs(float(self.zoom_combo.itemData(i)) - zoom) < 1e-6:
+            if not self.sync.is_fit() and zoom is not None and abs(float(self.zoom_combo.itemData(i)) - zoom) < 1e-6:
                 index = i
         self.zoom_combo.setCurrentIndex(index)
 
@@ -771,7 +1056,7 @@ class MainWindow(QMainWindow):
         self.swipe.set_smooth(smooth)
 
     def _toggle_crosshair(self) -> None:
-        on = self.act_crosshair.isChecked()
+        on = self.action("crosshair").isChecked()
         self.settings.crosshair = on
         for pane in self.sync.panes():
             pane.set_crosshair_enabled(on)
@@ -788,18 +1073,19 @@ class MainWindow(QMainWindow):
             return self.swipe.pair()[0]
         if mode == "difference":
             return self.difference.pair()[0]
-        if self._active_key and self.session.image_for(self._active_key) is not None:
+        if self._active_key and self.model.image_for(self._active_key) is not None:
             return self._active_key
-        done = [k for k in self.grid.keys() if k in self.session.results]
+        done = [k for k in self.grid.keys() if k in self.model.results]
         return done[-1] if done else INPUT_KEY
 
     def _on_cursor(self, x: float, y: float) -> None:
-        if self.session.lr is None:
+        if self.model.lr is None:
             return
-        h, w = self.session.lr.shape[:2]
-        if 0 <= x < w * SCALE and 0 <= y < h * SCALE:
+        h, w = self.model.lr.shape[:2]
+        s = self.model.scale
+        if 0 <= x < w * s and 0 <= y < h * s:
             ix, iy = math.floor(x), math.floor(y)
-            self._cursor_label.setText(f"x {ix}  y {iy}  (LR {ix // SCALE}, {iy // SCALE})")
+            self._cursor_label.setText(f"x {ix}  y {iy}  (LR {ix // s}, {iy // s})")
         else:
             self._cursor_label.setText("")
 
@@ -809,24 +1095,27 @@ class MainWindow(QMainWindow):
     # ================================================================ saving
     def save_dialog(self) -> None:
         key = self.active_key()
-        if self.session.image_for(key) is None:
+        if self.model.image_for(key) is None:
             self._error("Nothing to save", "Run a method first (Ctrl+R).")
             return
-        stem = self._stem()
-        start = str(Path(self.settings.last_dir or Path.home()) / f"{stem}_{key}.png")
+        start = str(Path(self.settings.last_dir or Path.home()) / f"{self._stem()}_{self._file_key(key)}.png")
         path, _ = QFileDialog.getSaveFileName(self, f"Save {self._title_of(key)}", start,
                                               "PNG (*.png);;TIFF (*.tif *.tiff);;WebP (*.webp);;JPEG (*.jpg)")
         if path:
             self.save_result(key, path)
 
+    @staticmethod
+    def _file_key(key: str) -> str:
+        return key.replace(":", "_").replace("#", "_")
+
     def save_result(self, key: str, path: str | Path) -> Path | None:
         """Save the full-resolution image behind ``key`` (alpha kept); None on failure."""
-        rgb = self.session.image_for(key)
+        rgb = self.model.image_for(key)
         if rgb is None:
             self._error("Nothing to save", f"{self._title_of(key)} has no image yet.")
             return None
-        done = self.session.results.get(key)
-        alpha = done.result.alpha if done is not None else None
+        done = self.model.results.get(key)
+        alpha = done.alpha if done is not None else None
         try:
             written = save_image(path, rgb, alpha)
         except ImageSaveError as exc:
@@ -838,8 +1127,16 @@ class MainWindow(QMainWindow):
     def save_all_dialog(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Save all results to", self.settings.last_dir)
         if folder:
-            for key in self.session.results:
-                self.save_result(key, Path(folder) / f"{self._stem()}_{key}_x{SCALE}.png")
+            self.save_all(folder)
+
+    def save_all(self, folder: str | Path) -> list[Path]:
+        """Every result as ``STEM_KEY_xSCALE.png`` in ``folder``."""
+        written = []
+        for key in list(self.model.results):
+            path = self.save_result(key, Path(folder) / f"{self._stem()}_{self._file_key(key)}_x{self.model.scale}.png")
+            if path is not None:
+                written.append(path)
+        return written
 
     def export_dialog(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Export the view to", self.settings.last_dir)
@@ -847,7 +1144,7 @@ class MainWindow(QMainWindow):
             self.export_view(folder)
 
     def _stem(self) -> str:
-        source = self.session.source
+        source = self.model.image
         return source.path.stem if source is not None and source.path is not None else "image"
 
     def export_bounds(self) -> tuple[int, int, int, int] | None:
@@ -863,13 +1160,13 @@ class MainWindow(QMainWindow):
     def export_view(self, folder: str | Path) -> ExportResult | None:
         """Save the visible region of every pane as PNGs and as one labelled figure."""
         bounds = self.export_bounds()
-        if bounds is None or self.session.lr is None:
+        if bounds is None or self.model.lr is None:
             self._error("Nothing to export", "Open an image and show part of it first.")
             return None
-        height, width = (s * SCALE for s in self.session.lr.shape[:2])
+        height, width = self.model.expected_shape()  # type: ignore[misc]
         crops = []
         for key in self.grid.keys():
-            rgb = self.session.image_for(key)
+            rgb = self.model.image_for(key)
             if rgb is None:
                 continue
             dx, dy = self.sync.offset(self.grid.pane(key))
@@ -877,9 +1174,10 @@ class MainWindow(QMainWindow):
             x1, y1 = min(width, bounds[2] + round(dx)), min(height, bounds[3] + round(dy))
             if x1 <= x0 or y1 <= y0:
                 continue
-            crop = crop_scene(rgb, (x0, y0, x1, y1), self.session.display_scale(key))
-            caption = self.session.score_text(key) if key not in (INPUT_KEY, REFERENCE_KEY) else ""
-            crops.append(Crop(key, self._title_of(key), crop, caption))
+            crop = crop_scene(rgb, (x0, y0, x1, y1), self.model.display_scale(key))
+            scores = self.model.scores(key)
+            caption = scores.text() if scores is not None and key not in (INPUT_KEY, REFERENCE_KEY) else ""
+            crops.append(Crop(self._file_key(key), self._title_of(key), crop, caption))
         diff = self.difference.pane.image()
         if self.view_mode() == "difference" and diff is not None:
             crops.append(Crop("difference", self.difference.pane.title(), crop_scene(diff, bounds)))
@@ -895,29 +1193,64 @@ class MainWindow(QMainWindow):
         return result
 
     # ================================================================ misc
+    def open_mos_studies(self) -> QWidget:
+        """Open the MOS studies window (design, rating panel, results)."""
+        from srgan_desktop.ui.mos_window import open_mos_window
+
+        self._mos_window = open_mos_window(self)
+        return self._mos_window
+
     def _error(self, title: str, text: str) -> None:
-        """Tell the user (message box + status bar); the window keeps running."""
+        """Tell the user (message box over the window + status bar); the window keeps running.
+
+        Before the window is on screen (a bad file on the command line) the box waits until
+        it is shown, so it appears over the window instead of over an empty screen.
+        """
         self.statusBar().showMessage(f"{title}: {text}", 10000)
+        if not self.isVisible():
+            self._deferred_errors.append((title, text))
+            return
         QMessageBox.warning(self, title, text)
 
+    def showEvent(self, event) -> None:  # noqa: ANN001, N802
+        super().showEvent(event)
+        if self._deferred_errors:
+            QTimer.singleShot(0, self._show_deferred_errors)
+        QTimer.singleShot(0, self._update_zoom_label)  # after the first layout: the real fit zoom
+
+    def _show_deferred_errors(self) -> None:
+        errors, self._deferred_errors = self._deferred_errors, []
+        for title, text in errors:
+            QMessageBox.warning(self, title, text)
+
+    def resizeEvent(self, event) -> None:  # noqa: ANN001, N802
+        super().resizeEvent(event)
+        QTimer.singleShot(0, self._update_zoom_label)
+
     def _show_help(self) -> None:
-        QMessageBox.information(self, "Keys and mouse", HELP_TEXT)
+        QMessageBox.information(self, "Keys and mouse", help_text())
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         self.settings.geometry = self.saveGeometry()
         self.settings.window_state = self.saveState()
         self.settings.sync()
-        self._pending.clear()
+        self.model.stop_all()
         self._worker.stop()
+        self._tasks.stop()
         super().closeEvent(event)
 
 
-HELP_TEXT = """\
+MOUSE_HELP = """\
 Mouse: wheel zooms around the cursor, left-drag pans. Every pane shows the same region.
 Shift + drag pans one pane alone, to fix a misalignment (zoom stays shared); A re-aligns.
-
-Ctrl+O open · Ctrl+S save the active pane · Ctrl+Shift+S save all · Ctrl+E export view
-Ctrl+R run all · Esc cancel · Ctrl+1 upscale mode · Ctrl+2 simulate-from-HR mode
-F fit · + / − zoom · Ctrl+0 100 % · 1…9 flicker between panes
-G grid · W swipe · K flicker · D difference map · L one row · S smooth · C crosshair
 """
+
+
+def help_text() -> str:
+    """The mouse help and every shortcut of the action table."""
+    lines = [MOUSE_HELP]
+    for spec in action_table():
+        if spec.keys and not spec.name.startswith("flicker_"):
+            lines.append(f"{' / '.join(spec.keys):<16} {spec.text.replace('&', '')}")
+    lines.append(f"{'1 … 9':<16} Flicker between panes")
+    return "\n".join(lines)

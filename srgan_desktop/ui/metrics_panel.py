@@ -1,15 +1,25 @@
-"""The metrics table: PSNR/SSIM (Y, border 4) against the ground truth, run time and device."""
+"""The metrics table: PSNR/SSIM (Y, border 4) against the ground truth, run time and device.
+
+The time is inference only; loading the model (and its first-forward set-up) is its own
+column, so the first model run no longer looks slower than the same architecture run second.
+Extra measures of the scores record (``compare.Scores.extra``: NIQE, LPIPS…) go in
+:data:`EXTRA_COLUMNS` order after SSIM; a string value (``"unavailable: reason"``) shows "n/a"
+with the reason as the cell's tooltip.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
 __all__ = ["MetricsRow", "MetricsPanel"]
 
-COLUMNS = ("Method", "PSNR (dB)", "SSIM", "Time (s)", "Device")
+#: (scores key, header, format) of the measures after SSIM; add NIQE/LPIPS here
+EXTRA_COLUMNS: list[tuple[str, str, str]] = []
+BASE_COLUMNS = ("Method", "PSNR (dB)", "SSIM", "Time (s)", "Load (s)", "Device")
+COLUMNS = BASE_COLUMNS  # kept for callers that index the base columns
 
 
 @dataclass
@@ -20,6 +30,8 @@ class MetricsRow:
     seconds: float | None = None
     device: str = ""
     note: str = ""
+    load_seconds: float | None = None
+    extra: dict[str, float | str] = field(default_factory=dict)
 
 
 def _cell(value: float | None, fmt: str, note: str = "") -> str:
@@ -34,16 +46,17 @@ class MetricsPanel(QTableWidget):
     """One row per method; the best PSNR and SSIM are shown in bold."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(0, len(COLUMNS), parent)
+        super().__init__(0, len(BASE_COLUMNS) + len(EXTRA_COLUMNS), parent)
         self.setObjectName("metricsTable")
-        self.setHorizontalHeaderLabels(list(COLUMNS))
+        headers = list(BASE_COLUMNS[:3]) + [h for _k, h, _f in EXTRA_COLUMNS] + list(BASE_COLUMNS[3:])
+        self.setHorizontalHeaderLabels(headers)
         self.verticalHeader().setVisible(False)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys 1…9, F, A… stay with the window
         header = self.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for col in range(1, len(COLUMNS)):
+        for col in range(1, len(headers)):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
 
     def set_rows(self, rows: list[MetricsRow]) -> None:
@@ -51,10 +64,21 @@ class MetricsPanel(QTableWidget):
         best_psnr = max((r.psnr for r in rows if r.psnr is not None), default=None)
         best_ssim = max((r.ssim for r in rows if r.ssim is not None), default=None)
         for i, row in enumerate(rows):
-            cells = (row.title, _cell(row.psnr, ".2f"), _cell(row.ssim, ".4f"),
-                     _cell(row.seconds, ".2f", row.note), row.device)
+            extras, tips = [], {}
+            for index, (key, _header, fmt) in enumerate(EXTRA_COLUMNS):
+                value = row.extra.get(key)
+                if isinstance(value, str):
+                    extras.append("n/a")
+                    tips[3 + index] = value
+                else:
+                    extras.append(_cell(value, fmt))
+            load = "" if row.load_seconds is None else ("—" if not row.load_seconds else f"{row.load_seconds:.2f}")
+            cells = (row.title, _cell(row.psnr, ".2f"), _cell(row.ssim, ".4f"), *extras,
+                     _cell(row.seconds, ".2f", row.note), load, row.device)
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)
+                if col in tips:
+                    item.setToolTip(tips[col])
                 if col:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 bold = (col == 1 and row.psnr is not None and row.psnr == best_psnr) or \

@@ -52,6 +52,7 @@ class ViewSync(QObject):
         self._offsets: dict[int, tuple[float, float]] = {}
         self._state: ViewState | None = None  # None: every pane fits its image
         self._busy = False
+        self._cursor: tuple[float, float] | None = None  # group coordinates of the crosshair
 
     # ---------------------------------------------------------------- members
     def panes(self) -> list[ImagePane]:
@@ -145,6 +146,9 @@ class ViewSync(QObject):
         """Forget every pane's private offset: all panes show the group's region again."""
         self._offsets.clear()
         self.set_state(self._state)
+        if self._cursor is not None:  # every crosshair to the same point again, without a mouse move
+            for pane in self._panes:
+                pane.set_crosshair(*self._cursor)
 
     def _on_user_view(self, local: bool) -> None:
         pane = self.sender()
@@ -178,12 +182,14 @@ class ViewSync(QObject):
         pane = self.sender()
         dx, dy = self.offset(pane) if isinstance(pane, ImagePane) else (0.0, 0.0)
         gx, gy = x - dx, y - dy
+        self._cursor = (gx, gy)
         for other in self._panes:
             ox, oy = self.offset(other)
             other.set_crosshair(gx + ox, gy + oy)
         self.cursorMoved.emit(gx, gy)
 
     def _on_leave(self) -> None:
+        self._cursor = None
         for pane in self._panes:
             pane.hide_crosshair()
         self.cursorLeft.emit()

@@ -51,6 +51,8 @@ class SwipeView(QWidget):
         self.pane.view_box.addItem(self.divider, ignoreBounds=True)
         self.divider.sigPositionChanged.connect(self._on_divider_moved)
         self.pane.viewChanged.connect(self._place_divider)
+        self.pane.readout_provider = self._readout
+        self._titles = ("", "")
         sync.add(self.pane)
 
         layout = QVBoxLayout(self)
@@ -93,6 +95,7 @@ class SwipeView(QWidget):
         content = self._provider(left)
         other = self._provider(right)
         content.apply_to(self.pane)
+        self._titles = (content.title, other.title)
         self.pane.set_title(f"◀ {content.title}   |   {other.title} ▶")
         self.right_item.set_raster(other.raster, other.scale)
         self._place_divider()
@@ -100,6 +103,14 @@ class SwipeView(QWidget):
     def set_smooth(self, smooth: bool) -> None:
         self.pane.set_smooth(smooth)
         self.right_item.set_smooth(smooth)
+
+    def _readout(self, x: float, y: float) -> str:
+        """The read-out names the side it reads: left of the divider the left image, else the right."""
+        divider = float(self.divider.value())
+        if x < divider:
+            return f"◀ {self._titles[0]}: {self.pane.pixel_text(x, y)}"
+        item = self.right_item
+        return f"{self._titles[1]} ▶: {self.pane.pixel_text(x, y, item.raster, item.scale_)}"
 
     # ---------------------------------------------------------------- divider
     def divider_fraction(self) -> float:

@@ -1,51 +1,46 @@
-"""The background worker: runs the core engine on a QThread and reports through signals.
+"""The background worker: runs the core engine (and any slow task) on a QThread, reports by signals.
 
 :class:`UpscaleWorker` lives in its own :class:`QThread` (see :class:`WorkerThread`).  The GUI
 asks for work with :meth:`UpscaleWorker.submit` (a queued call: the GUI never waits) and
 stops it with :meth:`UpscaleWorker.cancel` (thread-safe: it sets the engine's
-:class:`CancelToken`, which is checked between tiles).  Models are loaded in the worker
-thread and kept for the next run; results arrive with their scores and a ready-to-draw
-:class:`~srgan_desktop.ui.image_pane.Raster`, so the GUI thread does no heavy work.
+:class:`CancelToken`, checked between tiles).  Each batch has its own token, so a cancel
+reaches every batch submitted before it and none submitted after it: this is the one queue
+and the one cancel rule (the comparison model in ``srgan_desktop.compare`` decides what to
+submit; the window keeps no second queue).
+
+For a model run: the model is loaded (and warmed up with one 16×16 forward, which is where
+the first run's one-time costs of the device go) in the worker thread and kept for the next
+run; that time is reported apart from inference (:attr:`MethodOutput.load_seconds`).  The
+result arrives with a ready-to-draw :class:`~srgan_desktop.ui.image_pane.Raster`, then its
+scores (``scored``), so the GUI thread does no heavy work.
+
+:meth:`UpscaleWorker.run_task` runs any other slow function (decoding a file, the Simulate
+mode reduction, a difference map) the same way: ``taskDone(tag, value)`` or
+``taskFailed(tag, message)``.  The window keeps a second :class:`WorkerThread` for these, so
+opening an image never waits behind a 30-second model run.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from srgan_desktop.core.engine import (BicubicMethod, CancelToken, Cancelled, NetworkMethod,
-                                       Upscaler, UpscaleError, UpscaleResult, resolve_device)
-from srgan_desktop.core.images import ImageLoadError, LoadedImage
-from srgan_desktop.core.metrics import score
-from srgan_desktop.core.weights import ModelRegistry, WeightsError, load_model
+from srgan_desktop.compare import MethodOutput, ModelSource, RunRequest, compute_scores
+from srgan_desktop.core.engine import (BicubicMethod, CancelToken, Cancelled, NetworkMethod, Upscaler,
+                                       UpscaleError, resolve_device)
+from srgan_desktop.core.images import LoadedImage
+from srgan_desktop.errors import SrganDesktopError
 from srgan_desktop.ui.image_pane import Raster
-from srgan_desktop.ui.session import SCORE_BORDER, MethodInfo, MethodResult
 
-__all__ = ["Job", "UpscaleWorker", "WorkerThread", "device_name"]
+__all__ = ["UpscaleWorker", "WorkerThread", "device_name", "user_message"]
 
 _log = logging.getLogger(__name__)
-
-
-@dataclass
-class Job:
-    """One method to run on one LR image."""
-
-    method: MethodInfo
-    lr: np.ndarray
-    device: str = "auto"
-    tile: int | None = None
-    reference: np.ndarray | None = None
-    alpha: np.ndarray | None = None  # transparency of the LR input, upscaled with bicubic
-    tag: str = ""  # which image it belongs to (the session's LR hash): stale results are dropped
-    reference_hash: str = ""
-    known: UpscaleResult | None = None  # already computed (cache): only score it
-
-    @property
-    def key(self) -> str:
-        return self.method.key
 
 
 def device_name(device: str) -> str:
@@ -56,8 +51,9 @@ def device_name(device: str) -> str:
         return "cpu"
 
 
-def _user_message(exc: BaseException) -> str:
-    if isinstance(exc, (WeightsError, UpscaleError, ImageLoadError)):
+def user_message(exc: BaseException) -> str:
+    """One line for the user about a failure in the worker."""
+    if isinstance(exc, SrganDesktopError):
         return str(exc)
     if isinstance(exc, MemoryError):
         return "out of memory: try a smaller image, a smaller tile or another device"
@@ -68,118 +64,139 @@ def _user_message(exc: BaseException) -> str:
 
 
 class UpscaleWorker(QObject):
-    """Runs jobs one after the other; emits per-tile progress, results and failures."""
+    """Runs requests one after the other; emits per-tile progress, results, scores and failures."""
 
-    started = Signal(object, str)         # Job, device it runs on
-    progress = Signal(object, int, int)   # Job, tiles done, tiles in all
-    finished = Signal(object, object)     # Job, MethodResult
-    failed = Signal(object, str)          # Job, message for the user
-    cancelled = Signal(object)            # Job
-    idle = Signal()                       # the submitted batch is over (done, failed or cancelled)
+    started = Signal(object, str)           # RunRequest, device it runs on
+    progress = Signal(object, int, int)     # RunRequest, tiles done, tiles in all
+    finished = Signal(object, object, object)  # RunRequest, MethodOutput, Raster
+    scored = Signal(object, object)         # RunRequest, Scores
+    failed = Signal(object, str)            # RunRequest, message for the user
+    cancelled = Signal(object)              # RunRequest
+    idle = Signal(object)                   # the batch (list of RunRequest) is over
+    taskDone = Signal(object, object)       # tag, value
+    taskFailed = Signal(object, str)        # tag, message
     _submit = Signal(object)
+    _task = Signal(object)
 
-    def __init__(self, registry: ModelRegistry | None = None) -> None:
+    def __init__(self, models: ModelSource | None = None) -> None:
         super().__init__()
-        self.registry = registry
-        self._models: dict[str, NetworkMethod] = {}
+        self.models = models or ModelSource(None)
+        self._loaded: dict[str, NetworkMethod] = {}
         self._lock = threading.Lock()
         self._tokens: list[CancelToken] = []  # one per submitted batch not yet over
         self._submit.connect(self._run_batch)
+        self._task.connect(self._run_task)
 
     # ------------------------------------------------------------ GUI thread
-    def submit(self, jobs: list[Job]) -> None:
-        """Queue ``jobs`` (returns at once; runs in the worker's thread).
-
-        Each batch carries its own cancel token, so a :meth:`cancel` reaches every batch
-        submitted before it (running or still queued) and none submitted after it.
-        """
+    def submit(self, requests: list[RunRequest]) -> None:
+        """Queue a batch (returns at once; runs in the worker's thread)."""
         token = CancelToken()
         with self._lock:
             self._tokens.append(token)
-        self._submit.emit((list(jobs), token))
+        self._submit.emit((list(requests), token))
 
     def cancel(self) -> None:
-        """Stop the running job within one tile and drop the queued ones (thread-safe)."""
+        """Stop the running request within one tile and drop the queued ones (thread-safe)."""
         with self._lock:
             for token in self._tokens:
                 token.cancel()
 
     def forget_models(self) -> None:
-        """Drop loaded models (e.g. after the model folder changed); takes effect on next run."""
+        """Drop loaded models (the model folder changed); takes effect on the next run."""
         with self._lock:
-            self._models = {}
+            self._loaded = {}
+
+    def run_task(self, tag: object, fn: Callable[[], Any]) -> None:
+        """Run ``fn()`` in the worker's thread; ``taskDone(tag, value)`` or ``taskFailed(tag, msg)``."""
+        self._task.emit((tag, fn))
 
     # --------------------------------------------------------- worker thread
     @Slot(object)
-    def _run_batch(self, batch: tuple[list[Job], CancelToken]) -> None:
-        jobs, token = batch
+    def _run_task(self, item: tuple[object, Callable[[], Any]]) -> None:
+        tag, fn = item
         try:
-            for job in jobs:
+            value = fn()
+        except Exception as exc:  # noqa: BLE001 — every failure must reach the user, not kill the thread
+            if not isinstance(exc, SrganDesktopError):
+                _log.exception("task %r failed", tag)
+            self.taskFailed.emit(tag, user_message(exc))
+            return
+        self.taskDone.emit(tag, value)
+
+    @Slot(object)
+    def _run_batch(self, batch: tuple[list[RunRequest], CancelToken]) -> None:
+        requests, token = batch
+        try:
+            for index, request in enumerate(requests):
                 if token.cancelled:
-                    self.cancelled.emit(job)
+                    for rest in requests[index:]:
+                        self.cancelled.emit(rest)
                     break
-                if not self._run_one(job, token):
+                if not self._run_one(request, token):
+                    for rest in requests[index + 1:]:
+                        self.cancelled.emit(rest)
                     break
         finally:
             with self._lock:
                 self._tokens.remove(token)
-            self.idle.emit()
+            self.idle.emit(requests)
 
-    def _run_one(self, job: Job, token: CancelToken) -> bool:
-        """Run one job; False when the batch must stop (cancelled)."""
+    def _run_one(self, request: RunRequest, token: CancelToken) -> bool:
+        """Run one request; False when the batch must stop (cancelled)."""
         try:
-            if job.known is not None:
-                result = job.known
-                self.started.emit(job, result.device)
+            if request.known is not None:
+                output = request.known
             else:
-                method = BicubicMethod() if job.method.is_bicubic else self._network(job.method)
-                upscaler = Upscaler(method, device=job.device, tile=job.tile)
-                self.started.emit(job, str(upscaler.device))
-                source = job.lr if job.alpha is None else LoadedImage(job.lr, job.alpha)
-                result = upscaler.upscale(source, progress=lambda d, t: self.progress.emit(job, d, t),
-                                          cancel=token)
-            scores = None
-            if job.reference is not None and job.reference.shape == result.rgb.shape:
-                try:
-                    scores = score(result.rgb, job.reference, border=SCORE_BORDER)
-                except ValueError:  # too small to score (SSIM's window): the result still stands
-                    scores = None
-            done = MethodResult(result=result, scores=scores, display=Raster(result.rgb),
-                                reference_hash=job.reference_hash)
+                load_seconds = 0.0
+                if request.spec.is_bicubic:
+                    method = BicubicMethod(request.scale)
+                else:
+                    method, load_seconds = self._network(request)
+                upscaler = Upscaler(method, device=request.device, tile=request.tile)
+                self.started.emit(request, str(upscaler.device))
+                if method.scale != request.scale:
+                    raise UpscaleError(f"{request.spec.title} enlarges ×{method.scale}; "
+                                       f"the comparison is at ×{request.scale}")
+                source = request.lr if request.alpha is None else LoadedImage(request.lr, request.alpha)
+                result = upscaler.upscale(source, cancel=token,
+                                          progress=lambda d, t: self.progress.emit(request, d, t))
+                output = MethodOutput.from_upscale(result, load_seconds)
+                self.finished.emit(request, output, Raster(output.rgb))
+            self.scored.emit(request, compute_scores(output.rgb, request.reference, request.reference_hash))
         except Cancelled:
-            self.cancelled.emit(job)
+            self.cancelled.emit(request)
             return False
         except Exception as exc:  # noqa: BLE001 — every failure must reach the user, not kill the thread
-            _log.exception("%s failed", job.key)
-            self.failed.emit(job, _user_message(exc))
-            return True
-        self.finished.emit(job, done)
+            _log.exception("%s failed", request.key)
+            self.failed.emit(request, user_message(exc))
         return True
 
-    def _network(self, info: MethodInfo) -> NetworkMethod:
-        ref = str(info.model)
+    def _network(self, request: RunRequest) -> tuple[NetworkMethod, float]:
+        """The loaded model (and the seconds it took to load and warm up now; 0 when kept)."""
+        ref = str(request.spec.model)
         with self._lock:
-            cached = self._models.get(ref)
+            cached = self._loaded.get(ref)
         if cached is not None:
-            return cached
-        if self.registry is not None:
-            model, descriptor = self.registry.load(ref)  # a name, or a weights path
-        else:
-            model, descriptor = load_model(ref)
+            return cached, 0.0
+        start = time.perf_counter()
+        model, descriptor = self.models.load(request.spec.model if request.spec.model is not None else ref)
         method = NetworkMethod(model, descriptor)
+        warm = Upscaler(method, device=request.device, tile=0)
+        warm.upscale(np.zeros((16, 16, 3), np.uint8))  # first forward: the device's one-time set-up
         with self._lock:
-            self._models[ref] = method
-        return method
+            self._loaded[ref] = method
+        return method, time.perf_counter() - start
 
 
 class WorkerThread(QObject):
     """Owns the QThread and the worker moved to it; ``stop()`` cancels and joins."""
 
-    def __init__(self, registry: ModelRegistry | None = None, parent: QObject | None = None) -> None:
+    def __init__(self, models: ModelSource | None = None, parent: QObject | None = None,
+                 name: str = "upscale-worker") -> None:
         super().__init__(parent)
         self.thread = QThread()
-        self.thread.setObjectName("upscale-worker")
-        self.worker = UpscaleWorker(registry)
+        self.thread.setObjectName(name)
+        self.worker = UpscaleWorker(models)
         self.worker.moveToThread(self.thread)
         self.thread.start()
 
