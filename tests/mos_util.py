@@ -40,10 +40,11 @@ def conditions(model_file: Path | None = None) -> list[Condition]:
 
 def build_study(tmp: Path, model_file: Path | None = None, replicates: int = 1,
                 calibration: int = 1, min_view_s: float = 0.0, seed: int = 11,
-                name: str = "pilot study") -> Study:
+                name: str = "pilot study", **viewing) -> Study:
+    """A study of 3 tiny images; ``viewing``: magnification, grey_s, instructions, break_every."""
     sources = find_sources(write_hr_images(tmp / "hr"))
     design = make_design(name, list(sources), conditions(model_file), replicates=replicates,
-                         calibration=calibration, min_view_s=min_view_s, seed=seed)
+                         calibration=calibration, min_view_s=min_view_s, seed=seed, **viewing)
     return create_study(design, sources, tmp / "studies" / "pilot")
 
 

@@ -9,8 +9,8 @@ import pytest
 
 from mos_util import row
 from srgan_desktop.mos.report import format_analysis
-from srgan_desktop.mos.stats import (analyse, bt500_screen, holm, mean_ci, mean_ranks,
-                                     pairwise_tests, retest_agreement, score_distribution,
+from srgan_desktop.mos.stats import (ScoreError, analyse, bt500_screen, holm, mean_ci, mean_ranks,
+                                     pairwise_tests, per_image, retest_agreement, score_distribution,
                                      summarize)
 
 # 3 raters × 2 images × 3 conditions, one replicate:  {condition: {rater: (image 1, image 2)}}
@@ -68,9 +68,18 @@ def test_holm_by_hand():
 def test_pairwise_tests_by_hand():
     tests = {(t.a, t.b): t for t in pairwise_tests(fixed_rows(), ["A", "B", "C"])}
     ab = tests[("A", "B")]
-    # per-rater means A = 1.5, 2, 1 and B = 4.5, 3.5, 5: all 3 differences negative and
-    # distinct → W = 0, exact two-sided p = 2 / 2³ = 0.25
-    assert ab.raters == 3 and ab.wilcoxon_stat == 0 and ab.wilcoxon_p == pytest.approx(0.25)
+    # 3 raters: the smallest exact two-sided Wilcoxon p would be 2 / 2³ = 0.25, so the test is
+    # not run and says why (too few ratings) instead of printing a p that can never be small
+    assert ab.raters == 3 and math.isnan(ab.wilcoxon_stat) and math.isnan(ab.wilcoxon_p)
+    assert "too few ratings" in ab.note and math.isnan(ab.wilcoxon_p_holm)
+    # 6 raters, A = 1 everywhere, B per image (1,2) (2,2) (2,3) (3,3) (3,4) (4,4): per-rater
+    # differences 0.5, 1, …, 3, all positive and distinct → W = 0, exact p = 2 / 2⁶ = 0.03125
+    b_scores = [(1, 2), (2, 2), (2, 3), (3, 3), (3, 4), (4, 4)]
+    six = [row(f"r{k}", f"i{j}", "A", 1) for k in range(6) for j in range(2)]
+    six += [row(f"r{k}", f"i{j}", "B", b_scores[k][j]) for k in range(6) for j in range(2)]
+    w6 = pairwise_tests(six, ["A", "B"])[0]
+    assert (w6.raters, w6.wilcoxon_stat, w6.note) == (6, 0.0, "")
+    assert w6.wilcoxon_p == pytest.approx(0.03125)
     assert ab.mos_diff == pytest.approx(1.5 - 4.333333, abs=1e-6)
     # Mann–Whitney on raw scores: every A below every B → U = 0; normal approximation with tie
     # correction σ² = 36/12 · (13 − 78/132) = 37.227273 and continuity 0.5:
@@ -79,9 +88,9 @@ def test_pairwise_tests_by_hand():
     # Holm over the three pairs of each family
     for family in ("wilcoxon", "mwu"):
         raw = [getattr(tests[k], f"{family}_p") for k in tests]
-        assert [getattr(tests[k], f"{family}_p_holm") for k in tests] == pytest.approx(holm(raw))
+        assert [getattr(tests[k], f"{family}_p_holm") for k in tests] == pytest.approx(holm(raw), nan_ok=True)
     # identical per-rater means: no rater told them apart → p = 1 (not NaN)
-    same = [row(r, "i", c, 3) for r in ("a", "b") for c in ("X", "Y")]
+    same = [row(f"r{k}", "i", c, 3) for k in range(6) for c in ("X", "Y")]
     assert pairwise_tests(same)[0].wilcoxon_p == 1.0
 
 
@@ -151,3 +160,47 @@ def test_bt500_rule_by_hand():
     # 1,1,1,1,5: β2 = 1.3 → not normal → √20·S = 8.0 band: nobody is outside
     wide = [row(f"r{i}", "i", "A", s) for i, s in enumerate([1, 1, 1, 1, 5])]
     assert all(s.p + s.q == 0 for s in bt500_screen(wide))
+
+
+@pytest.mark.parametrize("bad", [3.5, math.nan, "4", True, 0, 6, np.float64(4.0)])
+def test_scores_that_are_not_whole_numbers_1_to_5_are_refused(bad):
+    rows = fixed_rows() + [row("r9", "i1", "A", bad)]
+    with pytest.raises(ScoreError, match="not a whole number 1–5"):
+        analyse(rows)
+    analyse(fixed_rows() + [row("r9", "i1", "A", np.int64(4))])  # a NumPy integer is an integer
+
+
+def test_two_raters_get_too_few_ratings_instead_of_an_interval():
+    # 2 raters × 1 image: the t interval would be [−15.6, 22.6]-like nonsense
+    rows = [row("a", "i", "A", 1), row("b", "i", "A", 4), row("a", "i", "B", 5), row("b", "i", "B", 5)]
+    result = analyse(rows, ["A", "B"])
+    a = result.summary[0]
+    assert math.isnan(a.ci_low) and math.isnan(a.ci_high) and a.note.startswith("too few ratings")
+    assert a.mos == 2.5 and a.n == 2
+    text = format_analysis("two", result)
+    assert "too few ratings" in text and "too few" in text.split("\n")[3] and "nan" not in text.lower()
+    assert any("BT.500 screening cannot flag anyone" in w for w in result.warnings)
+    assert any("Wilcoxon" in w for w in result.warnings)
+    assert all(math.isnan(t.wilcoxon_p) for t in result.pairwise)
+    # per image: the same rule
+    assert all(math.isnan(s.ci_low) and s.note for s in result.per_image)
+
+
+def test_bt500_excluding_every_rater_excludes_nobody_and_warns(monkeypatch):
+    import srgan_desktop.mos.stats as stats
+    rows = fixed_rows()
+    real = stats.bt500_screen
+    monkeypatch.setattr(stats, "bt500_screen",
+                        lambda r: [s.__class__(**{**s.__dict__, "rejected": True}) for s in real(r)])
+    result = stats.analyse(rows, ["A", "B", "C"], exclude_flagged=True)
+    assert result.excluded == [] and result.raters == 3
+    assert any("would exclude every rater" in w for w in result.warnings)
+
+
+def test_per_image_mos_by_hand():
+    cells = {(s.image, s.condition): s for s in per_image(fixed_rows(), ["A", "B", "C"])}
+    # image i1, condition B: r1 4, r2 3, r3 5 → mean 4, SD 1, t(.975, 2) = 4.302653 → ±2.484138
+    b1 = cells[("i1", "B")]
+    assert (b1.n, b1.raters, b1.mos, b1.sd) == (3, 3, 4.0, 1.0)
+    assert (b1.ci_low, b1.ci_high) == pytest.approx((4 - 2.484138, 4 + 2.484138), abs=1e-6)
+    assert list(cells)[:3] == [("i1", "A"), ("i1", "B"), ("i1", "C")]

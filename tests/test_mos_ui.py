@@ -11,8 +11,8 @@ from mos_util import IMAGE_NAMES, build_study, write_hr_images
 from srgan_desktop.core.images import load_image
 from srgan_desktop.mos.export import read_csv
 from srgan_desktop.mos.store import Study
-from srgan_desktop.ui.image_pane import ImagePane
-from srgan_desktop.ui.mos_panel import DONE, LOGIN, RATING, RATING_TITLE, RatingPanel
+from srgan_desktop.ui.mos_panel import (BREAK, DONE, LOGIN, MID_GREY, RATING, RATING_TITLE, RatingPanel,
+                                        StimulusView, placement)
 
 pytestmark = pytest.mark.gui
 
@@ -74,7 +74,7 @@ def test_whole_session_is_blind_calibrated_paused_and_resumed(qtbot, tmp_path, t
     study = build_study(tmp_path, tiny_model_file, calibration=1)
     words = forbidden_words(study, extra=(tiny_model_file.stem,))
     panel = panel_for(study)
-    assert panel.windowTitle() == RATING_TITLE and isinstance(panel.viewer, ImagePane)
+    assert panel.windowTitle() == RATING_TITLE and isinstance(panel.viewer, StimulusView)
     assert_blind(panel, words)
 
     qtbot.keyClicks(panel.rater_edit, "rater-07")
@@ -95,8 +95,6 @@ def test_whole_session_is_blind_calibrated_paused_and_resumed(qtbot, tmp_path, t
     for k in range(total // 2):
         assert panel.page == RATING and panel.progress_label.text() == f"Image {k + 1} of {total}"
         assert shown_pixels_match(panel, study)
-        panel.viewer.zoom_by(2.0)      # the rater may zoom and pan
-        panel.viewer.pan_by(3.0, -2.0)
         assert_blind(panel, words)
         if k % 2:
             qtbot.keyClick(panel, Qt.Key.Key_4)
@@ -148,7 +146,7 @@ def test_a_failed_write_is_reported_and_never_strands_the_rater(qtbot, tmp_path,
     study = build_study(tmp_path, calibration=1)
     panel = panel_for(study, rater="dora")
 
-    def disk_full(*_args):
+    def disk_full(*_args, **_kwargs):
         raise StoreError("the study could not be written (database or disk is full); nothing was saved")
 
     monkeypatch.setattr(study, "mark_calibrated", disk_full)
@@ -292,3 +290,105 @@ def test_mos_rate_command_opens_the_rating_window(qtbot, tmp_path):
     assert main(["mos", "rate", "pilot", "--root", root, "--rater", "cli-rater"]) == 0
     assert seen == [(RATING_TITLE, "cli-rater")]
     assert main(["mos", "rate", "missing", "--root", root]) == 2
+
+
+def grab_array(widget: QWidget) -> np.ndarray:
+    image = widget.grab().toImage().convertToFormat(widget.grab().toImage().Format.Format_RGB888)
+    ptr = image.constBits()
+    return np.frombuffer(ptr, np.uint8, image.sizeInBytes()).reshape(
+        image.height(), image.bytesPerLine())[:, :image.width() * 3].reshape(image.height(), image.width(), 3).copy()
+
+
+def test_placement_is_in_device_pixels_and_centred():
+    # a 288-px image on a 1.25-DPR screen: 288 device pixels = 230.4 logical pixels, never 360
+    rect = placement(800, 600, 1.25, 288, 200, 1)
+    assert rect.width() * 1.25 == pytest.approx(288) and rect.height() * 1.25 == pytest.approx(200)
+    assert (rect.left() * 1.25) == (1000 - 288) // 2 and rect.top() * 1.25 == (750 - 200) // 2
+    rect = placement(800, 600, 2.0, 100, 50, 3)
+    assert (rect.width() * 2, rect.height() * 2) == (300, 150)
+    assert float(rect.left() * 2).is_integer() and float(rect.top() * 2).is_integer()
+
+
+@pytest.mark.parametrize("magnification", [1, 3])
+def test_stimuli_are_shown_at_a_fixed_magnification_on_mid_grey(qtbot, tmp_path, panel_for, magnification):
+    study = build_study(tmp_path, calibration=0, magnification=magnification)
+    panel = panel_for(study, rater="pixel")
+    panel.start()
+    assert panel.page == RATING
+    view = panel.viewer
+    assert view.devicePixelRatioF() == 1.0  # offscreen
+    shot = grab_array(view)
+    rect = view.shown_rect()
+    expected = np.kron(load_image(study.stimulus_path(panel.trial.stimulus_id)).rgb,
+                       np.ones((magnification, magnification, 1), dtype=np.uint8))
+    top, left = int(rect.top()), int(rect.left())
+    h, w = expected.shape[:2]
+    np.testing.assert_array_equal(shot[top:top + h, left:left + w], expected)
+    # centred (to the pixel) on mid-grey; the same magnification whatever the window size
+    assert abs(left - (shot.shape[1] - w - left)) <= 1 and abs(top - (shot.shape[0] - h - top)) <= 1
+    grey = np.array(MID_GREY, dtype=np.uint8)
+    assert (shot[:top] == grey).all() and (shot[:, :left] == grey).all()
+    assert (shot[top + h:] == grey).all() and (shot[:, left + w:] == grey).all()
+    panel.resize(900, 700)
+    qtbot.wait(20)
+    assert view.shown_rect().width() == w
+    sitting = study.sittings()[0]
+    assert sitting.display.magnification == magnification and sitting.display.device_pixel_ratio == 1.0
+    assert sitting.display.screen_width > 0
+    study.close()
+
+
+def test_grey_screen_between_stimuli_locks_the_scores(qtbot, tmp_path, panel_for):
+    study = build_study(tmp_path, calibration=0, grey_s=0.3)
+    panel = panel_for(study, rater="grey")
+    panel.start()
+    assert not panel.viewer.is_grey and panel.scores_enabled()  # no grey before the first image
+    assert panel.rate(3)
+    assert panel.viewer.is_grey and not panel.scores_enabled() and not panel.rate(4)
+    shot = grab_array(panel.viewer)
+    assert (shot == np.array(MID_GREY, dtype=np.uint8)).all()
+    qtbot.waitUntil(panel.scores_enabled, timeout=3000)
+    assert not panel.viewer.is_grey and shown_pixels_match(panel, study)
+    assert len(study.rows()) == 1
+    study.close()
+
+
+def test_rating_refuses_to_start_on_a_screen_too_small(qtbot, tmp_path, panel_for):
+    study = build_study(tmp_path, calibration=0, magnification=8)
+    panel = panel_for(study, rater="tiny")
+    display = panel.display()
+    largest = panel.largest_stimulus()
+    assert largest == (40, 32)
+    # the offscreen screen is 800×600: 40 × 8 = 320 fits, so shrink what the panel is told
+    panel.display = lambda: display.__class__(300, 200, 1.0, 8)
+    panel.start()
+    assert panel.page == LOGIN and "cannot show the largest image" in panel.login_status.text()
+    assert "320×256" in panel.login_status.text() and study.sessions() == []
+    study.close()
+
+
+def test_instructions_break_prompt_and_sittings(qtbot, tmp_path, panel_for):
+    study = build_study(tmp_path, calibration=0, instructions="Rate the sharpness only.",
+                        break_every=4)
+    panel = panel_for(study, rater="breaker")
+    assert panel.instructions_label.text() == "Rate the sharpness only."
+    panel.start()
+    for _ in range(4):
+        assert panel.rate(2)
+    assert panel.page == BREAK and "4 of 9" in panel.break_label.text()
+    assert not panel.rate(2) and len(study.rows()) == 4
+    qtbot.keyClick(panel, Qt.Key.Key_Return)
+    assert panel.page == RATING and panel.rate(3)
+    panel.pause()
+    panel.rater_edit.setText("breaker")
+    panel.start()
+    while panel.page in (RATING, BREAK):
+        if panel.page == BREAK:
+            panel.end_break()
+        else:
+            assert panel.rate(4)
+    rows = study.rows()
+    assert [r.sitting for r in rows] == [1] * 5 + [2] * 4
+    sittings = study.sittings()
+    assert [s.ratings for s in sittings] == [5, 4] and all(s.ended_at >= s.started_at for s in sittings)
+    study.close()

@@ -2,7 +2,8 @@
 
     srgan-desktop mos create NAME --images DIR [--conditions nearest,bicubic,srresnet,srgan,reference]
                                   [--model FILE ...] [--replicates N] [--calibration N]
-                                  [--min-view SECONDS] [--seed N] [--out DIR]
+                                  [--min-view SECONDS] [--seed N] [--out DIR] [--magnification K]
+                                  [--grey SECONDS] [--instructions FILE] [--break-every N]
     srgan-desktop mos list
     srgan-desktop mos check STUDY
     srgan-desktop mos summary STUDY [--exclude-flagged] [--json]
@@ -54,6 +55,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     create.add_argument("--seed", type=int, default=None, help="randomization seed (default: random)")
     create.add_argument("--out", type=Path, default=None, help="study folder (default: ROOT/NAME)")
     create.add_argument("--device", default="cpu", help="device for the networks (auto, cpu, cuda, mps)")
+    create.add_argument("--magnification", type=int, default=1, metavar="K",
+                        help="screen pixels per image pixel, the same for every stimulus (default 1: 1:1)")
+    create.add_argument("--grey", type=float, default=0.0, metavar="SECONDS",
+                        help="mid-grey screen between stimuli (ITU-T P.910), default 0")
+    create.add_argument("--instructions", type=Path, default=None, metavar="FILE",
+                        help="a UTF-8 text file with the rater instructions (default: built-in text)")
+    create.add_argument("--break-every", type=int, default=0, metavar="N",
+                        help="a break page every N trials (default 0: none)")
 
     sub.add_parser("list", parents=[common], help="list the studies under the root folder")
     check = sub.add_parser("check", parents=[common], help="check a study's database and stimulus hashes")
@@ -64,11 +73,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     summary.add_argument("--exclude-flagged", action="store_true",
                          help="leave out raters rejected by BT.500 screening")
     summary.add_argument("--json", action="store_true", help="print the analysis as JSON")
+    summary.add_argument("--per-image", action="store_true", help="also MOS per image and condition")
 
     export = sub.add_parser("export", parents=[common], help="write the ratings as long-format CSV and/or JSON")
     export.add_argument("study")
     export.add_argument("--csv", type=Path, default=None)
-    export.add_argument("--json", type=Path, default=None)
+    export.add_argument("--json", type=Path, default=None,
+                        help="ratings, design, sittings and the analysis as one JSON document")
+    export.add_argument("--sittings", type=Path, default=None, metavar="CSV",
+                        help="one row per sitting: rater, start, end, station, display")
+    export.add_argument("--per-image", type=Path, default=None, metavar="CSV",
+                        help="MOS with 95 %% CI per image and condition")
 
     rate = sub.add_parser("rate", parents=[common], help="open the rating panel for a study")
     rate.add_argument("study")
@@ -88,9 +103,19 @@ def _create(args: argparse.Namespace) -> int:
     from srgan_desktop.mos.stimuli import find_sources
     from srgan_desktop.mos.store import create_study, slugify, studies_root
 
+    from srgan_desktop.mos.design import DesignError
+
     sources = find_sources(args.images)
+    instructions = ""
+    if args.instructions is not None:
+        try:
+            instructions = args.instructions.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise DesignError(f"cannot read the instructions {args.instructions}: {exc}") from exc
     design = make_design(args.name, list(sources), _conditions(args), replicates=args.replicates,
-                         calibration=args.calibration, min_view_s=args.min_view, seed=args.seed)
+                         calibration=args.calibration, min_view_s=args.min_view, seed=args.seed,
+                         magnification=args.magnification, grey_s=args.grey,
+                         instructions=instructions, break_every=args.break_every)
     folder = args.out or (args.root or studies_root()) / slugify(args.name)
 
     def progress(done: int, total: int, what: str) -> None:
@@ -133,11 +158,12 @@ def _summary(args: argparse.Namespace) -> int:
     with open_study(args.study, root=args.root) as study:
         analysis = analyse(study.rows(), study.design.condition_keys,
                            exclude_flagged=args.exclude_flagged)
+        analysis.warnings[:0] = [f"ratings changed outside the app: {p}" for p in study.verify_chain()]
         name = study.name
     if args.json:
         print(json.dumps(jsonable(asdict(analysis)), indent=1, allow_nan=False))
     else:
-        print(format_analysis(name, analysis))
+        print(format_analysis(name, analysis, per_image=args.per_image))
     return 0
 
 
@@ -145,18 +171,31 @@ def _export(args: argparse.Namespace) -> int:
     from srgan_desktop.mos.export import write_csv, write_json
     from srgan_desktop.mos.store import open_study
 
-    if args.csv is None and args.json is None:
-        return fail("mos export: give --csv FILE and/or --json FILE")
+    from srgan_desktop.mos.export import sitting_records, write_table_csv
+    from srgan_desktop.mos.stats import analyse
+
+    targets = (args.csv, args.json, args.sittings, args.per_image)
+    if all(t is None for t in targets):
+        return fail("mos export: give --csv FILE, --json FILE, --sittings FILE and/or --per-image FILE")
     with open_study(args.study, root=args.root) as study:
-        for target in (args.csv, args.json):
+        for target in targets:
             if target is not None and _inside(target, study.folder):
                 return fail(f"mos export: {target} is inside the study folder; write the export elsewhere "
                             f"(the study's own files must not be overwritten)")
         rows = study.rows()
+        sittings = sitting_records(study.sittings())
+        analysis = analyse(rows, study.design.condition_keys)
         if args.csv is not None:
             print(f"wrote {len(rows)} rating(s) to {write_csv(args.csv, rows)}")
         if args.json is not None:
-            print(f"wrote {len(rows)} rating(s) to {write_json(args.json, rows, study.design.to_dict())}")
+            path = write_json(args.json, rows, study.design.to_dict(), sittings,
+                              jsonable(asdict(analysis)))
+            print(f"wrote {len(rows)} rating(s), {len(sittings)} sitting(s) and the analysis to {path}")
+        if args.sittings is not None:
+            print(f"wrote {len(sittings)} sitting(s) to {write_table_csv(args.sittings, sittings)}")
+        if args.per_image is not None:
+            cells = [jsonable(asdict(c)) for c in analysis.per_image]
+            print(f"wrote {len(cells)} image × condition row(s) to {write_table_csv(args.per_image, cells)}")
     return 0
 
 
@@ -168,8 +207,12 @@ def _check(args: argparse.Namespace) -> int:
     from srgan_desktop.mos.store import open_study
 
     with open_study(args.study, root=args.root) as study:
+        problems = study.verify_chain()
+        if problems:
+            return fail(f"study '{study.name}': ratings were changed outside the app: "
+                        + "; ".join(problems[:5]) + (f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""))
         print(f"study '{study.name}' is intact: database ok, {len(study.stimuli)} stimuli match "
-              f"their SHA-256")
+              f"their SHA-256, {len(study.rows())} rating(s) match their hash chain")
     return 0
 
 
@@ -187,12 +230,15 @@ _COMMANDS = {"create": _create, "list": _list, "check": _check, "summary": _summ
 
 
 def run(args: argparse.Namespace) -> int:
-    from srgan_desktop.mos.design import DesignError
-    from srgan_desktop.mos.export import ExportError
-    from srgan_desktop.mos.stimuli import StimulusError
-    from srgan_desktop.mos.store import StoreError
+    """One line on stderr and exit code 2 for any user error — also for a damaged study file
+    (SQLite's own errors, should one slip past the store's checks), never a traceback."""
+    import sqlite3
+
+    from srgan_desktop.errors import SrganDesktopError
 
     try:
         return _COMMANDS[args.mos_command](args)
-    except (DesignError, StoreError, StimulusError, ExportError) as exc:
+    except SrganDesktopError as exc:
         return fail(exc)
+    except sqlite3.Error as exc:
+        return fail(f"the study file is damaged or unreadable ({exc})")

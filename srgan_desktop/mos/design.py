@@ -5,6 +5,11 @@ category rating 1–5, every rater sees every (image, condition) in a fully rand
 own, optionally after a calibration block of nearest-neighbour (score 1) and original HR
 (score 5) examples.  ``replicates`` > 1 repeats every trial for test–retest agreement.
 
+Viewing conditions are part of the design (ITU-T P.910): ``magnification`` (1 = one image
+pixel on one screen pixel; an integer k shows every stimulus k× in both directions, the same
+for all), ``grey_ms`` (a mid-grey screen between stimuli), the rater ``instructions`` (empty =
+the built-in text) and ``break_every`` (a break prompt every N trials; 0 = none).
+
 Everything here is pure: the same design, seed and rater ID always give the same order.
 """
 
@@ -17,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from srgan_desktop.errors import SrganDesktopError
 
 __all__ = ["DesignError", "Condition", "StudyDesign", "Trial", "CalibrationExample",
            "CONDITION_KINDS", "BUILTIN_CONDITIONS", "SCORE_LABELS", "ANCHORS",
@@ -36,7 +43,7 @@ MAX_RATER_LEN = 64
 _KEY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,47}$")
 
 
-class DesignError(ValueError):
+class DesignError(SrganDesktopError, ValueError):
     """A study design that cannot be run; the message says what to change."""
 
 
@@ -120,6 +127,10 @@ class StudyDesign:
     min_view_ms: int = 0
     seed: int = 0
     scale: int = 4
+    magnification: int = 1                   # integer screen pixels per image pixel
+    grey_ms: int = 0                         # mid-grey screen between stimuli
+    instructions: str = ""                   # shown to raters; empty = the built-in text
+    break_every: int = 0                     # break prompt every N trials; 0 = never
 
     @property
     def condition_keys(self) -> list[str]:
@@ -146,7 +157,9 @@ class StudyDesign:
                 "conditions": [{"key": c.key, "kind": c.kind, "model": c.model, "label": c.label}
                                for c in self.conditions],
                 "replicates": self.replicates, "calibration_images": list(self.calibration_images),
-                "min_view_ms": self.min_view_ms, "seed": self.seed, "scale": self.scale}
+                "min_view_ms": self.min_view_ms, "seed": self.seed, "scale": self.scale,
+                "magnification": self.magnification, "grey_ms": self.grey_ms,
+                "instructions": self.instructions, "break_every": self.break_every}
 
     @classmethod
     def from_dict(cls, data: dict) -> StudyDesign:
@@ -155,7 +168,10 @@ class StudyDesign:
                    replicates=int(data.get("replicates", 1)),
                    calibration_images=[str(i) for i in data.get("calibration_images", [])],
                    min_view_ms=int(data.get("min_view_ms", 0)), seed=int(data.get("seed", 0)),
-                   scale=int(data.get("scale", 4)))
+                   scale=int(data.get("scale", 4)), magnification=int(data.get("magnification", 1)),
+                   grey_ms=int(data.get("grey_ms", 0)),
+                   instructions=str(data.get("instructions", "") or ""),
+                   break_every=int(data.get("break_every", 0)))
 
 
 def validate_design(design: StudyDesign) -> None:
@@ -190,6 +206,15 @@ def validate_design(design: StudyDesign) -> None:
         raise DesignError("the minimum viewing time must be between 0 and 600 s")
     if design.scale != 4:
         raise DesignError("only ×4 studies are supported (the paper's setting)")
+    if not 1 <= design.magnification <= 8:
+        raise DesignError("the magnification is a whole number from 1 (one image pixel on one "
+                          "screen pixel) to 8")
+    if not 0 <= design.grey_ms <= 60_000:
+        raise DesignError("the grey screen between stimuli lasts 0 to 60 s")
+    if not 0 <= design.break_every <= 100_000:
+        raise DesignError("a break every N trials needs N ≥ 0 (0 = no breaks)")
+    if len(design.instructions) > 20_000:
+        raise DesignError("the rater instructions are limited to 20,000 characters")
 
 
 def normalize_rater(raw: str) -> str:
@@ -228,12 +253,16 @@ def calibration_examples(design: StudyDesign) -> list[CalibrationExample]:
 
 
 def make_design(name: str, images: list[str], conditions: list[Condition], replicates: int = 1,
-                calibration: int = 1, min_view_s: float = 0.0, seed: int | None = None) -> StudyDesign:
+                calibration: int = 1, min_view_s: float = 0.0, seed: int | None = None,
+                magnification: int = 1, grey_s: float = 0.0, instructions: str = "",
+                break_every: int = 0) -> StudyDesign:
     """A validated design from form or command-line values: the first ``calibration`` images
-    are the anchors' images, the viewing time is in seconds, no seed means a random one."""
+    are the anchors' images, times are in seconds, no seed means a random one."""
     design = StudyDesign(name=name.strip(), images=list(images), conditions=list(conditions),
                          replicates=replicates, calibration_images=list(images)[:max(0, calibration)],
                          min_view_ms=int(round(min_view_s * 1000)),
-                         seed=secrets.randbelow(2 ** 31) if seed is None else int(seed))
+                         seed=secrets.randbelow(2 ** 31) if seed is None else int(seed),
+                         magnification=int(magnification), grey_ms=int(round(grey_s * 1000)),
+                         instructions=instructions.strip(), break_every=int(break_every))
     validate_design(design)
     return design

@@ -6,7 +6,11 @@ import math
 
 from srgan_desktop.mos.stats import Analysis, RetestResult
 
-__all__ = ["format_value", "format_p", "format_analysis", "format_retest"]
+__all__ = ["format_value", "format_p", "format_ci", "format_test_p", "format_analysis",
+           "format_retest", "TOO_FEW_SHORT"]
+
+#: What a table shows where an interval or test was withheld (see ``stats.TOO_FEW``).
+TOO_FEW_SHORT = "too few"
 
 
 def format_value(value: float | None, digits: int = 2) -> str:
@@ -19,21 +23,39 @@ def format_p(p: float) -> str:
     return "<0.0001" if p < 1e-4 else format_value(p, 4)
 
 
-def format_analysis(name: str, analysis: Analysis) -> str:
-    """The summary as plain text tables."""
+def format_ci(low: float, high: float, note: str = "") -> str:
+    """``[low, high]``, or "too few" when the interval was withheld."""
+    if note or math.isnan(low) or math.isnan(high):
+        return TOO_FEW_SHORT
+    return f"[{format_value(low)}, {format_value(high)}]"
+
+
+def format_test_p(p: float) -> str:
+    """A test's p, or "too few" when the test was not run."""
+    return TOO_FEW_SHORT if math.isnan(p) else format_p(p)
+
+
+def format_analysis(name: str, analysis: Analysis, per_image: bool = False) -> str:
+    """The summary as plain text tables (``per_image``: also MOS per image and condition)."""
     lines = [f"Study '{name}': {analysis.raters} rater(s), {analysis.ratings} rating(s)"
              + (f"; excluded: {', '.join(analysis.excluded)}" if analysis.excluded else "")]
+    lines += [f"WARNING: {w}" for w in analysis.warnings]
     lines.append(f"{'condition':<16}{'n':>6}{'MOS':>7}{'SD':>7}{'95% CI':>16}{'mean rank':>11}")
     for s in analysis.summary:
-        ci = f"[{format_value(s.ci_low)}, {format_value(s.ci_high)}]"
+        ci = format_ci(s.ci_low, s.ci_high, s.note)
         lines.append(f"{s.condition:<16}{s.n:>6}{format_value(s.mos):>7}{format_value(s.sd):>7}{ci:>16}"
                      f"{format_value(analysis.mean_ranks.get(s.condition, math.nan)):>11}")
+    if per_image and analysis.per_image:
+        lines += ["", "MOS per image:", f"{'image':<20}{'condition':<16}{'n':>5}{'MOS':>7}{'95% CI':>16}"]
+        for c in analysis.per_image:
+            lines.append(f"{c.image:<20}{c.condition:<16}{c.n:>5}{format_value(c.mos):>7}"
+                         f"{format_ci(c.ci_low, c.ci_high, c.note):>16}")
     if analysis.pairwise:
         lines += ["", "Pairwise tests (Holm-corrected p):",
                   f"{'pair':<28}{'ΔMOS':>7}{'raters':>8}{'Wilcoxon p':>12}{'MWU p':>10}"]
         for t in analysis.pairwise:
             lines.append(f"{t.a + ' vs ' + t.b:<28}{format_value(t.mos_diff):>7}{t.raters:>8}"
-                         f"{format_p(t.wilcoxon_p_holm):>12}{format_p(t.mwu_p_holm):>10}")
+                         f"{format_test_p(t.wilcoxon_p_holm):>12}{format_test_p(t.mwu_p_holm):>10}")
     lines += ["", "BT.500 observer screening:",
               f"{'rater':<16}{'P':>4}{'Q':>4}{'(P+Q)/n':>9}{'|P-Q|/(P+Q)':>13}  flagged"]
     for s in analysis.screening:

@@ -7,7 +7,24 @@
 * pairwise tests between conditions: Wilcoxon signed-rank on per-rater means (paired by
   rater) and Mann–Whitney U on the raw scores, each family Holm-corrected;
 * ITU-R BT.500 observer screening (Annex 2, §2.3.1: β2 kurtosis test, P/Q counts);
-* test–retest agreement from replicate trials (Pearson, Spearman, mean |difference|).
+* test–retest agreement from replicate trials (Pearson, Spearman, mean |difference|);
+* MOS per image and condition (:func:`per_image`).
+
+Rules that protect the user from meaningless numbers:
+
+* a score is an integer 1…5 (Python or NumPy integer, not bool): NaN, 3.5 or the string
+  ``'4'`` raise :class:`ScoreError` naming the row — the statistics never coerce;
+* a 95 % interval needs scores from at least :data:`MIN_RATERS_CI` (3) raters and
+  :data:`MIN_SCORES_CI` (3) scores: with 2 raters, t(0.975, 1) = 12.7 gave intervals like
+  [−15.6, 22.6] on a 1–5 scale; below that the interval is NaN and ``note`` says
+  "too few ratings";
+* Wilcoxon on per-rater means needs :data:`MIN_RATERS_WILCOXON` (6) raters: with n pairs the
+  smallest exact two-sided p is 2/2ⁿ, which is above 0.05 for n ≤ 5, so a smaller test can
+  only ever say "not significant"; Mann–Whitney needs :data:`MIN_SCORES_MWU` (4) scores per
+  condition (smallest two-sided p with 3 + 3 is 0.1);
+* BT.500 screening cannot flag anyone with fewer than :data:`MIN_RATERS_SCREENING` (6) raters
+  (one score lies at most (N − 1)/√N SDs from the mean of N, below 2 for N ≤ 5): a warning;
+  and when screening would exclude every rater, nobody is excluded and a warning says so.
 """
 
 from __future__ import annotations
@@ -21,11 +38,26 @@ from itertools import combinations
 import numpy as np
 from scipy import stats as sps
 
-from srgan_desktop.mos.records import RatingRow
+from srgan_desktop.mos.records import RatingRow, ScoreError, check_scores
 
-__all__ = ["ConditionStats", "PairwiseTest", "RaterScreening", "RetestResult", "Analysis",
+__all__ = ["ScoreError", "check_scores", "ImageStats", "per_image", "TOO_FEW", "ConditionStats", "PairwiseTest", "RaterScreening", "RetestResult", "Analysis",
            "mean_ci", "summarize", "score_distribution", "mean_ranks", "holm", "pairwise_tests",
            "bt500_screen", "retest_agreement", "analyse", "condition_order"]
+
+
+MIN_RATERS_CI = 3
+MIN_SCORES_CI = 3
+MIN_RATERS_WILCOXON = 6
+MIN_SCORES_MWU = 4
+MIN_RATERS_SCREENING = 6
+TOO_FEW = "too few ratings"
+
+
+def _ci_note(n: int, raters: int) -> str:
+    if raters < MIN_RATERS_CI or n < MIN_SCORES_CI:
+        return (f"{TOO_FEW} for a 95 % CI (n = {n} from {raters} rater(s); needs "
+                f"{MIN_SCORES_CI} scores from {MIN_RATERS_CI} raters)")
+    return ""
 
 
 @dataclass(frozen=True)
@@ -37,6 +69,7 @@ class ConditionStats:
     ci_low: float
     ci_high: float
     raters: int
+    note: str = ""          # why the CI is missing ("too few ratings …"), else empty
 
     @property
     def half_width(self) -> float:
@@ -55,6 +88,7 @@ class PairwiseTest:
     mwu_stat: float
     mwu_p: float
     mwu_p_holm: float
+    note: str = ""          # why a test was not run ("too few ratings …"), else empty
 
 
 @dataclass(frozen=True)
@@ -92,6 +126,8 @@ class Analysis:
     excluded: list[str]
     raters: int
     ratings: int
+    per_image: list[ImageStats] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 def condition_order(rows: Iterable[RatingRow], preferred: Sequence[str] = ()) -> list[str]:
@@ -123,14 +159,40 @@ def _by_condition(rows: Iterable[RatingRow]) -> dict[str, list[RatingRow]]:
 
 def summarize(rows: Sequence[RatingRow], conditions: Sequence[str] = (),
               confidence: float = 0.95) -> list[ConditionStats]:
+    """MOS per condition; the CI is NaN with a "too few ratings" note below the minimum."""
     grouped = _by_condition(rows)
-    result = []
-    for cond in condition_order(rows, conditions):
-        scores = [r.score for r in grouped[cond]]
-        mean, sd, low, high = mean_ci(scores, confidence)
-        result.append(ConditionStats(cond, len(scores), mean, sd, low, high,
-                                     len({r.rater for r in grouped[cond]})))
-    return result
+    return [_cell_stats(ConditionStats, grouped[cond], confidence, condition=cond)
+            for cond in condition_order(rows, conditions)]
+
+
+def _cell_stats(kind, cell: Sequence[RatingRow], confidence: float, **names):
+    """MOS, SD, CI (withheld below the minimum, with the note) of one group of ratings."""
+    raters = len({r.rater for r in cell})
+    mean, sd, low, high = mean_ci([r.score for r in cell], confidence)
+    note = _ci_note(len(cell), raters)
+    if note:
+        low = high = math.nan
+    return kind(n=len(cell), mos=mean, sd=sd, ci_low=low, ci_high=high, raters=raters, note=note,
+                **names)
+
+
+@dataclass(frozen=True)
+class ImageStats(ConditionStats):
+    """MOS of one image under one condition (over raters and replicates)."""
+
+    image: str = ""
+
+
+def per_image(rows: Sequence[RatingRow], conditions: Sequence[str] = (),
+              confidence: float = 0.95) -> list[ImageStats]:
+    """MOS per (image, condition), images in first-seen order, conditions in study order."""
+    order = condition_order(rows, conditions)
+    images = list(dict.fromkeys(r.image for r in rows))
+    grouped: dict[tuple[str, str], list[RatingRow]] = defaultdict(list)
+    for row in rows:
+        grouped[(row.image, row.condition)].append(row)
+    return [_cell_stats(ImageStats, grouped[(image, cond)], confidence, image=image, condition=cond)
+            for image in images for cond in order if grouped.get((image, cond))]
 
 
 def score_distribution(rows: Sequence[RatingRow], conditions: Sequence[str] = ()) -> dict[str, list[int]]:
@@ -188,15 +250,26 @@ def pairwise_tests(rows: Sequence[RatingRow], conditions: Sequence[str] = ()) ->
         common = sorted(set(rater_means[a]) & set(rater_means[b]))
         x = np.array([rater_means[a][r] for r in common])
         y = np.array([rater_means[b][r] for r in common])
-        w_stat, w_p = _wilcoxon(x, y)
         sa, sb = [r.score for r in grouped[a]], [r.score for r in grouped[b]]
-        mwu = sps.mannwhitneyu(sa, sb, alternative="two-sided")
+        notes = []
+        if len(common) >= MIN_RATERS_WILCOXON:
+            w_stat, w_p = _wilcoxon(x, y)
+        else:
+            w_stat = w_p = math.nan
+            notes.append(f"{TOO_FEW} for Wilcoxon ({len(common)} rater(s) rated both; with fewer "
+                         f"than {MIN_RATERS_WILCOXON} no p can fall below 0.05)")
+        if min(len(sa), len(sb)) >= MIN_SCORES_MWU:
+            mwu = sps.mannwhitneyu(sa, sb, alternative="two-sided")
+            m_stat, m_p = float(mwu.statistic), float(mwu.pvalue)
+        else:
+            m_stat = m_p = math.nan
+            notes.append(f"{TOO_FEW} for Mann–Whitney (needs {MIN_SCORES_MWU} scores per condition)")
         raw.append((a, b, float(np.mean(sa) - np.mean(sb)), len(common), w_stat, w_p,
-                    float(mwu.statistic), float(mwu.pvalue)))
+                    m_stat, m_p, "; ".join(notes)))
     w_holm = holm([t[5] for t in raw])
     m_holm = holm([t[7] for t in raw])
-    return [PairwiseTest(a, b, diff, n, ws, wp, wh, ms, mp, mh)
-            for (a, b, diff, n, ws, wp, ms, mp), wh, mh in zip(raw, w_holm, m_holm)]
+    return [PairwiseTest(a, b, diff, n, ws, wp, wh, ms, mp, mh, note)
+            for (a, b, diff, n, ws, wp, ms, mp, note), wh, mh in zip(raw, w_holm, m_holm)]
 
 
 def bt500_screen(rows: Sequence[RatingRow]) -> list[RaterScreening]:
@@ -271,16 +344,39 @@ def retest_agreement(rows: Sequence[RatingRow]) -> RetestResult | None:
 
 def analyse(rows: Sequence[RatingRow], conditions: Sequence[str] = (),
             exclude_flagged: bool = False, exclude: Iterable[str] = ()) -> Analysis:
-    """The full analysis; screening is always over every rater, the rest over those kept."""
+    """The full analysis; screening is always over every rater, the rest over those kept.
+
+    Raises :class:`ScoreError` if any score is not an integer 1…5."""
+    rows = list(rows)
+    check_scores(rows)
+    warnings: list[str] = []
+    all_raters = {r.rater for r in rows}
     screening = bt500_screen(rows)
+    if rows and len(all_raters) < MIN_RATERS_SCREENING:
+        warnings.append(f"BT.500 screening cannot flag anyone with {len(all_raters)} rater(s) "
+                        f"(needs {MIN_RATERS_SCREENING}): its flags mean nothing yet")
     dropped = set(exclude)
     if exclude_flagged:
-        dropped |= {s.rater for s in screening if s.rejected}
+        flagged = {s.rater for s in screening if s.rejected}
+        if flagged and flagged >= all_raters - dropped:
+            warnings.append("BT.500 screening would exclude every rater; nobody was excluded")
+        else:
+            dropped |= flagged
     kept = [r for r in rows if r.rater not in dropped]
     order = condition_order(kept, conditions)
-    return Analysis(conditions=order, summary=summarize(kept, order),
+    summary = summarize(kept, order)
+    few = [s.condition for s in summary if s.note]
+    if few:
+        warnings.append(f"{TOO_FEW} for a 95 % CI in: {', '.join(few)} (needs {MIN_SCORES_CI} "
+                        f"scores from {MIN_RATERS_CI} raters)")
+    pairwise = pairwise_tests(kept, order)
+    if any(math.isnan(t.wilcoxon_p) for t in pairwise):
+        warnings.append(f"{TOO_FEW} for Wilcoxon tests: fewer than {MIN_RATERS_WILCOXON} raters "
+                        f"rated both conditions of a pair")
+    return Analysis(conditions=order, summary=summary,
                     distribution=score_distribution(kept, order),
-                    mean_ranks=mean_ranks(kept, order), pairwise=pairwise_tests(kept, order),
+                    mean_ranks=mean_ranks(kept, order), pairwise=pairwise,
                     screening=screening, retest=retest_agreement(kept),
-                    excluded=sorted(dropped & {r.rater for r in rows}),
-                    raters=len({r.rater for r in kept}), ratings=len(kept))
+                    excluded=sorted(dropped & all_raters),
+                    raters=len({r.rater for r in kept}), ratings=len(kept),
+                    per_image=per_image(kept, order), warnings=warnings)

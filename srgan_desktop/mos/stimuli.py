@@ -100,7 +100,7 @@ def nearest_upscale(lr: np.ndarray, factor: int) -> np.ndarray:
 
 def _renderer(cond: Condition, scale: int, device: str) -> Renderer:
     """A function (hr, lr) → stimulus for one condition; network weights are loaded once here."""
-    from srgan_desktop.core.engine import BicubicMethod, NetworkMethod, Upscaler, UpscaleError
+    from srgan_desktop.core.engine import BicubicMethod, Upscaler, UpscaleError
 
     if cond.kind == "nearest":
         return lambda hr, lr: nearest_upscale(lr, scale)
@@ -109,18 +109,18 @@ def _renderer(cond: Condition, scale: int, device: str) -> Renderer:
     if cond.kind == "bicubic":
         upscaler = Upscaler(BicubicMethod(scale))
     elif cond.kind == "model":
-        from srgan_desktop import paths
-        from srgan_desktop.core.weights import ModelRegistry, WeightsError
+        from srgan_desktop.core.models import default_resolver
+        from srgan_desktop.core.weights import WeightsError
 
-        try:
-            model, descriptor = ModelRegistry(paths.weights_dir(), paths.user_models_dir()).load(cond.model)
+        try:  # the one resolver: bundled name, user model or file, any architecture
+            method = default_resolver().method(cond.model)
         except WeightsError as exc:
             raise StimulusError(f"condition '{cond.key}': {exc}") from exc
-        if descriptor.scale != scale:
-            raise StimulusError(f"condition '{cond.key}': the model is ×{descriptor.scale}, "
+        if method.scale != scale:
+            raise StimulusError(f"condition '{cond.key}': the model is ×{method.scale}, "
                                 f"the study is ×{scale}")
         try:
-            upscaler = Upscaler(NetworkMethod(model, descriptor), device=device)
+            upscaler = Upscaler(method, device=device)
         except UpscaleError as exc:  # e.g. --device cuda without a GPU
             raise StimulusError(f"condition '{cond.key}': {exc}") from exc
     else:

@@ -12,13 +12,33 @@ newer app is refused with a clear message.  Opening a study runs ``PRAGMA integr
 
 Paths of stimuli are stored relative to the study folder, so a study folder can be copied,
 zipped or moved to another machine as a whole.
+
+Schema v2 (a real migration from v1, run on open):
+
+* ``ratings.score`` has ``CHECK (typeof(score) = 'integer' AND score BETWEEN 1 AND 5)``: v1's
+  ``CHECK (score BETWEEN 1 AND 5)`` let 3.5 through (INTEGER affinity keeps a REAL);
+* ``sittings``: each time a rater sits down (start, end, station, display: screen size in
+  device pixels, device pixel ratio, magnification); every rating names its sitting;
+* a hash chain over each session's ratings: rating k stores
+  ``SHA-256(chain of rating k−1, rater, seed, trial, stimulus, replicate, score, time, …)`` and
+  the session stores the head and the count, so a rating altered, inserted or deleted outside
+  the app is found by :meth:`Study.verify_chain` (``mos check``, ``mos merge``).  It is a
+  checksum against accidents and naive edits, not a signature: someone who recomputes the
+  chain can forge it;
+* ``study.uid`` (one random ID shared by a study and its station copies) and ``study.station``.
+
+Any damaged content (bytes changed on disk, a truncated copy) raises
+:class:`StudyIntegrityError` — one message, never an ``IndexError`` or a decoding error.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import os
 import re
+import secrets
 import shutil
 import sqlite3
 import tempfile
@@ -28,14 +48,17 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
+
+from srgan_desktop.errors import SrganDesktopError
 from srgan_desktop import __version__
 from srgan_desktop.mos.design import (CalibrationExample, StudyDesign, calibration_examples,
                                       normalize_rater, rater_seed, trial_order, validate_design)
-from srgan_desktop.mos.records import RatingRow
+from srgan_desktop.mos.records import RatingRow, check_scores
 from srgan_desktop.mos.stimuli import SourceImage, Stimulus, generate_stimuli, verify_stimuli
 
 __all__ = ["StoreError", "StudyIntegrityError", "TrialAlreadyRated", "Study", "Session",
-           "SessionTrial", "StudyInfo", "create_study", "open_study", "list_studies",
+           "SessionTrial", "StudyInfo", "Display", "Sitting", "rating_link", "create_study", "open_study", "list_studies",
            "studies_root", "resolve_study", "slugify", "STUDY_FILE", "SCHEMA_VERSION", "MIGRATIONS"]
 
 STUDY_FILE = "study.sqlite"
@@ -93,11 +116,52 @@ MIGRATIONS: list[list[str]] = [
              PRIMARY KEY (session_id, position),
              FOREIGN KEY (session_id, position) REFERENCES session_trials (session_id, position))""",
     ],
+    [
+        "ALTER TABLE study ADD COLUMN uid TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE study ADD COLUMN station TEXT NOT NULL DEFAULT ''",
+        "UPDATE study SET uid = lower(hex(randomblob(16))) WHERE uid = ''",
+        "ALTER TABLE sessions ADD COLUMN chain_head TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE sessions ADD COLUMN chain_count INTEGER NOT NULL DEFAULT 0",
+        """CREATE TABLE sittings (
+             id INTEGER PRIMARY KEY AUTOINCREMENT,
+             session_id INTEGER NOT NULL REFERENCES sessions(id),
+             station TEXT NOT NULL DEFAULT '',
+             started_at TEXT NOT NULL,
+             ended_at TEXT NOT NULL,
+             screen_width INTEGER,
+             screen_height INTEGER,
+             device_pixel_ratio REAL,
+             magnification INTEGER,
+             screen_name TEXT NOT NULL DEFAULT '',
+             app_version TEXT NOT NULL)""",
+        "_refuse_non_integer_scores",
+        """CREATE TABLE ratings_v2 (
+             session_id INTEGER NOT NULL,
+             position INTEGER NOT NULL,
+             score INTEGER NOT NULL CHECK (typeof(score) = 'integer' AND score BETWEEN 1 AND 5),
+             response_ms INTEGER NOT NULL CHECK (typeof(response_ms) = 'integer' AND response_ms >= 0),
+             rated_at TEXT NOT NULL,
+             app_version TEXT NOT NULL,
+             sitting_id INTEGER REFERENCES sittings(id),
+             seq INTEGER NOT NULL CHECK (seq >= 0),
+             chain TEXT NOT NULL,
+             PRIMARY KEY (session_id, position),
+             UNIQUE (session_id, seq),
+             FOREIGN KEY (session_id, position) REFERENCES session_trials (session_id, position))""",
+        """INSERT INTO ratings_v2 (session_id, position, score, response_ms, rated_at, app_version,
+                                  sitting_id, seq, chain)
+           SELECT session_id, position, score, response_ms, rated_at, app_version, NULL,
+                  ROW_NUMBER() OVER (PARTITION BY session_id ORDER BY rated_at, position) - 1, ''
+           FROM ratings""",
+        "DROP TABLE ratings",
+        "ALTER TABLE ratings_v2 RENAME TO ratings",
+        "_rebuild_chains",
+    ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-class StoreError(Exception):
+class StoreError(SrganDesktopError):
     """A study cannot be opened or written; the message is meant for the user."""
 
 
@@ -107,6 +171,94 @@ class StudyIntegrityError(StoreError):
 
 class TrialAlreadyRated(StoreError):
     """The trial already has a rating (another window or process recorded it first)."""
+
+
+#: Exceptions that reading a damaged database can raise besides sqlite3.DatabaseError:
+#: a missing column (IndexError from sqlite3.Row), a text column that is not UTF-8, a design
+#: JSON that no longer parses, a value of the wrong type.
+_DAMAGE = (sqlite3.DatabaseError, IndexError, KeyError, ValueError, TypeError, AttributeError,
+           UnicodeDecodeError, OverflowError)
+
+
+def _reading(method):
+    """Turn what a damaged database raises inside ``method`` into :class:`StudyIntegrityError`."""
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except SrganDesktopError:
+            raise
+        except _DAMAGE as exc:
+            raise StudyIntegrityError(f"{self.path} is damaged ({type(exc).__name__}: {exc}). "
+                                      f"Restore the study from a backup or a station copy.") from exc
+    return wrapper
+
+
+def rating_link(previous: str, rater: str, seed: int, position: int, stimulus_id: str,
+                replicate: int, score: int, response_ms: int, rated_at: str, app_version: str) -> str:
+    """One link of a session's hash chain (hex SHA-256); the rater ID is case-folded."""
+    text = json.dumps([previous, rater.casefold(), int(seed), int(position), stimulus_id,
+                       int(replicate), int(score), int(response_ms), rated_at, app_version],
+                      ensure_ascii=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+def _refuse_non_integer_scores(conn: sqlite3.Connection) -> None:
+    bad = conn.execute("SELECT COUNT(*), MIN(session_id), MIN(position) FROM ratings WHERE"
+                       " typeof(score) != 'integer' OR score NOT BETWEEN 1 AND 5"
+                       " OR typeof(response_ms) != 'integer'").fetchone()
+    if bad[0]:
+        raise StudyIntegrityError(
+            f"{bad[0]} rating(s) are not whole numbers 1–5 (first: session {bad[1]}, trial "
+            f"{bad[2] + 1}); the study cannot be upgraded. Export it with an older version, fix "
+            f"the scores, and import them into a new study.")
+
+
+def _rebuild_chains(conn: sqlite3.Connection) -> None:
+    """Chain every session's ratings in ``seq`` order (the v1 → v2 migration)."""
+    sessions = conn.execute("SELECT id, rater, seed FROM sessions ORDER BY id").fetchall()
+    for session in sessions:
+        head, count = "", 0
+        for r in conn.execute(
+                "SELECT r.position, r.score, r.response_ms, r.rated_at, r.app_version, r.seq,"
+                " t.stimulus_id, t.replicate FROM ratings r JOIN session_trials t"
+                " ON t.session_id = r.session_id AND t.position = r.position"
+                " WHERE r.session_id = ? ORDER BY r.seq", (session[0],)).fetchall():
+            head = rating_link(head, session[1], session[2], r[0], r[6], r[7], r[1], r[2], r[3], r[4])
+            conn.execute("UPDATE ratings SET chain = ? WHERE session_id = ? AND position = ?",
+                         (head, session[0], r[0]))
+            count += 1
+        conn.execute("UPDATE sessions SET chain_head = ?, chain_count = ? WHERE id = ?",
+                     (head, count, session[0]))
+
+
+_MIGRATION_STEPS = {"_refuse_non_integer_scores": _refuse_non_integer_scores,
+                    "_rebuild_chains": _rebuild_chains}
+
+
+@dataclass(frozen=True)
+class Display:
+    """The screen a sitting was rated on (device pixels; ``magnification`` screen px per image px)."""
+
+    screen_width: int
+    screen_height: int
+    device_pixel_ratio: float
+    magnification: int
+    screen_name: str = ""
+
+
+@dataclass(frozen=True)
+class Sitting:
+    """One time a rater sat down to rate: start, end (the last rating or closing), display."""
+
+    id: int
+    rater: str
+    number: int              # 1-based, per rater
+    station: str
+    started_at: str
+    ended_at: str
+    ratings: int
+    display: Display | None
 
 
 @dataclass(frozen=True)
@@ -251,7 +403,10 @@ def migrate(conn: sqlite3.Connection, path: Path) -> int:
             if version >= SCHEMA_VERSION:
                 break
             for statement in MIGRATIONS[version]:
-                conn.execute(statement)
+                if statement in _MIGRATION_STEPS:
+                    _MIGRATION_STEPS[statement](conn)
+                else:
+                    conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {version + 1}")
         version += 1
     return version
@@ -278,12 +433,16 @@ class Study:
         self.path = path
         self.folder = path.parent
         self._conn = conn
-        row = conn.execute("SELECT name, seed, design_json, created_at, app_version FROM study").fetchone()
+        row = conn.execute("SELECT name, seed, design_json, created_at, app_version, uid, station"
+                           " FROM study").fetchone()
         if row is None:
             raise StoreError(f"{path} holds no study (was its creation interrupted?)")
         self.design = StudyDesign.from_dict(json.loads(row["design_json"]))
+        validate_design(self.design)
         self.created_at: str = row["created_at"]
         self.created_with: str = row["app_version"]
+        self.uid: str = str(row["uid"])
+        self.station: str = str(row["station"])
         self.stimuli: dict[str, Stimulus] = {
             r["id"]: Stimulus(r["id"], r["image"], r["condition"], r["file"], r["sha256"],
                               r["width"], r["height"])
@@ -309,7 +468,10 @@ class Study:
         try:
             migrate(conn, path)
             study = cls(path, conn)
-        except (sqlite3.DatabaseError, KeyError, ValueError, TypeError) as exc:
+        except StoreError:
+            conn.close()
+            raise
+        except (*_DAMAGE, SrganDesktopError) as exc:  # e.g. a design that no longer validates
             conn.close()
             raise StudyIntegrityError(f"{path} is damaged or not a study database ({exc})") from exc
         except BaseException:
@@ -338,6 +500,18 @@ class Study:
     def close(self) -> None:
         self._conn.close()
 
+    @property
+    def design_hash(self) -> str:
+        """SHA-256 of the design (canonical JSON): equal for a study and its station copies."""
+        text = json.dumps(self.design.to_dict(), sort_keys=True, ensure_ascii=True)
+        return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+    @property
+    def stimuli_hash(self) -> str:
+        """SHA-256 over every stimulus (id, image, condition, file SHA-256), sorted by id."""
+        text = json.dumps(sorted((s.id, s.image, s.condition, s.sha256) for s in self.stimuli.values()))
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
     def __enter__(self) -> Study:
         return self
 
@@ -360,6 +534,7 @@ class Study:
                 for ex in calibration_examples(self.design)]
 
     # -- sessions ------------------------------------------------------------------------------
+    @_reading
     def _session(self, where: str, value: object) -> Session | None:
         row = self._conn.execute(
             "SELECT s.*, (SELECT COUNT(*) FROM session_trials t WHERE t.session_id = s.id) AS total,"
@@ -379,6 +554,7 @@ class Study:
             raise StoreError(f"no session {session_id} in study '{self.name}'")
         return found
 
+    @_reading
     def sessions(self) -> list[Session]:
         ids = [r[0] for r in self._conn.execute("SELECT id FROM sessions ORDER BY id")]
         return [self.session(i) for i in ids]
@@ -405,6 +581,7 @@ class Study:
                 session_id = int(row[0])
         return self.session(session_id)
 
+    @_reading
     def trials(self, session_id: int) -> list[SessionTrial]:
         """The session's trials in showing order, with scores where given."""
         return [SessionTrial(r["position"], r["stimulus_id"], r["image"], r["condition"],
@@ -423,30 +600,54 @@ class Study:
                 return trial
         return None
 
+    @staticmethod
+    def _insert_rating(conn: sqlite3.Connection, session_id: int, position: int, score: int,
+                       response_ms: int, rated_at: str, app_version: str, sitting_id: int | None) -> None:
+        """Insert one rating as the next link of its session's chain (inside a transaction)."""
+        trial = conn.execute(
+            "SELECT t.stimulus_id, t.replicate, s.rater, s.seed, s.chain_head, s.chain_count"
+            " FROM session_trials t JOIN sessions s ON s.id = t.session_id"
+            " WHERE t.session_id = ? AND t.position = ?", (session_id, position)).fetchone()
+        if trial is None:
+            raise StoreError(f"session {session_id} has no trial {position}")
+        link = rating_link(trial["chain_head"], trial["rater"], trial["seed"], position,
+                           trial["stimulus_id"], trial["replicate"], score, response_ms, rated_at,
+                           app_version)
+        try:
+            conn.execute("INSERT INTO ratings (session_id, position, score, response_ms, rated_at,"
+                         " app_version, sitting_id, seq, chain) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                         (session_id, position, score, response_ms, rated_at, app_version,
+                          sitting_id, trial["chain_count"], link))
+        except sqlite3.IntegrityError as exc:
+            if conn.execute("SELECT 1 FROM ratings WHERE session_id = ? AND position = ?",
+                            (session_id, position)).fetchone() is not None:
+                raise TrialAlreadyRated(f"trial {position + 1} of session {session_id} is already "
+                                        f"rated") from exc
+            raise StoreError(f"the rating could not be recorded ({exc})") from exc
+        conn.execute("UPDATE sessions SET chain_head = ?, chain_count = chain_count + 1 WHERE id = ?",
+                     (link, session_id))
+
     def mark_calibrated(self, session_id: int) -> None:
         with _transaction(self._conn) as conn:
             now = _now()
             conn.execute("UPDATE sessions SET calibrated_at = COALESCE(calibrated_at, ?),"
                          " updated_at = ? WHERE id = ?", (now, now, session_id))
 
-    def record_rating(self, session_id: int, position: int, score: int, response_ms: int) -> None:
-        """Commit one score in its own transaction; raise :class:`TrialAlreadyRated` if taken."""
-        if isinstance(score, bool) or int(score) != score or not 1 <= int(score) <= 5:
-            raise StoreError(f"a score is 1 to 5, not {score!r}")
-        if response_ms < 0:
-            raise StoreError("a response time cannot be negative")
+    def record_rating(self, session_id: int, position: int, score: int, response_ms: int,
+                      sitting_id: int | None = None) -> None:
+        """Commit one score in its own transaction; raise :class:`TrialAlreadyRated` if taken.
+
+        ``score`` must be an integer 1–5 (3.5, NaN, '4' and True are refused, never rounded)."""
+        if isinstance(score, bool) or not isinstance(score, (int, np.integer)) or not 1 <= score <= 5:
+            raise StoreError(f"a score is a whole number 1 to 5, not {score!r}")
+        if isinstance(response_ms, bool) or not isinstance(response_ms, (int, np.integer)) or response_ms < 0:
+            raise StoreError(f"a response time is a whole number of ms ≥ 0, not {response_ms!r}")
         with _transaction(self._conn) as conn:
-            if conn.execute("SELECT 1 FROM session_trials WHERE session_id = ? AND position = ?",
-                            (session_id, position)).fetchone() is None:
-                raise StoreError(f"session {session_id} has no trial {position}")
             now = _now()
-            try:
-                conn.execute("INSERT INTO ratings (session_id, position, score, response_ms,"
-                             " rated_at, app_version) VALUES (?, ?, ?, ?, ?, ?)",
-                             (session_id, position, int(score), int(response_ms), now, __version__))
-            except sqlite3.IntegrityError as exc:
-                raise TrialAlreadyRated(f"trial {position + 1} of session {session_id} is already "
-                                        f"rated") from exc
+            self._insert_rating(conn, session_id, position, int(score), int(response_ms), now,
+                                __version__, sitting_id)
+            if sitting_id is not None:
+                conn.execute("UPDATE sittings SET ended_at = ? WHERE id = ?", (now, sitting_id))
             conn.execute(
                 "UPDATE sessions SET updated_at = ?, completed_at = CASE WHEN"
                 " (SELECT COUNT(*) FROM ratings WHERE session_id = ?) ="
@@ -454,20 +655,107 @@ class Study:
                 " WHERE id = ?", (now, session_id, session_id, now, session_id))
 
     # -- data ----------------------------------------------------------------------------------
+    @_reading
     def rows(self) -> list[RatingRow]:
-        """Every recorded rating in long format, by session then trial position."""
-        return [RatingRow(study=self.name, rater=r["rater"], session=r["session_id"],
+        """Every recorded rating in long format, by session then trial position.
+
+        Raises :class:`StudyIntegrityError` if a stored score is not an integer 1–5 (bytes
+        changed on disk: the CHECK constraint guards every write)."""
+        numbers = self._sitting_numbers()
+        rows = [RatingRow(study=self.name, rater=r["rater"], session=r["session_id"],
                           image=r["image"], condition=r["condition"], score=r["score"],
                           response_ms=r["response_ms"], trial_index=r["position"],
                           replicate=r["replicate"], seed=r["seed"], app_version=r["app_version"],
-                          rated_at=r["rated_at"])
+                          rated_at=r["rated_at"], sitting=numbers.get(r["sitting_id"], (0, ""))[0],
+                          station=numbers.get(r["sitting_id"], (0, ""))[1])
                 for r in self._conn.execute(
                     "SELECT r.session_id, r.position, r.score, r.response_ms, r.rated_at,"
-                    " r.app_version, s.rater, s.seed, t.replicate, st.image, st.condition"
+                    " r.app_version, r.sitting_id, s.rater, s.seed, t.replicate, st.image, st.condition"
                     " FROM ratings r JOIN sessions s ON s.id = r.session_id"
                     " JOIN session_trials t ON t.session_id = r.session_id AND t.position = r.position"
                     " JOIN stimuli st ON st.id = t.stimulus_id ORDER BY r.session_id, r.position")]
+        try:
+            check_scores(rows)
+        except ValueError as exc:
+            raise StudyIntegrityError(f"{self.path} is damaged: {exc}") from exc
+        return rows
 
+    def _sitting_numbers(self) -> dict[int, tuple[int, str]]:
+        """sitting id → (1-based number within its session, station)."""
+        numbers: dict[int, tuple[int, str]] = {}
+        count: dict[int, int] = {}
+        for r in self._conn.execute("SELECT id, session_id, station FROM sittings ORDER BY started_at, id"):
+            count[r[1]] = count.get(r[1], 0) + 1
+            numbers[r[0]] = (count[r[1]], r[2])
+        return numbers
+
+    # -- sittings ------------------------------------------------------------------------------
+    def begin_sitting(self, session_id: int, display: Display | None = None) -> int:
+        """Record that the rater sat down (now) at ``display``; returns the sitting's id."""
+        now = _now()
+        d = display
+        with _transaction(self._conn) as conn:
+            cursor = conn.execute(
+                "INSERT INTO sittings (session_id, station, started_at, ended_at, screen_width,"
+                " screen_height, device_pixel_ratio, magnification, screen_name, app_version)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (session_id, self.station, now, now, d.screen_width if d else None,
+                 d.screen_height if d else None, d.device_pixel_ratio if d else None,
+                 d.magnification if d else None, d.screen_name if d else "", __version__))
+        return int(cursor.lastrowid)
+
+    def end_sitting(self, sitting_id: int) -> None:
+        with _transaction(self._conn) as conn:
+            conn.execute("UPDATE sittings SET ended_at = ? WHERE id = ?", (_now(), sitting_id))
+
+    @_reading
+    def sittings(self) -> list[Sitting]:
+        """Every sitting, by rater then start time."""
+        numbers = self._sitting_numbers()
+        result = []
+        for r in self._conn.execute(
+                "SELECT x.*, s.rater, (SELECT COUNT(*) FROM ratings r WHERE r.sitting_id = x.id) AS n"
+                " FROM sittings x JOIN sessions s ON s.id = x.session_id ORDER BY s.id, x.started_at, x.id"):
+            display = (Display(int(r["screen_width"]), int(r["screen_height"]),
+                               float(r["device_pixel_ratio"]), int(r["magnification"]),
+                               str(r["screen_name"]))
+                       if r["screen_width"] is not None else None)
+            result.append(Sitting(int(r["id"]), str(r["rater"]), numbers[r["id"]][0], str(r["station"]),
+                                  str(r["started_at"]), str(r["ended_at"]), int(r["n"]), display))
+        return result
+
+    # -- the ratings' hash chain ---------------------------------------------------------------
+    @_reading
+    def verify_chain(self) -> list[str]:
+        """Problems with the ratings' hash chains (altered, inserted, deleted rows); [] if intact."""
+        problems: list[str] = []
+        for session in self._conn.execute(
+                "SELECT id, rater, seed, chain_head, chain_count FROM sessions ORDER BY id").fetchall():
+            head, count = "", 0
+            for r in self._conn.execute(
+                    "SELECT r.position, r.score, r.response_ms, r.rated_at, r.app_version, r.seq,"
+                    " r.chain, t.stimulus_id, t.replicate FROM ratings r JOIN session_trials t"
+                    " ON t.session_id = r.session_id AND t.position = r.position"
+                    " WHERE r.session_id = ? ORDER BY r.seq", (session["id"],)).fetchall():
+                if r["seq"] != count:
+                    problems.append(f"rater '{session['rater']}': {r['seq'] - count} rating(s) before "
+                                    f"trial {r['position'] + 1} were deleted outside the app")
+                    break
+                head = rating_link(head, session["rater"], session["seed"], r["position"],
+                                   r["stimulus_id"], r["replicate"], r["score"], r["response_ms"],
+                                   r["rated_at"], r["app_version"])
+                if head != r["chain"]:
+                    problems.append(f"rater '{session['rater']}': the rating of trial "
+                                    f"{r['position'] + 1} was altered outside the app")
+                    break
+                count += 1
+            else:
+                if count != session["chain_count"] or head != session["chain_head"]:
+                    problems.append(f"rater '{session['rater']}': {session['chain_count']} rating(s) "
+                                    f"were recorded, {count} are left (deleted or altered outside the app)")
+        return problems
+
+    @_reading
     def info(self) -> StudyInfo:
         sessions = self.sessions()
         return StudyInfo(name=self.name, path=self.path, raters=len(sessions),
@@ -484,14 +772,15 @@ def open_study(name_or_path: str | os.PathLike, verify: bool = True, root: Path 
 
 
 def _write_study(db: Path, design: StudyDesign, images: list[SourceImage],
-                 stimuli: list[Stimulus]) -> None:
+                 stimuli: list[Stimulus], uid: str = "", station: str = "") -> None:
     conn = _connect(db)
     try:
         migrate(conn, db)
         with _transaction(conn):
-            conn.execute("INSERT INTO study (id, name, seed, design_json, created_at, app_version)"
-                         " VALUES (1, ?, ?, ?, ?, ?)",
-                         (design.name, design.seed, json.dumps(design.to_dict()), _now(), __version__))
+            conn.execute("INSERT INTO study (id, name, seed, design_json, created_at, app_version,"
+                         " uid, station) VALUES (1, ?, ?, ?, ?, ?, ?, ?)",
+                         (design.name, design.seed, json.dumps(design.to_dict()), _now(), __version__,
+                          uid or secrets.token_hex(16), station))
             conn.executemany("INSERT INTO images VALUES (?, ?, ?, ?, ?, ?)",
                              [(im.id, pos, im.name, im.sha256, im.width, im.height)
                               for pos, im in enumerate(images)])

@@ -8,21 +8,44 @@ Flow: rater ID → (calibration examples, once per rater) → trials in the rate
 order, each score committed to the study database before the next image is shown → thanks.
 Pausing (or closing the window) keeps everything; entering the same ID resumes at the first
 unrated trial.
+
+Viewing conditions (ITU-T P.910), set in the study design and the same for every rater:
+
+* :class:`StimulusView` shows a stimulus at a fixed integer magnification in *device* pixels:
+  at 1 one image pixel covers one screen pixel whatever the device pixel ratio (a 1.25 DPR
+  screen would otherwise scale a 288-px image to 360 px), at k every pixel is a k×k block.
+  No fitting, zooming or panning: fitting to the window made the magnification depend on the
+  image and the window (a 288-px image was shown at about 2.5×);
+* the stimulus is centred on neutral mid-grey (128, 128, 128); ``grey_ms`` > 0 shows only
+  that grey between two stimuli, with the scores locked;
+* the panel refuses to start, saying why, when the screen cannot show the largest stimulus at
+  that magnification, and it locks the scores while the window is too small to show all of it;
+* every start or resume is a *sitting* recorded in the study with its display (screen size
+  in device pixels, device pixel ratio, magnification, screen name) and its end;
+* the rater instructions come from the study (editable), and a break page appears every
+  ``break_every`` trials.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QElapsedTimer, Qt, QTimer, Signal
-from PySide6.QtGui import QFont, QKeySequence, QShortcut
+import math
+
+import numpy as np
+from PySide6.QtCore import QElapsedTimer, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QFont, QImage, QKeySequence, QPainter, QShortcut
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton,
                                QSizePolicy, QStackedWidget, QVBoxLayout, QWidget)
 
 from srgan_desktop.core.images import ImageLoadError, load_image
 from srgan_desktop.mos.design import SCORE_LABELS, DesignError
-from srgan_desktop.mos.store import Session, SessionTrial, StoreError, Study, TrialAlreadyRated
-from srgan_desktop.ui.image_pane import ImagePane
+from srgan_desktop.mos.store import (Display, Session, SessionTrial, StoreError, Study,
+                                     TrialAlreadyRated)
 
-__all__ = ["RatingPanel", "RATING_TITLE", "INSTRUCTIONS"]
+__all__ = ["RatingPanel", "StimulusView", "RATING_TITLE", "INSTRUCTIONS", "MID_GREY",
+           "placement", "screen_problem"]
+
+#: ITU-T P.910's neutral background: mid-grey.
+MID_GREY = (128, 128, 128)
 
 RATING_TITLE = "Image quality rating"
 INSTRUCTIONS = (
@@ -33,7 +56,84 @@ INSTRUCTIONS = (
     "There are no right or wrong answers; give your own impression. You can pause at any time "
     "and continue later with the same ID.")
 
-LOGIN, RATING, DONE = 0, 1, 2
+LOGIN, RATING, DONE, BREAK = 0, 1, 2, 3
+
+
+def placement(view_w: float, view_h: float, dpr: float, image_w: int, image_h: int,
+              magnification: int) -> QRectF:
+    """Where (in logical coordinates) an image is drawn so that each image pixel covers exactly
+    ``magnification`` × ``magnification`` device pixels, centred, on a device-pixel boundary."""
+    dev_w, dev_h = round(view_w * dpr), round(view_h * dpr)
+    shown_w, shown_h = image_w * magnification, image_h * magnification
+    left, top = (dev_w - shown_w) // 2, (dev_h - shown_h) // 2
+    return QRectF(left / dpr, top / dpr, shown_w / dpr, shown_h / dpr)
+
+
+def screen_problem(screen_w: int, screen_h: int, largest: tuple[int, int], magnification: int) -> str:
+    """Why a screen (device pixels) cannot show the largest stimulus (w, h); '' if it can."""
+    need_w, need_h = largest[0] * magnification, largest[1] * magnification
+    if need_w <= screen_w and need_h <= screen_h:
+        return ""
+    return (f"This screen ({screen_w}×{screen_h} pixels) cannot show the largest image of this "
+            f"study at ×{magnification} ({need_w}×{need_h} pixels). Use a larger screen or ask the "
+            f"experimenter; rating cannot start.")
+
+
+class StimulusView(QWidget):
+    """A stimulus at a fixed integer magnification in device pixels, centred on mid-grey."""
+
+    def __init__(self, magnification: int = 1, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.magnification = int(magnification)
+        self._rgb: np.ndarray | None = None
+        self._qimage: QImage | None = None
+        self._grey = False
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMinimumSize(64, 64)
+
+    def set_image(self, rgb: np.ndarray) -> None:
+        rgb = np.ascontiguousarray(rgb[..., :3], dtype=np.uint8)
+        self._rgb = rgb
+        height, width = rgb.shape[:2]
+        self._qimage = QImage(rgb.data, width, height, 3 * width, QImage.Format.Format_RGB888).copy()
+        self._grey = False
+        self.update()
+
+    def image(self) -> np.ndarray | None:
+        return self._rgb
+
+    def clear(self) -> None:
+        self._rgb = self._qimage = None
+        self.update()
+
+    def show_grey(self, grey: bool = True) -> None:
+        """Only the mid-grey background (between stimuli)."""
+        self._grey = grey
+        self.update()
+
+    @property
+    def is_grey(self) -> bool:
+        return self._grey or self._qimage is None
+
+    def shown_rect(self) -> QRectF | None:
+        if self._rgb is None:
+            return None
+        return placement(self.width(), self.height(), self.devicePixelRatioF(),
+                         self._rgb.shape[1], self._rgb.shape[0], self.magnification)
+
+    def fits(self) -> bool:
+        """True when the whole stimulus is inside the view at the study's magnification."""
+        rect = self.shown_rect()
+        return rect is None or (rect.left() >= -1e-6 and rect.top() >= -1e-6)
+
+    def paintEvent(self, event) -> None:  # noqa: ANN001, N802 (Qt API)
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor(*MID_GREY))
+        rect = self.shown_rect()
+        if rect is not None and not self._grey:
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
+            painter.drawImage(rect, self._qimage)
+        painter.end()
 
 
 class RatingPanel(QWidget):
@@ -46,7 +146,12 @@ class RatingPanel(QWidget):
         super().__init__(parent)
         self.study = study
         self.session: Session | None = None
+        self.sitting: int | None = None
         self.trial: SessionTrial | None = None
+        self._grey_timer = QTimer(self)
+        self._grey_timer.setSingleShot(True)
+        self._grey_timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self._grey_timer.timeout.connect(self._present)
         self._calibration: list[tuple[int, object]] = []
         self._calibration_index = 0
         self._elapsed = QElapsedTimer()
@@ -65,6 +170,7 @@ class RatingPanel(QWidget):
         self.pages.addWidget(self._build_login(rater))
         self.pages.addWidget(self._build_rating())
         self.pages.addWidget(self._build_done())
+        self.pages.addWidget(self._build_break())
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.pages)
@@ -90,8 +196,9 @@ class RatingPanel(QWidget):
         font.setPointSize(font.pointSize() + 6)
         font.setBold(True)
         title.setFont(font)
-        text = QLabel(INSTRUCTIONS)
+        text = QLabel(self.study.design.instructions or INSTRUCTIONS)
         text.setWordWrap(True)
+        self.instructions_label = text
         self.rater_edit = QLineEdit(rater)
         self.rater_edit.setPlaceholderText("Your rater ID")
         self.rater_edit.setAccessibleName("Rater ID")
@@ -128,9 +235,6 @@ class RatingPanel(QWidget):
         self.progress_bar.setTextVisible(False)
         self.progress_bar.setAccessibleName("Progress")
         self.progress_bar.setMaximumHeight(10)
-        self.fit_button = QPushButton("Fit image")
-        self.fit_button.setAccessibleName("Fit the image to the window")
-        self.fit_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.pause_button = QPushButton("Pause")
         self.pause_button.setAccessibleName("Pause and continue later")
         self.pause_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -138,13 +242,10 @@ class RatingPanel(QWidget):
         top = QHBoxLayout()
         top.addWidget(self.progress_label)
         top.addWidget(self.progress_bar, 1)
-        top.addWidget(self.fit_button)
         top.addWidget(self.pause_button)
 
-        self.viewer = ImagePane(show_title=False, show_readout=False)
+        self.viewer = StimulusView(self.study.design.magnification)
         self.viewer.setAccessibleName("Image to rate")
-        self.viewer.set_crosshair_enabled(False)
-        self.fit_button.clicked.connect(self.viewer.fit)
 
         self.anchor_label = QLabel("")
         self.anchor_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -198,18 +299,57 @@ class RatingPanel(QWidget):
         layout.addStretch(1)
         return page
 
+    def _build_break(self) -> QWidget:
+        page = QWidget()
+        self.break_label = QLabel("")
+        self.break_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.break_label.setWordWrap(True)
+        self.continue_button = QPushButton("Continue")
+        self.continue_button.setAccessibleName("Continue rating")
+        self.continue_button.clicked.connect(self.end_break)
+        layout = QVBoxLayout(page)
+        layout.addStretch(1)
+        layout.addWidget(self.break_label)
+        layout.addWidget(self.continue_button, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addStretch(1)
+        return page
+
     # ------------------------------------------------------------------ state
     @property
     def page(self) -> int:
         return self.pages.currentIndex()
 
     def scores_enabled(self) -> bool:
-        return self.page == RATING and self.trial is not None and self.score_buttons[0].isEnabled()
+        return (self.page == RATING and self.trial is not None and self.score_buttons[0].isEnabled()
+                and not self.viewer.is_grey)
+
+    def display(self) -> Display:
+        """The screen this panel is on, in device pixels, with the study's magnification."""
+        screen = self.screen()
+        dpr = float(screen.devicePixelRatio()) if screen is not None else 1.0
+        size = screen.geometry().size() if screen is not None else None
+        width = round(size.width() * dpr) if size is not None else 0
+        height = round(size.height() * dpr) if size is not None else 0
+        return Display(width, height, dpr, self.study.design.magnification,
+                       screen.name() if screen is not None else "")
+
+    def largest_stimulus(self) -> tuple[int, int]:
+        sizes = [(s.width, s.height) for s in self.study.stimuli.values()]
+        return (max(w for w, _ in sizes), max(h for _, h in sizes)) if sizes else (0, 0)
 
     def start(self) -> None:
-        """Begin or resume the session of the rater ID typed in."""
+        """Begin or resume the session of the rater ID typed in (refused, with the reason,
+        when this screen cannot show the study's largest stimulus at its magnification)."""
+        display = self.display()
+        problem = screen_problem(display.screen_width, display.screen_height,
+                                 self.largest_stimulus(), display.magnification)
+        if problem:
+            self.login_status.setText(problem)
+            return
         try:
             self.session = self.study.start_session(self.rater_edit.text())
+            self.sitting = (None if self.session.complete
+                            else self.study.begin_sitting(self.session.id, display))
         except (DesignError, StoreError) as exc:
             self.login_status.setText(str(exc))
             return
@@ -238,8 +378,18 @@ class RatingPanel(QWidget):
                 f"Start to continue where you stopped.")
         self.paused.emit()
 
+    def end_sitting(self) -> None:
+        """Record the end of the current sitting (pause, done, window closed)."""
+        if self.sitting is not None:
+            try:
+                self.study.end_sitting(self.sitting)
+            except StoreError:
+                pass  # the last rating's time already bounds the sitting
+            self.sitting = None
+
     def _to_login(self) -> None:
         self._stop_timers()
+        self.end_sitting()
         self.session = None
         self.trial = None
         self.viewer.clear()
@@ -251,6 +401,7 @@ class RatingPanel(QWidget):
     def _stop_timers(self) -> None:
         self._unlock.stop()
         self._countdown.stop()
+        self._grey_timer.stop()
 
     def _show_image(self, path) -> bool:
         try:
@@ -260,7 +411,6 @@ class RatingPanel(QWidget):
             self.viewer.clear()
             return False
         self.viewer.set_image(rgb)
-        self.viewer.fit()
         return True
 
     # ------------------------------------------------------------ calibration
@@ -297,6 +447,8 @@ class RatingPanel(QWidget):
         """Return/Enter/Space: start from the ID field, or go on to the next example."""
         if self.page == LOGIN:
             self.start()
+        elif self.page == BREAK:
+            self.end_break()
         elif self._calibration:
             self.next_example()
 
@@ -321,9 +473,42 @@ class RatingPanel(QWidget):
         self.progress_bar.setRange(0, session.total)
         self.progress_bar.setValue(session.rated)
         self._set_mode(calibrating=False)
+        every = self.study.design.break_every
+        if every and session.rated and session.rated % every == 0 and self._break_due != session.rated:
+            self._break_due = session.rated
+            self.break_label.setText(f"Time for a short break: {session.rated} of {session.total} "
+                                     f"images are rated.\n\nPress Continue when you are ready.")
+            self.pages.setCurrentIndex(BREAK)
+            return
+        grey = self.study.design.grey_ms
+        if grey > 0 and session.rated > 0:
+            self.viewer.show_grey()
+            self._set_scores_enabled(False)
+            self.wait_label.setText("")
+            self._grey_timer.start(grey)
+            return
+        self._present()
+
+    _break_due = -1
+
+    def end_break(self) -> None:
+        """Continue after a break page."""
+        if self.page != BREAK or self.session is None:
+            return
+        self.pages.setCurrentIndex(RATING)
+        self.setFocus()
+        self._show_next_trial()
+
+    def _present(self) -> None:
+        """Show the current trial's stimulus and start its viewing time."""
+        if self.trial is None:
+            return
         if not self._show_image(self.study.stimulus_path(self.trial.stimulus_id)):
             self._set_scores_enabled(False)
             return
+        if not self.viewer.fits():
+            self.status_label.setText("The window is too small to show the whole image: make it "
+                                      "larger (F11: full screen).")
         self._elapsed.start()
         wait = self.study.design.min_view_ms
         self._set_scores_enabled(wait <= 0)
@@ -357,9 +542,14 @@ class RatingPanel(QWidget):
         if (not self.scores_enabled() or self.trial is None or self.session is None
                 or self._viewing_left_ms() > 0):
             return False
+        if not self.viewer.fits():  # never rate a cropped stimulus
+            self.status_label.setText("The window is too small to show the whole image: make it "
+                                      "larger (F11: full screen).")
+            return False
         response_ms = int(self._elapsed.elapsed())
         try:
-            self.study.record_rating(self.session.id, self.trial.position, score, response_ms)
+            self.study.record_rating(self.session.id, self.trial.position, score, response_ms,
+                                     sitting_id=self.sitting)
         except TrialAlreadyRated:
             pass  # another window recorded it first: just move on
         except StoreError as exc:
@@ -371,6 +561,7 @@ class RatingPanel(QWidget):
 
     def _show_done(self, already: bool) -> None:
         self._stop_timers()
+        self.end_sitting()
         self.trial = None
         self.viewer.clear()
         total = self.session.total if self.session else 0

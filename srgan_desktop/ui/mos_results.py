@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (QCheckBox, QFileDialog, QHBoxLayout, QLabel, QMes
 
 from srgan_desktop.mos.export import ExportError, write_csv, write_json
 from srgan_desktop.mos.records import RatingRow
-from srgan_desktop.mos.report import format_p, format_retest, format_value
+from srgan_desktop.mos.report import format_ci, format_p, format_retest, format_test_p, format_value
 from srgan_desktop.mos.stats import Analysis, analyse
 from srgan_desktop.mos.store import Study
 
@@ -207,13 +207,13 @@ class ResultsView(QWidget):
         a = self.analysis
         _fill(self.summary_table, [
             (s.condition, s.n, format_value(s.mos), format_value(s.sd),
-             f"[{format_value(s.ci_low)}, {format_value(s.ci_high)}]", s.raters,
+             format_ci(s.ci_low, s.ci_high, s.note), s.raters,
              format_value(a.mean_ranks.get(s.condition, math.nan)))
             for s in a.summary])
         _fill(self.pairwise_table, [
             (f"{t.a} vs {t.b}", format_value(t.mos_diff), t.raters, format_value(t.wilcoxon_stat, 1),
-             format_p(t.wilcoxon_p), format_p(t.wilcoxon_p_holm),
-             format_value(t.mwu_stat, 1), format_p(t.mwu_p), format_p(t.mwu_p_holm))
+             format_test_p(t.wilcoxon_p), format_test_p(t.wilcoxon_p_holm),
+             format_value(t.mwu_stat, 1), format_test_p(t.mwu_p), format_test_p(t.mwu_p_holm))
             for t in a.pairwise])
         _fill(self.screening_table, [
             (s.rater, s.presentations, s.p, s.q, format_value(s.ratio, 3),

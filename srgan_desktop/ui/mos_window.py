@@ -51,6 +51,7 @@ class RatingWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:  # noqa: ANN001, N802 (Qt API)
         self.panel._stop_timers()  # every score is already committed: closing is a pause
+        self.panel.end_sitting()
         self.study.close()
         super().closeEvent(event)
 
