@@ -12,67 +12,36 @@ from pathlib import Path
 from typing import Any
 
 from srgan_desktop.errors import SrganDesktopError
-from srgan_desktop.core.benchmarks import BenchmarkError
-from srgan_desktop.core.engine import BicubicMethod, Cancelled, Method, NetworkMethod, UpscaleError
+from srgan_desktop.core.engine import Cancelled, Method, UpscaleError
 from srgan_desktop.core.images import ImageLoadError, ImageSaveError
-from srgan_desktop.core.weights import WEIGHT_SUFFIXES, ModelRegistry, WeightsError
-from srgan_desktop.paths import user_models_dir, weights_dir
+from srgan_desktop.core.models import BUNDLED_NAMES, ModelResolver, NoWeights, default_resolver
+from srgan_desktop.core.weights import WeightsError
 
 __all__ = ["CommandError", "NoWeights", "BUNDLED_NAMES", "USER_ERRORS", "default_registry",
            "load_method", "add_engine_options", "nonnegative_int", "positive_int", "TileProgress",
            "fail", "guarded", "write_json", "jsonable"]
-
-#: The bundled models ``-m`` knows by short name even before their model cards exist.
-BUNDLED_NAMES = ("srresnet", "srgan")
 
 
 class CommandError(SrganDesktopError):
     """A user error found by a subcommand (bad folder, bad option...): one line, exit code 2."""
 
 
-class NoWeights(WeightsError):
-    """A known model whose weights file is not there yet."""
-
-
 #: Errors that are the user's input, not a bug: reported in one line with exit code 2.
-USER_ERRORS: tuple[type[BaseException], ...] = (
-    CommandError, ImageLoadError, ImageSaveError, WeightsError, UpscaleError, BenchmarkError)
+USER_ERRORS: tuple[type[BaseException], ...] = (SrganDesktopError,)
+
+#: The resolver of this installation (bundled models + the user model folder).
+default_registry = default_resolver
 
 
-def default_registry() -> ModelRegistry:
-    """Bundled models plus the user's model folder."""
-    return ModelRegistry(weights_dir(), user_models_dir())
-
-
-def _looks_like_path(spec: str) -> bool:
-    return (Path(spec).suffix.lower() in WEIGHT_SUFFIXES or "/" in spec or "\\" in spec
-            or Path(spec).is_file())
-
-
-def load_method(spec: str, registry: ModelRegistry | None = None) -> Method:
-    """``bicubic``, a registry name (``srresnet``, ``srgan``, ``srresnet_x4``, a user model) or a
-    weights file path → a ready engine :class:`Method`.
+def load_method(spec: str, registry: ModelResolver | None = None, scale: int | None = None) -> Method:
+    """``bicubic`` (at ``scale``, default 4), a model name (``srresnet``, ``srresnet_x4``, a user
+    model), a weights file path or ``KEY=FILE`` → a ready engine :class:`Method`, through the one
+    :class:`~srgan_desktop.core.models.ModelResolver`.
 
     Raises :class:`NoWeights` for a known model without weights, :class:`WeightsError` for
-    anything else that cannot be loaded (unknown name, bad file, not an SRResNet).
+    anything else that cannot be loaded (unknown name, bad or unsafe file, not an SR model).
     """
-    if spec.lower() == "bicubic":
-        return BicubicMethod(4)
-    registry = registry or default_registry()
-    if _looks_like_path(spec):
-        model, descriptor = registry.load(spec)
-        return NetworkMethod(model, descriptor)
-    try:
-        entry = registry.find(spec)
-    except WeightsError:
-        if spec.lower() in BUNDLED_NAMES:
-            raise NoWeights(f"no weights for '{spec}' yet: {spec}_x4.safetensors is not in "
-                            f"{weights_dir()} (train and export it with srgan-train)") from None
-        raise
-    if not entry.available:
-        raise NoWeights(f"{entry.name}: {entry.reason}")
-    model, descriptor = registry.load(entry.name)
-    return NetworkMethod(model, descriptor)
+    return (registry or default_resolver()).method(spec, scale=scale)
 
 
 def nonnegative_int(text: str) -> int:

@@ -1,11 +1,23 @@
-"""The inference engine: one :class:`Upscaler` for every method (bicubic and networks).
+"""The inference engine: one :class:`Upscaler` for every method (bicubic and any model).
 
-* device ``auto | cpu | cuda | mps``; fp32 on the CPU, bf16/fp16 autocast on a GPU with a
-  per-tile fp32 re-run whenever the half-precision output is not finite;
-* tiled inference: each LR tile is padded by the network's receptive radius (40 LR pixels for
-  the 16-block SRResNet), so the tiled result equals the full-frame result up to float
-  rounding; the tile size is chosen from free memory unless given, and a CUDA out-of-memory
-  halves the tile and starts again;
+* device ``auto | cpu | cuda | mps``; precision ``auto | fp32 | fp16 | bf16`` as autocast, only
+  where the model supports it (its descriptor says; asking for an unsupported one is an error).
+  ``auto``: bf16 (else fp16) on CUDA, fp16 on MPS, and fp32 on the CPU — bf16 on the CPU is
+  ``CPU_AUTO_BF16`` (see there for the measured figures).  A half-precision tile whose output is
+  not finite is re-run in fp32;
+* size requirements: every tile is padded (replicating its last row/column) to the model's
+  minimum, multiple-of and square requirements, and the output cropped back;
+* tiling by the descriptor's policy:
+  ``exact`` — each LR tile is padded by the network's receptive radius (40 LR pixels for the
+  16-block SRResNet), so the tiled result equals the full-frame result up to float rounding;
+  ``blend`` — for models that see the whole image (transformers such as SwinIR) and CNNs too
+  deep for exact padding: tiles get ``pad`` pixels of context and overlap their neighbours by
+  ``overlap`` pixels, where the two results are mixed with linear (feathered) weights — the
+  seam error against the full frame is measured in tests/test_models.py and docs/readme/cli.md;
+  ``whole`` — the image in one piece (models that tile internally); an image whose estimated
+  memory exceeds the budget is refused with a clear error;
+  the tile size is chosen from free memory unless given, and a CUDA out-of-memory halves the
+  tile and starts again;
 * a progress callback after each tile and a :class:`CancelToken` checked between tiles;
 * alpha planes are upscaled with bicubic and re-attached.
 """
@@ -31,7 +43,7 @@ from srgan_desktop.core.weights import ModelDescriptor
 
 __all__ = ["Cancelled", "UpscaleError", "CancelToken", "UpscaleResult", "Method", "BicubicMethod",
            "NetworkMethod", "Upscaler", "resolve_device", "available_memory", "ProgressCallback",
-           "tile_boxes"]
+           "tile_boxes", "cpu_has_native_bf16", "CPU_AUTO_BF16"]
 
 ProgressCallback = Callable[[int, int], None]  # (tiles done, tiles in all)
 
@@ -44,6 +56,26 @@ ProgressCallback = Callable[[int, int], None]  # (tiles done, tiles in all)
 #: 24 KiB made auto tiles √2 ≈ 1.4× narrower, i.e. about twice as many tiles).
 BYTES_PER_LR_PIXEL = 12 * 1024
 MIN_TILE = 16
+
+#: Whether ``auto`` precision may pick bf16 on a CPU with native bf16 (AVX512-BF16 or AMX) for
+#: a model that supports it.  The rule: only if bf16 keeps Set5 PSNR within 0.02 dB of fp32 for
+#: the bundled models (``srgan-desktop eval --hr Set5 -m srresnet srgan --precision bf16`` vs
+#: ``fp32``; the figures are in docs/readme/cli.md).
+CPU_AUTO_BF16 = True
+
+
+def cpu_has_native_bf16() -> bool:
+    """True when /proc/cpuinfo lists ``avx512_bf16`` or ``amx_bf16`` (elsewhere: False, so
+    ``auto`` stays fp32 where bf16 would only be emulated, and slower)."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    return bool(flags & {"avx512_bf16", "amx_bf16"})
+    except OSError:
+        pass
+    return False
 
 
 class Cancelled(Exception):
@@ -129,6 +161,12 @@ class Method:
     scale: int = 4
     pad: int = 0
     uses_torch: bool = False
+    tiling: str = "exact"           # exact | blend | whole (see the module docstring)
+    overlap: int = 0                # blend: LR pixels two neighbouring tiles share
+    multiple_of: int = 1            # tile origins and sides are kept multiples of this
+    supports_half: bool = True      # fp16 autocast allowed (NetworkMethod: as its descriptor says)
+    supports_bf16: bool = True      # bf16 autocast allowed
+    bytes_per_lr_pixel: int = BYTES_PER_LR_PIXEL  # peak memory estimate per padded LR pixel
 
     def prepare(self, device: torch.device, precision: str) -> None:
         """Move weights to ``device``; called once per :meth:`Upscaler.upscale`."""
@@ -153,7 +191,7 @@ class BicubicMethod(Method):
 
 
 class NetworkMethod(Method):
-    """An SRResNet-family network described by a :class:`ModelDescriptor`."""
+    """A network described by a :class:`ModelDescriptor` (SRResNet family or any spandrel model)."""
 
     uses_torch = True
 
@@ -162,7 +200,16 @@ class NetworkMethod(Method):
         self.descriptor = descriptor
         self.name = descriptor.name
         self.scale = descriptor.scale
-        self.pad = receptive_radius(descriptor.num_blocks, descriptor.scale)
+        self.tiling = descriptor.tiling
+        self.multiple_of = max(1, descriptor.multiple_of)
+        pad = descriptor.pad if descriptor.pad is not None else receptive_radius(
+            descriptor.num_blocks, descriptor.scale)
+        self.pad = -(-pad // self.multiple_of) * self.multiple_of
+        self.overlap = min(descriptor.overlap, self.pad)  # the blended band lies inside the context
+        self.supports_half = descriptor.supports_half
+        self.supports_bf16 = descriptor.supports_bf16
+        if descriptor.bytes_per_lr_pixel:
+            self.bytes_per_lr_pixel = descriptor.bytes_per_lr_pixel
         self.device = torch.device("cpu")
         self.dtype = torch.float32
 
@@ -173,10 +220,23 @@ class NetworkMethod(Method):
             self.model.to(memory_format=torch.channels_last)
         self.dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(precision, torch.float32)
 
+    def padding(self, height: int, width: int) -> tuple[int, int]:
+        """(rows, columns) to add at the bottom/right so the model accepts the input."""
+        d = self.descriptor
+        h, w = max(height, d.min_size), max(width, d.min_size)
+        h, w = -(-h // self.multiple_of) * self.multiple_of, -(-w // self.multiple_of) * self.multiple_of
+        if d.square:
+            h = w = max(h, w)
+        return h - height, w - width
+
     @torch.inference_mode()
     def run(self, tile: np.ndarray, half: bool) -> np.ndarray:
         lo, hi = self.descriptor.input_range
         x = (rgb_to_tensor(tile) * (hi - lo) + lo).to(self.device)
+        height, width = tile.shape[:2]
+        extra_h, extra_w = self.padding(height, width)
+        if extra_h or extra_w:
+            x = torch.nn.functional.pad(x, (0, extra_w, 0, extra_h), mode="replicate")
         if self.device.type == "cuda":
             x = x.contiguous(memory_format=torch.channels_last)
         if half and self.dtype != torch.float32:
@@ -186,6 +246,7 @@ class NetworkMethod(Method):
             y = self.model(x)
         out_lo, out_hi = self.descriptor.output_range
         y = ((y.float() - out_lo) / (out_hi - out_lo)).squeeze(0)
+        y = y[:, :height * self.scale, :width * self.scale]
         return y.permute(1, 2, 0).cpu().numpy()
 
 
@@ -215,33 +276,69 @@ class Upscaler:
                  precision: str = "auto") -> None:
         self.method = method
         self.device = resolve_device(device) if method.uses_torch else torch.device("cpu")
-        if precision == "auto":
-            precision = "fp32"
-            if self.device.type == "cuda":
-                precision = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-            elif self.device.type == "mps":
-                precision = "fp16"
-        if precision not in ("fp32", "fp16", "bf16"):
+        if precision not in ("auto", "fp32", "fp16", "bf16"):
             raise UpscaleError(f"unknown precision '{precision}' (use auto, fp32, fp16 or bf16)")
         if not method.uses_torch:
             precision = "fp32"
+        elif precision == "auto":
+            precision = self._auto_precision()
+        elif precision == "fp16" and not method.supports_half:
+            raise UpscaleError(f"{method.name} does not support fp16 (use fp32 or auto)")
+        elif precision == "bf16" and not method.supports_bf16:
+            raise UpscaleError(f"{method.name} does not support bf16 (use fp32 or auto)")
         if tile is not None and tile < 0:  # would make no tile at all and return empty memory
             raise UpscaleError(f"the tile side must be 0 (whole image) or more, not {tile}")
         self.precision = precision
         self.tile = tile
 
+    def _auto_precision(self) -> str:
+        half, bf16 = self.method.supports_half, self.method.supports_bf16
+        if self.device.type == "cuda":
+            if bf16 and torch.cuda.is_bf16_supported():
+                return "bf16"
+            return "fp16" if half else "fp32"
+        if self.device.type == "mps":
+            return "fp16" if half else "fp32"
+        return "bf16" if CPU_AUTO_BF16 and bf16 and cpu_has_native_bf16() else "fp32"
+
+    def _budget(self) -> float:
+        share = 0.5 if self.device.type == "cuda" else 0.25
+        return min(available_memory(self.device) * share, 8 * 1024 ** 3)
+
+    def _bytes_per_px(self) -> float:
+        return self.method.bytes_per_lr_pixel * (0.5 if self.precision != "fp32" else 1.0)
+
     def auto_tile(self, height: int, width: int) -> int:
         """The largest tile whose padded forward fits a share of free memory (0 = no tiling)."""
         if not self.method.uses_torch:
             return 0 if height * width <= 1024 * 1024 else 512
-        share = 0.5 if self.device.type == "cuda" else 0.25
-        budget = min(available_memory(self.device) * share, 8 * 1024 ** 3)
-        bytes_per_px = BYTES_PER_LR_PIXEL * (0.5 if self.precision != "fp32" else 1.0)
-        side = int(math.sqrt(budget / bytes_per_px)) - 2 * self.method.pad
-        side = max(MIN_TILE, side - side % 16)
+        if self.method.tiling == "whole":
+            return 0
+        side = int(math.sqrt(self._budget() / self._bytes_per_px())) - 2 * self.method.pad
+        step = max(16, self.method.multiple_of)
+        side = max(MIN_TILE, side - side % step, 4 * self.method.overlap)
         if height <= side and width <= side:
             return 0
         return min(side, 1024)
+
+    def _tile_for(self, rgb: np.ndarray) -> int:
+        """The tile side to use: given or automatic, kept a multiple of the model's ``multiple_of``;
+        a ``whole``-policy model always runs in one piece, if its memory estimate fits."""
+        h, w = rgb.shape[:2]
+        if self.method.tiling == "whole":
+            need = self._bytes_per_px() * (h + self.method.multiple_of) * (w + self.method.multiple_of)
+            budget = self._budget()
+            if need > budget:
+                raise UpscaleError(
+                    f"{self.method.name} must run on the whole image (it does not tile), and "
+                    f"{w}×{h} needs about {need / 2 ** 30:.1f} GiB; {budget / 2 ** 30:.1f} GiB are "
+                    f"available for it — use a smaller image")
+            return 0
+        tile = self.tile if self.tile is not None else self.auto_tile(h, w)
+        m = self.method.multiple_of
+        if tile and m > 1:
+            tile = max(m, tile - tile % m)
+        return tile
 
     def upscale(self, image: np.ndarray | LoadedImage, progress: ProgressCallback | None = None,
                 cancel: CancelToken | None = None, as_float: bool = False) -> UpscaleResult:
@@ -256,8 +353,8 @@ class Upscaler:
         if rgb.shape[0] < 1 or rgb.shape[1] < 1:
             raise UpscaleError("the image has no pixels")
         start = time.perf_counter()
+        tile = self._tile_for(rgb)
         self.method.prepare(self.device, self.precision)
-        tile = self.tile if self.tile is not None else self.auto_tile(*rgb.shape[:2])
         while True:
             try:
                 out, tiles, fallbacks = self._run_tiles(rgb, tile, progress, cancel)
@@ -267,7 +364,8 @@ class Upscaler:
                 current = tile or max(rgb.shape[:2])
                 if current // 2 < MIN_TILE:
                     raise UpscaleError("out of GPU memory even with the smallest tile") from exc
-                tile = max(MIN_TILE, (current // 2) - (current // 2) % 8)
+                step = max(8, self.method.multiple_of)
+                tile = max(MIN_TILE, step, (current // 2) - (current // 2) % step)
         if alpha is not None:
             s = self.method.scale
             alpha = imresize(alpha, output_shape=(alpha.shape[0] * s, alpha.shape[1] * s))
@@ -282,7 +380,9 @@ class Upscaler:
         h, w = rgb.shape[:2]
         s = self.method.scale
         boxes = tile_boxes(h, w, tile, self.method.pad)
-        out = np.empty((h * s, w * s, 3), dtype=np.float32)
+        blend = self.method.tiling == "blend" and len(boxes) > 1 and self.method.overlap > 0
+        out = np.zeros((h * s, w * s, 3), dtype=np.float32)
+        weight = np.zeros((h * s, w * s, 1), dtype=np.float32) if blend else None
         half = self.precision != "fp32"
         fallbacks = 0
         for done, ((y0, x0, y1, x1), (py0, px0, py1, px1)) in enumerate(boxes):
@@ -292,9 +392,40 @@ class Upscaler:
             if half and not np.isfinite(result).all():
                 result = self.method.run(rgb[py0:py1, px0:px1], False)
                 fallbacks += 1
-            oy, ox = (y0 - py0) * s, (x0 - px0) * s
-            out[y0 * s:y1 * s, x0 * s:x1 * s] = result[oy:oy + (y1 - y0) * s, ox:ox + (x1 - x0) * s]
+            if weight is None:
+                oy, ox = (y0 - py0) * s, (x0 - px0) * s
+                out[y0 * s:y1 * s, x0 * s:x1 * s] = result[oy:oy + (y1 - y0) * s, ox:ox + (x1 - x0) * s]
+            else:
+                self._blend_in(out, weight, result, (y0, x0, y1, x1), (py0, px0, py1, px1), h, w)
             if progress is not None:
                 progress(done + 1, len(boxes))
+        if weight is not None:
+            out /= weight
         np.clip(out, 0.0, 1.0, out=out)
         return out, len(boxes), fallbacks
+
+    def _blend_in(self, out: np.ndarray, weight: np.ndarray, result: np.ndarray, core: Box,
+                  padded: Box, height: int, width: int) -> None:
+        """Add one tile's result with feathered weights: its core widened by ``overlap`` on every
+        side that has a neighbour, where the weight ramps linearly across the 2·overlap band
+        centred on the tile edge (the neighbour's ramp is the mirror image: they sum to 1)."""
+        s, ov = self.method.scale, self.method.overlap
+        (y0, x0, y1, x1), (py0, px0, _py1, _px1) = core, padded
+        ky0, kx0 = max(0, y0 - ov), max(0, x0 - ov)
+        ky1, kx1 = min(height, y1 + ov), min(width, x1 + ov)
+
+        def ramp(k0: int, k1: int, c0: int, c1: int, size: int) -> np.ndarray:
+            pos = (np.arange(k0 * s, k1 * s, dtype=np.float32) + 0.5) / s  # HR pixel centres, LR units
+            ramp_ = np.ones_like(pos)
+            if c0 > 0:
+                ramp_ = np.minimum(ramp_, np.clip((pos - (c0 - ov)) / (2 * ov), 0.0, 1.0))
+            if c1 < size:
+                ramp_ = np.minimum(ramp_, np.clip(((c1 + ov) - pos) / (2 * ov), 0.0, 1.0))
+            return ramp_
+
+        wy, wx = ramp(ky0, ky1, y0, y1, height), ramp(kx0, kx1, x0, x1, width)
+        tile_weight = (wy[:, None] * wx[None, :])[..., None]
+        oy, ox = (ky0 - py0) * s, (kx0 - px0) * s
+        part = result[oy:oy + (ky1 - ky0) * s, ox:ox + (kx1 - kx0) * s]
+        out[ky0 * s:ky1 * s, kx0 * s:kx1 * s] += part * tile_weight
+        weight[ky0 * s:ky1 * s, kx0 * s:kx1 * s] += tile_weight
