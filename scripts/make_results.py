@@ -39,7 +39,8 @@ CROPS = [
 def run_eval(dataset: str) -> dict:
     target = OUT / f"eval_{dataset}.json"
     cmd = [sys.executable, "-m", "srgan_desktop", "eval", "--hr", str(DATA / dataset),
-           "-m", "bicubic", "srresnet", "srgan", "--json", str(target), "--no-progress"]
+           "-m", "bicubic", "srresnet", "srgan", "--metrics", "psnr", "ssim", "texture", "niqe",
+           "--json", str(target), "--no-progress"]
     print("$", " ".join(cmd[1:]), flush=True)
     subprocess.run(cmd, check=True, cwd=REPO)
     return json.loads(target.read_text())

@@ -1,9 +1,16 @@
-"""``srgan-desktop eval``: PSNR / SSIM / texture ratio of each method on benchmark folders.
+"""``srgan-desktop eval``: PSNR / SSIM / NIQE (and LPIPS, texture) of each method on benchmark folders.
 
-PSNR and SSIM on Y (BT.601) with a border of ``scale`` pixels, as in the SR literature; the
-texture ratio is the high-frequency energy (above 1/4 Nyquist) of the result relative to
-the HR image's (1 = as much texture as HR, < 1 smoother).  LR inputs come from ``--lr``, from
-a benchmark root's ``LR_bicubic_x4/``, or are made from HR with the MATLAB-compatible bicubic.
+``--metrics`` picks the measures (default ``psnr ssim niqe``; :mod:`srgan_desktop.core.measures`):
+PSNR and SSIM on Y (BT.601), NIQE (no reference, lower = more natural), LPIPS (lower = closer;
+its backbone weights come from ``--lpips-backbone`` or torchvision's cache and are never
+downloaded — asked for without them, the command stops at once with the file to provide),
+the texture ratio (high-frequency energy above 1/4 Nyquist relative to HR).  Every measure
+leaves out a border of ``scale`` pixels, as in the SR literature.  The method ``hr`` scores the
+HR images themselves: the reference row of a perceptual table (its NIQE is the target).
+A measure that cannot run on an image (e.g. "too small for NIQE") gets its reason in the JSON
+field and a short mark in the table, with the reason in the notes; the mean of a measure is a
+number only when every image has it.  LR inputs come from ``--lr``, from a benchmark root's
+``LR_bicubic_x4/``, or are made from HR with the MATLAB-compatible bicubic.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,22 +29,27 @@ from srgan_desktop.commands._common import (CommandError, NoWeights, add_engine_
                                             load_method, write_json)
 from srgan_desktop.core.engine import Method, Upscaler
 from srgan_desktop.core.benchmarks import Dataset, Pair, find_dataset
-from srgan_desktop.core.metrics import ImageScores, score
+from srgan_desktop.core.lpips_metric import LPIPS_NETS, LpipsModel, load_lpips
+from srgan_desktop.core.measures import DEFAULT_MEASURES, MEASURES, is_number, measure
+from srgan_desktop.errors import SrganDesktopError
 
 __all__ = ["add_parser", "run", "Dataset", "Pair", "ImageResult", "MethodResult", "DatasetResult",
-           "find_dataset", "evaluate_method", "format_grid", "format_report", "DEFAULT_METHODS"]
+           "find_dataset", "evaluate_method", "format_grid", "format_report", "DEFAULT_METHODS",
+           "HR_METHOD"]
 
 DEFAULT_METHODS = ["bicubic", "srresnet", "srgan"]
+HR_METHOD = "hr"  # the HR images themselves: the reference row of a perceptual table
 NO_WEIGHTS = "no weights"
 MADE_LR = "made from HR with the MATLAB-compatible bicubic"
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
-        "eval", help="PSNR/SSIM/texture of each method on benchmark folders (a table like the paper's)",
-        description="Measure each method on HR folders: PSNR and SSIM on Y (BT.601), border = scale, "
-                    "and the texture ratio (high-frequency energy above 1/4 Nyquist relative to HR). "
-                    "Methods whose weights are missing are reported as 'no weights' and skipped.")
+        "eval", help="PSNR/SSIM/NIQE (LPIPS, texture) of each method on benchmark folders (a table like the paper's)",
+        description="Measure each method on HR folders: PSNR and SSIM on Y (BT.601), NIQE (no "
+                    "reference), optionally LPIPS and the texture ratio (high-frequency energy above "
+                    "1/4 Nyquist relative to HR); border = scale. The method 'hr' scores the HR images "
+                    "themselves. Methods whose weights are missing are reported as 'no weights' and skipped.")
     parser.add_argument("--hr", nargs="+", required=True, metavar="DIR",
                         help="HR image folder(s), or benchmark roots holding HR/ and LR_bicubic_x4/")
     parser.add_argument("--lr", metavar="DIR",
@@ -44,8 +57,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                              "a benchmark root's LR_bicubic_x4/, else made from HR with the "
                              "MATLAB-compatible bicubic")
     parser.add_argument("-m", "--methods", nargs="+", default=DEFAULT_METHODS, metavar="METHOD",
-                        help="bicubic, srresnet, srgan, user model names or weights files "
-                             f"(default: {' '.join(DEFAULT_METHODS)})")
+                        help=f"bicubic, srresnet, srgan, user model names or weights files, or {HR_METHOD} "
+                             f"(the HR images themselves) (default: {' '.join(DEFAULT_METHODS)})")
+    parser.add_argument("--metrics", nargs="+", default=list(DEFAULT_MEASURES), metavar="NAME",
+                        choices=list(MEASURES),
+                        help=f"measures to report: {', '.join(MEASURES)} (default: {' '.join(DEFAULT_MEASURES)})")
+    parser.add_argument("--lpips-backbone", metavar="PATH",
+                        help="torchvision ImageNet state dict of the LPIPS backbone (default: torchvision's "
+                             "cache, e.g. ~/.cache/torch/hub/checkpoints/alexnet-owt-7be5be79.pth); "
+                             "never downloaded")
+    parser.add_argument("--lpips-net", choices=sorted(LPIPS_NETS), default="alex",
+                        help="LPIPS backbone: alex (AlexNet, the LPIPS default) or vgg (VGG16) "
+                             "(default: %(default)s)")
     parser.add_argument("--json", metavar="OUT", help="also write every figure (per image and mean) here")
     add_engine_options(parser, precision="fp32")  # figures to compare: full precision by default
     parser.add_argument("--summary", action="store_true", help="print only the table of means")
@@ -55,17 +78,30 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 # --- measuring ------------------------------------------------------------------------------
 
+Values = dict[str, float | str]  # measure → figure, or why it could not be computed
+
+
 @dataclass
 class ImageResult:
     name: str
-    psnr: float
-    ssim: float
-    texture: float
+    values: Values
     seconds: float
 
-    @property
-    def scores(self) -> ImageScores:
-        return ImageScores(self.psnr, self.ssim, self.texture)
+    def to_dict(self) -> dict:
+        return {"name": self.name, **self.values, "seconds": self.seconds}
+
+
+def mean_values(images: list[ImageResult], metrics: list[str]) -> Values:
+    """Per measure: the mean over the images, or — if some image lacks it — why not."""
+    mean: Values = {}
+    for name in metrics:
+        column = [r.values.get(name) for r in images]
+        missing = [v for v in column if not is_number(v)]
+        if not missing:
+            mean[name] = float(np.mean(column))
+        else:
+            mean[name] = f"{len(column) - len(missing)} of {len(column)} images: {missing[0]}"
+    return mean
 
 
 @dataclass
@@ -77,25 +113,21 @@ class MethodResult:
     lr: str = ""
     device: str = ""
     images: list[ImageResult] = field(default_factory=list)
+    metrics: list[str] = field(default_factory=lambda: list(DEFAULT_MEASURES))
 
     @property
-    def mean(self) -> ImageScores | None:
-        if not self.images:
-            return None
-        return ImageScores(*(float(np.mean([getattr(r, k) for r in self.images]))
-                             for k in ("psnr", "ssim", "texture")))
+    def mean(self) -> Values | None:
+        return mean_values(self.images, self.metrics) if self.images else None
 
     def to_dict(self) -> dict:
         data: dict = {"method": self.method, "available": self.available}
         if not self.available:
             data["reason"] = self.reason
             return data
-        mean = self.mean
         data.update(scale=self.scale, border=self.scale, lr=self.lr, device=self.device,
-                    mean=None if mean is None else {"psnr": mean.psnr, "ssim": mean.ssim,
-                                                    "texture": mean.texture},
+                    metrics=self.metrics, mean=self.mean,
                     seconds=sum(r.seconds for r in self.images),
-                    images=[vars(r) for r in self.images])
+                    images=[r.to_dict() for r in self.images])
         return data
 
 
@@ -111,19 +143,24 @@ class DatasetResult:
                 "methods": [m.to_dict() for m in self.methods]}
 
 
-def evaluate_method(upscaler: Upscaler, pairs: list[Pair], progress=None) -> list[ImageResult]:
-    """Upscale every LR image and score it against its HR image (border = scale)."""
-    scale = upscaler.method.scale
+def evaluate_method(upscaler: Upscaler | None, pairs: list[Pair], progress=None,
+                    metrics: Sequence[str] = DEFAULT_MEASURES, scale: int | None = None,
+                    lpips: LpipsModel | None = None) -> list[ImageResult]:
+    """Upscale every LR image and measure it against its HR image (border = scale).
+
+    ``upscaler=None`` measures the HR images themselves (the ``hr`` row; ``scale`` gives the border).
+    """
+    scale = upscaler.method.scale if upscaler is not None else (scale or 4)
     results = []
     for pair in pairs:
         start = time.perf_counter()
-        sr = upscaler.upscale(pair.lr).rgb
+        sr = upscaler.upscale(pair.lr).rgb if upscaler is not None else pair.hr
         seconds = time.perf_counter() - start
         if sr.shape != pair.hr.shape:
             raise CommandError(f"{pair.name}: {upscaler.method.name} gave {sr.shape[1]}×{sr.shape[0]}, "
                                f"HR is {pair.hr.shape[1]}×{pair.hr.shape[0]}")
-        figures = score(sr, pair.hr, border=scale)
-        results.append(ImageResult(pair.name, figures.psnr, figures.ssim, figures.texture, seconds))
+        values = measure(sr, pair.hr, metrics, border=scale, lpips=lpips)
+        results.append(ImageResult(pair.name, values, seconds))
         if progress is not None:
             progress.update(1)
     return results
@@ -131,30 +168,43 @@ def evaluate_method(upscaler: Upscaler, pairs: list[Pair], progress=None) -> lis
 
 # --- the table ------------------------------------------------------------------------------
 
-CELL_WIDTH = 23
-COLUMNS = f"{'PSNR':>7} {'SSIM':>6} {'texture':>8}"
+def _width(name: str) -> int:
+    return max(len(MEASURES[name].title), MEASURES[name].digits + 3)
 
 
-def _cell(value: ImageScores | str | None) -> str:
-    if isinstance(value, ImageScores):
-        return f"{value.psnr:7.2f} {value.ssim:6.4f} {value.texture:8.3f}"
-    return f"{value or '':<{CELL_WIDTH}}"[:CELL_WIDTH]
+def _figure(name: str, value: float | str | None) -> str:
+    width = _width(name)
+    if is_number(value):
+        return f"{value:{width}.{MEASURES[name].digits}f}"
+    mark = "" if value is None else ("small" if "too small" in value else "n/a")
+    return f"{mark:>{width}}"
 
 
-def format_grid(corner: str, groups: list[str], rows: list[tuple[str, list[ImageScores | str | None]]]
-                ) -> str:
-    """A text table: one row per label, one PSNR/SSIM/texture column group per ``groups`` entry
-    (a string cell, e.g. "no weights", fills its group)."""
+def _cell(value: Values | str | None, metrics: Sequence[str], width: int) -> str:
+    if isinstance(value, dict):
+        return " ".join(_figure(name, value.get(name)) for name in metrics)
+    return f"{value or '':<{width}}"[:width]
+
+
+def format_grid(corner: str, groups: list[str], rows: list[tuple[str, list[Values | str | None]]],
+                metrics: Sequence[str] = DEFAULT_MEASURES) -> str:
+    """A text table: one row per label, one column group of ``metrics`` per ``groups`` entry
+    (a string cell, e.g. "no weights", fills its group; a measure that could not run shows
+    "small" or "n/a", the reason being in the notes)."""
+    columns = " ".join(f"{MEASURES[name].title:>{_width(name)}}" for name in metrics)
+    width = max(len(columns), 12)
     label_width = max([len(corner)] + [len(label) for label, _ in rows])
-    lines = [" " * label_width + " | " + " | ".join(g[:CELL_WIDTH].center(CELL_WIDTH) for g in groups),
-             f"{corner:<{label_width}} | " + " | ".join(COLUMNS for _ in groups)]
+    lines = [" " * label_width + " | " + " | ".join(g[:width].center(width) for g in groups),
+             f"{corner:<{label_width}} | " + " | ".join(f"{columns:>{width}}" for _ in groups)]
     lines.append("-" * len(lines[1]))
     for label, cells in rows:
-        lines.append(f"{label:<{label_width}} | " + " | ".join(_cell(c) for c in cells))
+        lines.append(f"{label:<{label_width}} | " + " | ".join(
+            f"{_cell(c, metrics, width):>{width}}" for c in cells))
     return "\n".join(line.rstrip() for line in lines)
 
 
-def format_report(results: list[DatasetResult], per_image: bool = True) -> str:
+def format_report(results: list[DatasetResult], per_image: bool = True,
+                  metrics: Sequence[str] = DEFAULT_MEASURES, lpips_note: str = "") -> str:
     """Per-image tables (images × methods) and the paper-style table of means (methods × sets)."""
     blocks = []
     if per_image:
@@ -163,25 +213,30 @@ def format_report(results: list[DatasetResult], per_image: bool = True) -> str:
             if not shown:
                 continue
             names = [r.name for r in shown[0].images]
-            rows = [(name, [m.images[i].scores for m in shown]) for i, name in enumerate(names)]
-            blocks.append(format_grid(ds.name, [m.method for m in shown], rows))
+            rows = [(name, [m.images[i].values for m in shown]) for i, name in enumerate(names)]
+            blocks.append(format_grid(ds.name, [m.method for m in shown], rows, metrics))
     methods = list(dict.fromkeys(m.method for ds in results for m in ds.methods))
     rows = []
     for name in methods:
-        cells: list[ImageScores | str | None] = []
+        cells: list[Values | str | None] = []
         for ds in results:
             found = next((m for m in ds.methods if m.method == name), None)
             cells.append(None if found is None else (found.mean if found.available else NO_WEIGHTS))
         rows.append((name, cells))
     groups = [f"{ds.name} ({ds.images} images)" for ds in results]
     blocks.append(format_grid("mean ×4" if all(m.scale == 4 for ds in results for m in ds.methods)
-                              else "mean", groups, rows))
-    notes = ["PSNR (dB) and SSIM on Y (BT.601), border = scale; texture = high-frequency energy "
-             "above 1/4 Nyquist relative to HR (1 = as much as HR)."]
+                              else "mean", groups, rows, metrics))
+    notes = [MEASURES[name].about + (f" ({lpips_note})" if name == "lpips" and lpips_note else "")
+             for name in metrics]
+    notes.append("Border = scale on every side; hr = the HR images themselves.")
     for ds in results:
-        lr_notes = sorted({m.lr for m in ds.methods if m.available})
+        lr_notes = sorted({m.lr for m in ds.methods if m.available and m.method != HR_METHOD})
         if lr_notes:
             notes.append(f"{ds.name}: LR {'; '.join(lr_notes)}")
+        for m in ds.methods:
+            for r in m.images:
+                notes += [f"{ds.name} {r.name} {m.method} {MEASURES[k].title}: {v}"
+                          for k, v in r.values.items() if not is_number(v)]
     reasons = {m.method: m.reason for ds in results for m in ds.methods if not m.available}
     notes += [f"{name}: {reason}" for name, reason in reasons.items()]
     return "\n\n".join(blocks) + "\n\n" + "\n".join(notes)
@@ -194,6 +249,7 @@ class _Candidate:
     spec: str
     method: Method | None
     reason: str = ""
+    hr: bool = False  # the HR images themselves
 
     @property
     def label(self) -> str:
@@ -203,6 +259,9 @@ class _Candidate:
 def _resolve(specs: list[str]) -> list[_Candidate]:
     candidates = []
     for spec in dict.fromkeys(specs):
+        if spec.lower() == HR_METHOD:
+            candidates.append(_Candidate(HR_METHOD, None, hr=True))
+            continue
         try:
             candidates.append(_Candidate(spec, load_method(spec)))
         except NoWeights as exc:
@@ -224,31 +283,45 @@ def _evaluate(args: argparse.Namespace) -> int:
         raise CommandError("--lr goes with exactly one --hr folder")
     datasets = [find_dataset(hr, args.lr) for hr in args.hr]
     candidates = _resolve(args.methods)
+    metrics = list(dict.fromkeys(args.metrics))
+    lpips, lpips_note = None, ""
+    if "lpips" in metrics:  # before any upscaling: missing weights stop the command at once
+        try:
+            lpips = load_lpips(args.lpips_net, args.lpips_backbone)
+        except SrganDesktopError as exc:
+            raise CommandError(str(exc)) from exc
+        lpips_note = f"{lpips.net}, backbone {lpips.backbone}"
+    hr_scale = next((c.method.scale for c in candidates if c.method is not None), 4)
     results = []
     for dataset in datasets:
         rows = []
         for candidate in candidates:
-            if candidate.method is None:
+            if candidate.method is None and not candidate.hr:
                 rows.append(MethodResult(candidate.label, False, candidate.reason))
                 continue
             method = candidate.method
-            pairs = dataset.pairs(method.scale)
-            lr_dir = dataset.lr_source(method.scale)
-            upscaler = Upscaler(method, device=args.device, tile=args.tile, precision=args.precision)
-            bar = _progress(len(pairs), f"{dataset.name} {method.name}", not args.no_progress)
+            scale = hr_scale if method is None else method.scale
+            pairs = dataset.pairs(scale)
+            lr_dir = dataset.lr_source(scale)
+            upscaler = None if method is None else Upscaler(method, device=args.device, tile=args.tile,
+                                                            precision=args.precision)
+            bar = _progress(len(pairs), f"{dataset.name} {candidate.label}", not args.no_progress)
             try:
-                images = evaluate_method(upscaler, pairs, bar)
+                images = evaluate_method(upscaler, pairs, bar, metrics, scale=scale, lpips=lpips)
             finally:
                 if bar is not None:
                     bar.close()
-            rows.append(MethodResult(method.name, True, scale=method.scale, images=images,
-                                     lr=f"from {lr_dir}" if lr_dir is not None else MADE_LR,
-                                     device=f"{upscaler.device} {upscaler.precision}"))
+            rows.append(MethodResult(
+                candidate.label, True, scale=scale, images=images, metrics=metrics,
+                lr="none (the HR images themselves)" if upscaler is None
+                else f"from {lr_dir}" if lr_dir is not None else MADE_LR,
+                device="" if upscaler is None else f"{upscaler.device} {upscaler.precision}"))
         results.append(DatasetResult(dataset.name, dataset.hr_dir, len(dataset.hr_files()), rows))
-    print(format_report(results, per_image=not args.summary))
+    print(format_report(results, per_image=not args.summary, metrics=metrics, lpips_note=lpips_note))
     if args.json:
         path = write_json(args.json, {"version": __version__, "options": {
-            "device": args.device, "tile": args.tile, "precision": args.precision},
+            "device": args.device, "tile": args.tile, "precision": args.precision, "metrics": metrics,
+            "lpips": {"net": lpips.net, "backbone": str(lpips.backbone)} if lpips is not None else None},
             "datasets": [r.to_dict() for r in results]})
         print(f"\nwrote {path}")
     return 0
