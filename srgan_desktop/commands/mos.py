@@ -9,6 +9,8 @@
     srgan-desktop mos summary STUDY [--exclude-flagged] [--json]
     srgan-desktop mos export STUDY [--csv FILE] [--json FILE]
     srgan-desktop mos rate STUDY [--rater ID]        (opens the rating panel)
+    srgan-desktop mos station STUDY OUT --name NAME  (a self-contained copy for one rating PC)
+    srgan-desktop mos merge STUDY STATION [STATION ...]
 
 STUDY is a study folder, its ``study.sqlite``, or a study name under ``--root`` (default: the
 user data folder's ``mos/``).
@@ -84,6 +86,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                         help="one row per sitting: rater, start, end, station, display")
     export.add_argument("--per-image", type=Path, default=None, metavar="CSV",
                         help="MOS with 95 %% CI per image and condition")
+
+    station = sub.add_parser("station", parents=[common],
+                             help="make a self-contained copy of a study for one rating PC")
+    station.add_argument("study")
+    station.add_argument("out", type=Path, help="new folder for the station copy (on that PC's local disk)")
+    station.add_argument("--name", required=True, help="the station's name, recorded with each sitting")
+    merge = sub.add_parser("merge", parents=[common],
+                           help="bring station copies' ratings back into the study (idempotent)")
+    merge.add_argument("study")
+    merge.add_argument("stations", nargs="+", help="station study folders or study.sqlite files")
 
     rate = sub.add_parser("rate", parents=[common], help="open the rating panel for a study")
     rate.add_argument("study")
@@ -225,7 +237,47 @@ def _rate(args: argparse.Namespace) -> int:
     return run_rating_app(path, rater=args.rater)
 
 
-_COMMANDS = {"create": _create, "list": _list, "check": _check, "summary": _summary,
+def _station(args: argparse.Namespace) -> int:
+    from srgan_desktop.mos.store import make_station, open_study
+
+    with open_study(args.study, root=args.root) as study:
+        path = make_station(study, args.out, args.name)
+        print(f"station '{' '.join(args.name.split())}' of study '{study.name}': {path.parent} "
+              f"({len(study.stimuli)} stimuli). Rate there with: srgan-desktop mos rate {path.parent}")
+    return 0
+
+
+def _merge(args: argparse.Namespace) -> int:
+    from contextlib import ExitStack
+
+    from srgan_desktop.mos.store import Study, open_study, resolve_study
+
+    with ExitStack() as stack:
+        study = stack.enter_context(open_study(args.study, root=args.root))
+        stations = []
+        for spec in args.stations:  # every station is checked before anything is merged
+            station = stack.enter_context(Study.open(resolve_study(spec, args.root)))
+            if station.path.resolve() == study.path.resolve():
+                return fail(f"mos merge: {spec} is the study itself, not a station copy")
+            study.check_station(station)
+            stations.append(station)
+        for station in stations:
+            result = study.merge_from(station)
+            line = (f"station '{result.station}': {result.added} rating(s) added, "
+                    f"{result.unchanged} already merged")
+            if result.duplicates:
+                line += (f", {result.duplicates} trial(s) rated again by {', '.join(result.duplicate_raters)}"
+                         f" skipped (each trial counts once)")
+            print(line)
+        several = study.raters_on_several_stations()
+        for rater, places in several.items():
+            print(f"rater '{rater}' rated on several stations: {', '.join(places)}")
+        info = study.info()
+        print(f"study '{study.name}': {info.raters} rater(s), {info.ratings} rating(s)")
+    return 0
+
+
+_COMMANDS = {"station": _station, "merge": _merge, "create": _create, "list": _list, "check": _check, "summary": _summary,
              "export": _export, "rate": _rate}
 
 

@@ -58,7 +58,7 @@ from srgan_desktop.mos.records import RatingRow, check_scores
 from srgan_desktop.mos.stimuli import SourceImage, Stimulus, generate_stimuli, verify_stimuli
 
 __all__ = ["StoreError", "StudyIntegrityError", "TrialAlreadyRated", "Study", "Session",
-           "SessionTrial", "StudyInfo", "Display", "Sitting", "rating_link", "create_study", "open_study", "list_studies",
+           "SessionTrial", "StudyInfo", "Display", "Sitting", "MergeResult", "rating_link", "make_station", "create_study", "open_study", "list_studies",
            "studies_root", "resolve_study", "slugify", "STUDY_FILE", "SCHEMA_VERSION", "MIGRATIONS"]
 
 STUDY_FILE = "study.sqlite"
@@ -245,6 +245,17 @@ class Display:
     device_pixel_ratio: float
     magnification: int
     screen_name: str = ""
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    """What merging one station did."""
+
+    station: str
+    added: int               # ratings new to the study
+    unchanged: int           # ratings the study already held (merged before)
+    duplicates: int          # trials rated again on this station: skipped, never counted twice
+    duplicate_raters: list[str]
 
 
 @dataclass(frozen=True)
@@ -563,23 +574,27 @@ class Study:
         """The rater's session: resumed if it exists, else created with its own random order."""
         rater = normalize_rater(rater)
         with _transaction(self._conn) as conn:
-            row = conn.execute("SELECT id FROM sessions WHERE casefold(rater) = ? ORDER BY id",
-                               (rater.casefold(),)).fetchone()
-            if row is None:
-                seed = rater_seed(self.design.seed, rater)
-                now = _now()
-                cursor = conn.execute(
-                    "INSERT INTO sessions (rater, seed, started_at, updated_at, app_version)"
-                    " VALUES (?, ?, ?, ?, ?)", (rater, seed, now, now, __version__))
-                session_id = int(cursor.lastrowid)
-                conn.executemany(
-                    "INSERT INTO session_trials (session_id, position, stimulus_id, replicate)"
-                    " VALUES (?, ?, ?, ?)",
-                    [(session_id, pos, self._by_key[(t.image, t.condition)].id, t.replicate)
-                     for pos, t in enumerate(trial_order(self.design, seed))])
-            else:
-                session_id = int(row[0])
+            session_id = self._session_id(conn, rater)
         return self.session(session_id)
+
+    def _session_id(self, conn: sqlite3.Connection, rater: str, started_at: str | None = None) -> int:
+        """The id of ``rater``'s session, created (with its trial order) if there is none yet."""
+        row = conn.execute("SELECT id FROM sessions WHERE casefold(rater) = ? ORDER BY id",
+                           (rater.casefold(),)).fetchone()
+        if row is not None:
+            return int(row[0])
+        seed = rater_seed(self.design.seed, rater)
+        now = _now()
+        cursor = conn.execute(
+            "INSERT INTO sessions (rater, seed, started_at, updated_at, app_version)"
+            " VALUES (?, ?, ?, ?, ?)", (rater, seed, started_at or now, now, __version__))
+        session_id = int(cursor.lastrowid)
+        conn.executemany(
+            "INSERT INTO session_trials (session_id, position, stimulus_id, replicate)"
+            " VALUES (?, ?, ?, ?)",
+            [(session_id, pos, self._by_key[(t.image, t.condition)].id, t.replicate)
+             for pos, t in enumerate(trial_order(self.design, seed))])
+        return session_id
 
     @_reading
     def trials(self, session_id: int) -> list[SessionTrial]:
@@ -755,6 +770,102 @@ class Study:
                                     f"were recorded, {count} are left (deleted or altered outside the app)")
         return problems
 
+    # -- stations ------------------------------------------------------------------------------
+    def check_station(self, station: Study) -> str:
+        """Raise unless ``station`` is an intact copy of this study; returns its name."""
+        label = station.station or station.folder.name
+        if station.design_hash != self.design_hash:
+            raise StoreError(f"station '{label}' ({station.path}) has another design than study "
+                             f"'{self.name}'; it was not made from this study")
+        if station.stimuli_hash != self.stimuli_hash:
+            raise StoreError(f"station '{label}' ({station.path}) has other stimuli than study "
+                             f"'{self.name}' (stimulus hashes differ)")
+        problems = station.verify_chain()
+        if problems:
+            raise StudyIntegrityError(f"station '{label}' ({station.path}) is not intact: "
+                                      + "; ".join(problems[:3]))
+        return label
+
+    def merge_from(self, station: Study) -> MergeResult:
+        """Bring a station copy's sittings and ratings into this study, in one transaction.
+
+        The station must have this study's design and stimuli (same hashes) and an intact
+        hash chain.  A trial this study already holds is never counted twice: the identical
+        rating (merged before) is skipped silently, a different one (the rater rated the same
+        trial on two stations) is skipped and counted in ``duplicates``.  Merging again
+        changes nothing."""
+        label = self.check_station(station)
+        sittings = {x.id: x for x in station.sittings()}
+        source = station._conn
+        added = unchanged = duplicates = 0
+        dup_raters: set[str] = set()
+        with _transaction(self._conn) as conn:
+            for sess in source.execute("SELECT * FROM sessions ORDER BY id").fetchall():
+                session_id = self._session_id(conn, sess["rater"], sess["started_at"])
+                mine = {r["position"]: r for r in conn.execute(
+                    "SELECT position, score, response_ms, rated_at FROM ratings WHERE session_id = ?",
+                    (session_id,))}
+                expected = [r["stimulus_id"] for r in conn.execute(
+                    "SELECT stimulus_id FROM session_trials WHERE session_id = ? ORDER BY position",
+                    (session_id,))]
+                theirs = [r["stimulus_id"] for r in source.execute(
+                    "SELECT stimulus_id FROM session_trials WHERE session_id = ? ORDER BY position",
+                    (sess["id"],))]
+                if expected != theirs:
+                    raise StoreError(f"station '{label}': rater '{sess['rater']}' has another trial "
+                                     f"order than in study '{self.name}'")
+                sitting_ids: dict[int, int] = {}
+                for x in (v for v in sittings.values() if v.rater.casefold() == sess["rater"].casefold()):
+                    where = x.station or label
+                    found = conn.execute("SELECT id FROM sittings WHERE session_id = ? AND station = ?"
+                                         " AND started_at = ?", (session_id, where, x.started_at)).fetchone()
+                    if found is None:
+                        d = x.display
+                        found = [conn.execute(
+                            "INSERT INTO sittings (session_id, station, started_at, ended_at,"
+                            " screen_width, screen_height, device_pixel_ratio, magnification,"
+                            " screen_name, app_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            (session_id, where, x.started_at, x.ended_at,
+                             d.screen_width if d else None, d.screen_height if d else None,
+                             d.device_pixel_ratio if d else None, d.magnification if d else None,
+                             d.screen_name if d else "", __version__)).lastrowid]
+                    else:
+                        conn.execute("UPDATE sittings SET ended_at = MAX(ended_at, ?) WHERE id = ?",
+                                     (x.ended_at, found[0]))
+                    sitting_ids[x.id] = int(found[0])
+                for r in source.execute("SELECT * FROM ratings WHERE session_id = ? ORDER BY seq",
+                                        (sess["id"],)).fetchall():
+                    held = mine.get(r["position"])
+                    if held is not None:
+                        if (held["score"], held["response_ms"], held["rated_at"]) == \
+                                (r["score"], r["response_ms"], r["rated_at"]):
+                            unchanged += 1
+                        else:
+                            duplicates += 1
+                            dup_raters.add(sess["rater"])
+                        continue
+                    self._insert_rating(conn, session_id, r["position"], r["score"], r["response_ms"],
+                                        r["rated_at"], r["app_version"], sitting_ids.get(r["sitting_id"]))
+                    added += 1
+                if sess["calibrated_at"]:
+                    conn.execute("UPDATE sessions SET calibrated_at = COALESCE(calibrated_at, ?)"
+                                 " WHERE id = ?", (sess["calibrated_at"], session_id))
+                conn.execute(
+                    "UPDATE sessions SET updated_at = MAX(updated_at, ?), completed_at = CASE WHEN"
+                    " (SELECT COUNT(*) FROM ratings WHERE session_id = ?) ="
+                    " (SELECT COUNT(*) FROM session_trials WHERE session_id = ?)"
+                    " THEN COALESCE(completed_at, ?) ELSE NULL END WHERE id = ?",
+                    (sess["updated_at"], session_id, session_id, sess["updated_at"], session_id))
+        return MergeResult(label, added, unchanged, duplicates, sorted(dup_raters))
+
+    @_reading
+    def raters_on_several_stations(self) -> dict[str, list[str]]:
+        """Raters whose sittings come from more than one station ('' = this machine)."""
+        places: dict[str, set[str]] = {}
+        for x in self.sittings():
+            places.setdefault(x.rater, set()).add(x.station or "(main)")
+        return {rater: sorted(where) for rater, where in sorted(places.items()) if len(where) > 1}
+
     @_reading
     def info(self) -> StudyInfo:
         sessions = self.sessions()
@@ -790,6 +901,37 @@ def _write_study(db: Path, design: StudyDesign, images: list[SourceImage],
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         conn.close()
+
+
+def make_station(study: Study, folder: str | os.PathLike, station: str) -> Path:
+    """A self-contained copy of ``study`` for one rating PC: its stimuli and a new database
+    with the same design, stimuli and study ID, no ratings, recording as ``station``.
+
+    ``folder`` must not exist yet; an interrupted copy leaves nothing behind."""
+    station = " ".join(station.split())
+    if not station or len(station) > 64:
+        raise StoreError("a station needs a name of 1–64 characters")
+    folder = Path(folder)
+    if folder.exists():
+        raise StoreError(f"{folder} already exists; choose a new folder for the station")
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        scratch = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".part", dir=folder.parent))
+        scratch.chmod(0o755)
+        (scratch / "stimuli").mkdir()
+        for stim in study.stimuli.values():
+            shutil.copy2(study.folder / stim.file, scratch / stim.file)
+        _write_study(scratch / STUDY_FILE, study.design, study.images, list(study.stimuli.values()),
+                     uid=study.uid, station=station)
+        os.replace(scratch, folder)
+    except (OSError, sqlite3.Error) as exc:
+        shutil.rmtree(scratch, ignore_errors=True) if "scratch" in locals() else None
+        raise StoreError(f"cannot make the station copy {folder}: "
+                         f"{getattr(exc, 'strerror', None) or exc}") from exc
+    with Study.open(folder / STUDY_FILE) as copy:  # the copy's stimuli match their hashes
+        if copy.stimuli_hash != study.stimuli_hash:
+            raise StudyIntegrityError(f"the station copy {folder} does not match the study")
+    return folder / STUDY_FILE
 
 
 def create_study(design: StudyDesign, sources: dict[str, Path], folder: str | os.PathLike,
