@@ -148,12 +148,13 @@ class UpscaleWorker(QObject):
                 output = request.known
             else:
                 load_seconds = 0.0
+                # started comes first: the window shows "busy" while the model loads
+                self.started.emit(request, "cpu" if request.spec.is_bicubic else str(resolve_device(request.device)))
                 if request.spec.is_bicubic:
                     method = BicubicMethod(request.scale)
                 else:
                     method, load_seconds = self._network(request)
                 upscaler = Upscaler(method, device=request.device, tile=request.tile)
-                self.started.emit(request, str(upscaler.device))
                 if method.scale != request.scale:
                     raise UpscaleError(f"{request.spec.title} enlarges ×{method.scale}; "
                                        f"the comparison is at ×{request.scale}")
