@@ -19,7 +19,8 @@ from srgan_desktop.core.engine import BicubicMethod, Upscaler
 from srgan_desktop.core.images import LoadedImage
 from srgan_desktop.core.metrics import psnr
 from srgan_desktop.core.resize import downscale
-from srgan_desktop.core.weights import ModelRegistry, save_model
+from srgan_desktop.core.models import ModelResolver
+from srgan_desktop.core.weights import save_model
 
 
 def _image(h: int, w: int, seed: int = 0) -> LoadedImage:
@@ -53,7 +54,7 @@ def x4_model() -> Path:
 def _model(tmp_path: Path) -> tuple[ComparisonModel, list[tuple]]:
     bundled = tmp_path / "bundled"
     bundled.mkdir(exist_ok=True)
-    model = ComparisonModel(ModelSource(ModelRegistry(bundled, paths.user_models_dir())))
+    model = ComparisonModel(ModelSource(ModelResolver(bundled, paths.user_models_dir())))
     seen: list[tuple] = []
     for name in ("image", "methods", "status", "result", "scores", "busy"):
         model.events.connect(name, lambda *args, n=name: seen.append((n, *args)))
@@ -246,6 +247,10 @@ def test_models_added_and_removed_without_restart(tmp_path, x4_model):
     assert "other_x2" not in [m.key for m in model.methods()] and not copied.exists()
     with pytest.raises(Exception, match="not in the user model folder"):
         model.source.remove_file(extra)
+    (extra.parent / "junk_x4.pth").write_bytes(b"junk")
+    with pytest.raises(Exception, match="junk_x4.pth"):
+        model.source.add_file(extra.parent / "junk_x4.pth")  # refused with its error, not copied
+    assert not (paths.user_models_dir() / "junk_x4.pth").exists()
 
 
 def test_prepare_is_pure():

@@ -196,7 +196,12 @@ def test_manage_models_adds_removes_and_shows_errors(qtbot, window, tmp_path, x2
     names = [dialog.cell_text(r, 0) for r in range(dialog.table.rowCount())]
     assert "Tiny test model" in names
     dialog.add_files([x2_file, junk])
-    assert "tiny_x2" in window.grid.keys() and "junk_x4" in window.grid.keys()  # no restart
+    assert "tiny_x2" in window.grid.keys()  # no restart
+    assert messages and "junk_x4.pth" in messages[-1][1]  # refused with its error, nothing copied
+    assert not (paths.user_models_dir() / "junk_x4.pth").exists()
+    (paths.user_models_dir() / "junk_x4.pth").write_bytes(b"put there by hand")
+    window.models_changed()
+    assert "junk_x4" in window.grid.keys()
     rows = {dialog.cell_text(r, 0): r for r in range(dialog.table.rowCount())}
     assert dialog.cell_text(rows["Tiny ×2"], 1) == "×2" and "2 blocks" in dialog.cell_text(rows["Tiny ×2"], 2)
     assert "junk_x4.pth" in dialog.cell_text(rows["junk_x4"], 4)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from srgan_desktop.compare import MethodSpec, RunRequest
+from srgan_desktop.compare import MethodInfo, RunRequest
 from srgan_desktop.ui.worker import WorkerThread
 
 pytestmark = pytest.mark.gui
@@ -13,7 +13,7 @@ pytestmark = pytest.mark.gui
 
 def _job(tiny_model_file, key: str, tile: int) -> RunRequest:
     lr = np.random.default_rng(3).integers(0, 256, (48, 48, 3), dtype=np.uint8)
-    return RunRequest(MethodSpec(key=key, title=key, scale=4, model=tiny_model_file), 4, lr, device="cpu",
+    return RunRequest(MethodInfo(key=key, title=key, scale=4, model=tiny_model_file), 4, lr, device="cpu",
                       tile=tile)
 
 

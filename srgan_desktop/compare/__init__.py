@@ -11,12 +11,12 @@ imports Qt.
 """
 
 from srgan_desktop.compare.events import Events
-from srgan_desktop.compare.methods import (BICUBIC_KEY, INPUT_KEY, REFERENCE_KEY, MethodKind, MethodSpec,
+from srgan_desktop.compare.methods import (BICUBIC_KEY, INPUT_KEY, REFERENCE_KEY, MethodKind, MethodInfo,
                                            ModelSource)
 from srgan_desktop.compare.model import (MODES, CompareError, ComparisonModel, MethodOutput, MethodState,
                                          Prepared, RunRequest, Status, image_hash, prepare)
 from srgan_desktop.compare.scores import Scores, compute_scores, register_scorer
 
-__all__ = ["Events", "BICUBIC_KEY", "INPUT_KEY", "REFERENCE_KEY", "MethodKind", "MethodSpec", "ModelSource",
+__all__ = ["Events", "BICUBIC_KEY", "INPUT_KEY", "REFERENCE_KEY", "MethodKind", "MethodInfo", "ModelSource",
            "MODES", "CompareError", "ComparisonModel", "MethodOutput", "MethodState", "Prepared",
            "RunRequest", "Status", "image_hash", "prepare", "Scores", "compute_scores", "register_scorer"]

@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from srgan_desktop.compare.events import Events
-from srgan_desktop.compare.methods import (BICUBIC_KEY, INPUT_KEY, REFERENCE_KEY, MethodKind, MethodSpec,
+from srgan_desktop.compare.methods import (BICUBIC_KEY, INPUT_KEY, REFERENCE_KEY, MethodKind, MethodInfo,
                                            ModelSource)
 from srgan_desktop.compare.scores import Scores
 from srgan_desktop.core.engine import UpscaleResult
@@ -124,7 +124,7 @@ class Prepared:
 class RunRequest:
     """One method to run (or, with ``known``, only to score) on the current LR image."""
 
-    spec: MethodSpec
+    spec: MethodInfo
     scale: int
     lr: np.ndarray
     alpha: np.ndarray | None = None
@@ -204,8 +204,8 @@ class ComparisonModel:
         self.source = source or ModelSource(None)
         self._prepared = Prepared(None, "upscale", DEFAULT_SCALE)
         self._scale_chosen = False
-        self._models: list[MethodSpec] = []
-        self._files: list[MethodSpec] = []
+        self._models: list[MethodInfo] = []
+        self._files: list[MethodInfo] = []
         self.results: dict[str, MethodOutput] = {}
         self._scores: dict[str, Scores] = {}
         self._states: dict[str, MethodState] = {}
@@ -229,7 +229,7 @@ class ComparisonModel:
         return self._prepared.lr is not None
 
     # ================================================================ methods
-    def refresh_methods(self) -> list[MethodSpec]:
+    def refresh_methods(self) -> list[MethodInfo]:
         """Read the models again (after the model folder changed); emits ``methods``."""
         self._models = self.source.methods()
         if not self._scale_chosen and not self.has_image:
@@ -242,11 +242,11 @@ class ComparisonModel:
         self.events.emit("methods")
         return self.methods()
 
-    def methods(self) -> list[MethodSpec]:
+    def methods(self) -> list[MethodInfo]:
         """Bicubic, every model (enabled or not), then results read from files."""
-        return [MethodSpec(BICUBIC_KEY, "Bicubic", MethodKind.BICUBIC)] + self._models + self._files
+        return [MethodInfo(BICUBIC_KEY, "Bicubic", MethodKind.BICUBIC)] + self._models + self._files
 
-    def method(self, key: str) -> MethodSpec:
+    def method(self, key: str) -> MethodInfo:
         for spec in self.methods():
             if spec.key == key:
                 return spec
@@ -277,7 +277,7 @@ class ComparisonModel:
     def is_enabled(self, key: str) -> bool:
         return not self.disabled_reason(key)
 
-    def runnable(self) -> list[MethodSpec]:
+    def runnable(self) -> list[MethodInfo]:
         return [m for m in self.methods() if m.kind is not MethodKind.FILE and self.is_enabled(m.key)]
 
     # ================================================================ image
@@ -376,7 +376,7 @@ class ComparisonModel:
     def _cache_key(self, key: str, device: str) -> tuple:
         return (self.lr_hash, self.scale, key, "cpu" if key == BICUBIC_KEY else device)
 
-    def _request(self, spec: MethodSpec, device: str, tile: int | None,
+    def _request(self, spec: MethodInfo, device: str, tile: int | None,
                  known: MethodOutput | None = None) -> RunRequest:
         assert self.lr is not None
         return RunRequest(spec, self.scale, self.lr, self.lr_alpha, self.reference, self.reference_hash,
@@ -536,7 +536,7 @@ class ComparisonModel:
         key, n = base, 2
         while key in used:
             key, n = f"{base}#{n}", n + 1
-        spec = MethodSpec(key, title, MethodKind.FILE, self.scale, path=path)
+        spec = MethodInfo(key, title, MethodKind.FILE, self.scale, path=path)
         self._files.append(spec)
         output = MethodOutput(np.ascontiguousarray(rgb), alpha, device="file")
         self.results[key] = output

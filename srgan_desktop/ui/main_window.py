@@ -35,8 +35,10 @@ from PySide6.QtWidgets import (QComboBox, QDockWidget, QFileDialog, QLabel, QMai
 from srgan_desktop import paths
 from srgan_desktop.compare import (INPUT_KEY, MODES, REFERENCE_KEY, ComparisonModel, MethodKind,
                                    MethodOutput, ModelSource, Prepared, RunRequest, Scores, Status, prepare)
+from srgan_desktop.compare import perceptual
 from srgan_desktop.core.images import IMAGE_SUFFIXES, ImageSaveError, load_image, save_image
-from srgan_desktop.core.weights import ModelRegistry
+from srgan_desktop.core.lpips_metric import lpips_missing
+from srgan_desktop.core.models import ModelResolver
 from srgan_desktop.errors import SrganDesktopError
 from srgan_desktop.ui.difference_view import DifferenceView
 from srgan_desktop.ui.export import Crop, ExportResult, crop_scene, export_view
@@ -134,6 +136,8 @@ def action_table() -> list[ActionSpec]:
         ActionSpec("devices", "&Device", menu="&Compare", submenu=True),
         ActionSpec("auto_run", "Run all after opening", "_toggle_auto_run", "&Compare", checkable=True),
         ActionSpec("clear_cache", "Clear result cache", "_clear_cache", "&Compare"),
+        ActionSpec("lpips_backbone", "LPIPS &backbone weights…", "choose_lpips_backbone", "&Compare",
+                   tip="The torchvision ImageNet AlexNet state dict LPIPS uses (never downloaded)"),
         ActionSpec("manage_models", "&Manage…", "manage_models", "&Models",
                    tip="List, add and remove models; each file's error is shown"),
     ]
@@ -222,11 +226,12 @@ class MainWindow(QMainWindow):
     runIdle = Signal()            # the worker finished a batch (done, failed or cancelled)
     differenceReady = Signal()    # the difference map on screen is up to date
 
-    def __init__(self, settings: AppSettings | None = None, registry: ModelRegistry | None = None,
+    def __init__(self, settings: AppSettings | None = None, registry: ModelResolver | None = None,
                  *, open_sample: bool = True, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.settings = settings or AppSettings()
-        self.registry = registry or ModelRegistry(paths.weights_dir(), paths.user_models_dir())
+        self._install_measures()
+        self.registry = registry or ModelResolver(paths.weights_dir(), paths.user_models_dir())
         self.models = ModelSource(self.registry)
         self.model = ComparisonModel(self.models)
         self._input_raster: Raster | None = None
@@ -911,6 +916,48 @@ class MainWindow(QMainWindow):
             self.resultReady.emit(request.key)
 
         self._run_task(lambda: load_image(path), done, lambda message: self._error("Cannot add the result", message))
+
+    # ================================================================ measures
+    def _install_measures(self) -> str | None:
+        """NIQE and LPIPS join the scores (computed in the worker); returns why LPIPS cannot run."""
+        try:
+            return perceptual.install(self.settings.lpips_net, self.settings.lpips_backbone)
+        except ValueError:  # an unknown net in a hand-edited settings file
+            self.settings.lpips_net = "alex"
+            return perceptual.install("alex", self.settings.lpips_backbone)
+
+    def choose_lpips_backbone(self, path: str | None = None) -> str | None:
+        """Compare ▸ LPIPS backbone weights…: the file LPIPS uses from now on; the results already
+        there are measured again on the task thread.  Returns why LPIPS still cannot run, if so."""
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(
+                self, "LPIPS backbone: torchvision ImageNet AlexNet state dict",
+                str(Path(self.settings.lpips_backbone).parent) if self.settings.lpips_backbone else str(Path.home()),
+                "PyTorch state dict (*.pth *.pt);;All files (*)")
+            if not path:
+                return lpips_missing(self.settings.lpips_net, self.settings.lpips_backbone or None)
+        self.settings.lpips_backbone = str(path)
+        reason = self._install_measures()
+        self.statusBar().showMessage(f"LPIPS: {reason}" if reason else f"LPIPS backbone: {path}", 10000)
+        reference, reference_hash = self.model.reference, self.model.reference_hash
+        results = {key: output.rgb for key, output in self.model.results.items()}
+        if reference is not None and results:
+            def measure_all() -> dict[str, float | str]:
+                values: dict[str, float | str] = {}
+                for key, rgb in results.items():
+                    try:
+                        values[key] = perceptual.lpips_score(rgb, reference)
+                    except Exception as exc:  # noqa: BLE001 — shown as the cell's reason
+                        values[key] = f"unavailable: {' '.join(str(exc).split())}"
+                return values
+
+            def done(values: dict[str, float | str]) -> None:
+                if self.model.reference_hash == reference_hash:
+                    for key, value in values.items():
+                        self.model.update_scores(key, lpips=value)
+
+            self._run_task(measure_all, done, lambda message: self.statusBar().showMessage(f"LPIPS: {message}", 10000))
+        return reason
 
     # ================================================================ models
     def manage_models(self) -> QWidget:

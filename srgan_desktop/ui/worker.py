@@ -32,7 +32,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from srgan_desktop.compare import MethodOutput, ModelSource, RunRequest, compute_scores
-from srgan_desktop.core.engine import (BicubicMethod, CancelToken, Cancelled, NetworkMethod, Upscaler,
+from srgan_desktop.core.engine import (BicubicMethod, CancelToken, Cancelled, Method, Upscaler,
                                        UpscaleError, resolve_device)
 from srgan_desktop.core.images import LoadedImage
 from srgan_desktop.errors import SrganDesktopError
@@ -81,7 +81,7 @@ class UpscaleWorker(QObject):
     def __init__(self, models: ModelSource | None = None) -> None:
         super().__init__()
         self.models = models or ModelSource(None)
-        self._loaded: dict[str, NetworkMethod] = {}
+        self._loaded: dict[str, Method] = {}
         self._lock = threading.Lock()
         self._tokens: list[CancelToken] = []  # one per submitted batch not yet over
         self._submit.connect(self._run_batch)
@@ -172,7 +172,7 @@ class UpscaleWorker(QObject):
             self.failed.emit(request, user_message(exc))
         return True
 
-    def _network(self, request: RunRequest) -> tuple[NetworkMethod, float]:
+    def _network(self, request: RunRequest) -> tuple[Method, float]:
         """The loaded model (and the seconds it took to load and warm up now; 0 when kept)."""
         ref = str(request.spec.model)
         with self._lock:
@@ -180,8 +180,7 @@ class UpscaleWorker(QObject):
         if cached is not None:
             return cached, 0.0
         start = time.perf_counter()
-        model, descriptor = self.models.load(request.spec.model if request.spec.model is not None else ref)
-        method = NetworkMethod(model, descriptor)
+        method = self.models.method(request.spec.model if request.spec.model is not None else ref)
         warm = Upscaler(method, device=request.device, tile=0)
         warm.upscale(np.zeros((16, 16, 3), np.uint8))  # first forward: the device's one-time set-up
         with self._lock:
