@@ -121,7 +121,7 @@ def test_open_and_run_all_upscale(qtbot, window, tmp_path):
     assert window.grid.pane(INPUT_KEY).image_scale() == 4
     assert "Bicubic" in window._times_label.text() and "Tiny test model" in window._times_label.text()
     assert window._device_label.text().startswith("Device: cpu")
-    assert window.metrics.rowCount() == 2 and window.metrics.cell_text(0, 5) == "cpu"
+    assert window.metrics.rowCount() == 2 and window.metrics.cell_text(0, window.metrics.column("Device")) == "cpu"
     # cached per (image, method, device): running again starts no work
     window.run_all()
     assert not window.is_busy()

@@ -79,7 +79,8 @@ def heads_path(net: str = "alex") -> Path:
 
 
 def _advice(net: str) -> str:
-    return (f"LPIPS ({net}) needs it: set it in Settings or with --lpips-backbone PATH.")
+    return (f"LPIPS ({net}) needs it: choose the file with Compare ▸ LPIPS backbone weights… "
+            f"in the app, or give --lpips-backbone PATH to eval.")
 
 
 def lpips_missing(net: str = "alex", backbone: str | Path | None = None) -> str | None:
@@ -143,8 +144,8 @@ class LpipsModel:
 
 def _build(net: str, backbone: str | Path | None, device: torch.device) -> LpipsModel:
     arch = _check_net(net)
-    heads_file = heads_path(net)
     features = load_backbone_features(arch, backbone, error=LpipsWeightsError, advice=_advice(net))
+    heads_file = heads_path(net)
     source = backbone_source(arch, backbone)
     assert source is not None  # load_backbone_features has just read it
     try:

@@ -1,10 +1,13 @@
-"""The metrics table: PSNR/SSIM (Y, border 4) against the ground truth, run time and device.
+"""The metrics table: PSNR/SSIM (Y, border 4) against the ground truth, NIQE, LPIPS, run time and device.
 
 The time is inference only; loading the model (and its first-forward set-up) is its own
 column, so the first model run no longer looks slower than the same architecture run second.
 Extra measures of the scores record (``compare.Scores.extra``: NIQE, LPIPS…) go in
 :data:`EXTRA_COLUMNS` order after SSIM; a string value (``"unavailable: reason"``) shows "n/a"
-with the reason as the cell's tooltip.
+with the reason as the cell's tooltip.  NIQE (no reference: Upscale mode too) and LPIPS (Simulate
+mode, with the backbone weights of Compare ▸ LPIPS backbone weights…) come from
+:mod:`srgan_desktop.compare.perceptual`; lower is better for both, so their lowest value is
+bold.  An extra column that no row has a value for (LPIPS in Upscale mode) is hidden.
 """
 
 from __future__ import annotations
@@ -16,8 +19,8 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTab
 
 __all__ = ["MetricsRow", "MetricsPanel"]
 
-#: (scores key, header, format) of the measures after SSIM; add NIQE/LPIPS here
-EXTRA_COLUMNS: list[tuple[str, str, str]] = []
+#: (scores key, header, format) of the measures after SSIM (lower is better for both)
+EXTRA_COLUMNS: list[tuple[str, str, str]] = [("niqe", "NIQE", ".2f"), ("lpips", "LPIPS", ".4f")]
 BASE_COLUMNS = ("Method", "PSNR (dB)", "SSIM", "Time (s)", "Load (s)", "Device")
 COLUMNS = BASE_COLUMNS  # kept for callers that index the base columns
 
@@ -63,10 +66,16 @@ class MetricsPanel(QTableWidget):
         self.setRowCount(len(rows))
         best_psnr = max((r.psnr for r in rows if r.psnr is not None), default=None)
         best_ssim = max((r.ssim for r in rows if r.ssim is not None), default=None)
+        best_extra = {key: min((v for r in rows if isinstance(v := r.extra.get(key), (int, float))), default=None)
+                      for key, _header, _fmt in EXTRA_COLUMNS}  # lower is better
+        for index, (key, _header, _fmt) in enumerate(EXTRA_COLUMNS):
+            self.setColumnHidden(3 + index, all(r.extra.get(key) is None for r in rows))
         for i, row in enumerate(rows):
-            extras, tips = [], {}
+            extras, tips, best = [], {}, {1: row.psnr is not None and row.psnr == best_psnr,
+                                          2: row.ssim is not None and row.ssim == best_ssim}
             for index, (key, _header, fmt) in enumerate(EXTRA_COLUMNS):
                 value = row.extra.get(key)
+                best[3 + index] = value is not None and value == best_extra[key]
                 if isinstance(value, str):
                     extras.append("n/a")
                     tips[3 + index] = value
@@ -81,13 +90,16 @@ class MetricsPanel(QTableWidget):
                     item.setToolTip(tips[col])
                 if col:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                bold = (col == 1 and row.psnr is not None and row.psnr == best_psnr) or \
-                       (col == 2 and row.ssim is not None and row.ssim == best_ssim)
-                if bold:
+                if best.get(col):
                     font = item.font()
                     font.setBold(True)
                     item.setFont(font)
                 self.setItem(i, col, item)
+
+    def column(self, header: str) -> int:
+        """The index of the column titled ``header`` (hidden columns count)."""
+        titles = [self.horizontalHeaderItem(c).text() for c in range(self.columnCount())]
+        return titles.index(header)
 
     def cell_text(self, row: int, col: int) -> str:
         item = self.item(row, col)

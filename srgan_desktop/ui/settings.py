@@ -116,6 +116,9 @@ class AppSettings:
     crosshair = _Value("view/crosshair", True)
     amplification = _Value("view/amplification", 4)
     metrics_visible = _Value("view/metrics", True)
+    #: LPIPS backbone: a torchvision ImageNet state dict file ("" = torchvision's cache), and its net
+    lpips_backbone = _Value("metrics/lpips_backbone", "")
+    lpips_net = _Value("metrics/lpips_net", "alex")
 
     geometry = _BytesValue("window/geometry")
     window_state = _BytesValue("window/state")
