@@ -76,3 +76,41 @@ def test_rater_ids():
         normalize_rater("   ")
     with pytest.raises(DesignError):
         normalize_rater("x" * 65)
+
+
+def test_conditions_from_folders_are_checked_and_copied_with_their_hash(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from mos_util import write_hr_images
+    from srgan_desktop.core.images import load_image
+    from srgan_desktop.mos.stimuli import StimulusError, find_sources, sha256_file
+    from srgan_desktop.mos.store import create_study
+
+    sources = find_sources(write_hr_images(tmp_path / "hr"))   # 34×41 → cropped to 32×40
+    theirs = tmp_path / "srcnn"
+    theirs.mkdir()
+    rng = np.random.default_rng(0)
+    made = {}
+    for k, name in enumerate(sources):
+        size = (34, 41) if k == 0 else (32, 40)   # an HR-sized result is cropped like the HR
+        made[name] = rng.integers(0, 256, (*size, 3), dtype=np.uint8)
+        Image.fromarray(made[name]).save(theirs / (f"{name}_x4.png" if k == 1 else f"{name}.png"))
+    cond = parse_condition(f"SRCNN={theirs}")
+    assert (cond.key, cond.kind, cond.model) == ("SRCNN", "results", str(theirs.resolve()))
+    design = make_design("folders", list(sources), [parse_condition("bicubic"), cond], calibration=0)
+    with create_study(design, sources, tmp_path / "s1") as study:
+        for name in sources:
+            stim = study.stimulus_for(name, "SRCNN")
+            shown = load_image(study.stimulus_path(stim.id)).rgb
+            np.testing.assert_array_equal(shown, made[name][:32, :40])
+            assert stim.sha256 == sha256_file(study.stimulus_path(stim.id))
+    # a missing result is named before anything is rendered; a wrong size names the file
+    missing = next(iter(sources))
+    (theirs / f"{missing}.png").rename(tmp_path / "away.png")
+    with pytest.raises(StimulusError, match=f"no result for '{missing}'"):
+        create_study(design, sources, tmp_path / "s2")
+    assert not (tmp_path / "s2").exists()
+    Image.fromarray(made[missing][:30, :30]).save(theirs / f"{missing}.png")
+    with pytest.raises(StimulusError, match="30×30, expected"):
+        create_study(design, sources, tmp_path / "s3")

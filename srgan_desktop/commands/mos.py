@@ -45,7 +45,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     create.add_argument("--images", type=Path, required=True, help="folder of HR source images")
     create.add_argument("--conditions", default=DEFAULT_CONDITIONS,
                         help=f"comma-separated: nearest, bicubic, srresnet, srgan, reference, or "
-                             f"model files / KEY=FILE (default {DEFAULT_CONDITIONS})")
+                             f"model files / KEY=FILE, or KEY=DIR: a folder of results made elsewhere, "
+                             f"one image per source named like it (default {DEFAULT_CONDITIONS})")
     create.add_argument("--model", action="append", default=[], metavar="FILE",
                         help="add a user model file as a condition (repeatable)")
     create.add_argument("--replicates", type=int, default=1,

@@ -31,7 +31,7 @@ __all__ = ["DesignError", "Condition", "StudyDesign", "Trial", "CalibrationExamp
            "calibration_examples", "validate_design", "make_design"]
 
 #: How a condition's stimulus is made from the HR image.
-CONDITION_KINDS = ("nearest", "bicubic", "model", "reference")
+CONDITION_KINDS = ("nearest", "bicubic", "model", "reference", "results")
 
 #: ACR labels of ITU-T P.910 / BT.500, as the SRGAN paper used them.
 SCORE_LABELS = {1: "Bad", 2: "Poor", 3: "Fair", 4: "Good", 5: "Excellent"}
@@ -53,7 +53,7 @@ class Condition:
 
     key: str
     kind: str
-    model: str = ""      # registry name (``srresnet_x4``) or weights file path, for kind ``model``
+    model: str = ""      # registry name or weights file (kind ``model``); results folder (``results``)
     label: str = ""      # a longer name for results tables
 
     @property
@@ -74,8 +74,9 @@ _ALIASES = {"nn": "nearest", "nearest-neighbour": "nearest", "nearest_neighbour"
 
 
 def parse_condition(spec: str) -> Condition:
-    """``nearest | nn | bicubic | srresnet | srgan | reference | hr``, a weights file path, or
-    ``KEY=PATH`` (a user model under the name KEY)."""
+    """``nearest | nn | bicubic | srresnet | srgan | reference | hr``, a weights file path,
+    ``KEY=FILE`` (a user model under the name KEY) or ``KEY=DIR`` (a folder of results made
+    elsewhere, one image per source named like it: :mod:`srgan_desktop.core.external`)."""
     spec = spec.strip()
     if not spec:
         raise DesignError("empty condition")
@@ -87,6 +88,12 @@ def parse_condition(spec: str) -> Condition:
         path, key = spec, Path(spec).stem
     if not path.strip():
         raise DesignError(f"condition '{spec}': no model file after '='")
+    if sep and Path(path).is_dir():
+        key = key.strip()
+        if not _KEY_RE.match(key):
+            raise DesignError(f"condition name '{key}' must be 1–48 letters, digits, '_', '.', '+' "
+                              f"or '-'")
+        return Condition(key=key, kind="results", model=str(Path(path).resolve()), label=key)
     if Path(path).suffix.lower() not in (".safetensors", ".pth", ".pt", ".ckpt"):
         raise DesignError(f"unknown condition '{spec}' (use nearest, bicubic, srresnet, srgan, "
                           f"reference, or a .safetensors/.pth model file)")
@@ -190,8 +197,8 @@ def validate_design(design: StudyDesign) -> None:
     for cond in design.conditions:
         if cond.kind not in CONDITION_KINDS:
             raise DesignError(f"condition '{cond.key}' has unknown kind '{cond.kind}'")
-        if cond.kind == "model" and not cond.model:
-            raise DesignError(f"condition '{cond.key}' names no model")
+        if cond.kind in ("model", "results") and not cond.model:
+            raise DesignError(f"condition '{cond.key}' names no model or results folder")
         if cond.key in ANCHORS and cond.kind != cond.key:
             # the calibration anchors are looked up by these keys: a model called 'reference'
             # would be shown to raters as the example of a 5 (and listed as the original)

@@ -56,6 +56,22 @@ def format_analysis(name: str, analysis: Analysis, per_image: bool = False) -> s
         for t in analysis.pairwise:
             lines.append(f"{t.a + ' vs ' + t.b:<28}{format_value(t.mos_diff):>7}{t.raters:>8}"
                          f"{format_test_p(t.wilcoxon_p_holm):>12}{format_test_p(t.mwu_p_holm):>10}")
+    model = analysis.subject_model
+    if model is not None:
+        lines += ["", "Subject model (Li & Bampis ML, as sureal's MLE_CO_AP2): quality with rater "
+                      "bias and inconsistency removed"]
+        if model.note:
+            lines.append(f"  {model.note}")
+        else:
+            lines.append(f"{'condition':<16}{'score':>7}{'95% CI':>16}")
+            for c in model.conditions:
+                lines.append(f"{c.condition:<16}{format_value(c.score):>7}"
+                             f"{format_ci(c.ci_low, c.ci_high):>16}")
+            lines += [f"{'rater':<16}{'bias':>7}{'95% CI':>17}{'inconsistency':>15}{'95% CI':>16}"]
+            for r in model.raters:
+                lines.append(f"{r.rater:<16}{r.bias:>+7.2f}{format_ci(r.bias_ci_low, r.bias_ci_high):>17}"
+                             f"{format_value(r.inconsistency):>15}"
+                             f"{format_ci(r.inconsistency_ci_low, r.inconsistency_ci_high):>16}")
     lines += ["", "BT.500 observer screening:",
               f"{'rater':<16}{'P':>4}{'Q':>4}{'(P+Q)/n':>9}{'|P-Q|/(P+Q)':>13}  flagged"]
     for s in analysis.screening:

@@ -39,6 +39,7 @@ import numpy as np
 from scipy import stats as sps
 
 from srgan_desktop.mos.records import RatingRow, ScoreError, check_scores
+from srgan_desktop.mos.subject_model import SubjectModel, subject_model
 
 __all__ = ["ScoreError", "check_scores", "ImageStats", "per_image", "TOO_FEW", "ConditionStats", "PairwiseTest", "RaterScreening", "RetestResult", "Analysis",
            "mean_ci", "summarize", "score_distribution", "mean_ranks", "holm", "pairwise_tests",
@@ -128,6 +129,7 @@ class Analysis:
     ratings: int
     per_image: list[ImageStats] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    subject_model: SubjectModel | None = None
 
 
 def condition_order(rows: Iterable[RatingRow], preferred: Sequence[str] = ()) -> list[str]:
@@ -379,4 +381,5 @@ def analyse(rows: Sequence[RatingRow], conditions: Sequence[str] = (),
                     screening=screening, retest=retest_agreement(kept),
                     excluded=sorted(dropped & all_raters),
                     raters=len({r.rater for r in kept}), ratings=len(kept),
-                    per_image=per_image(kept, order), warnings=warnings)
+                    per_image=per_image(kept, order), warnings=warnings,
+                    subject_model=subject_model(kept, order, min_raters=MIN_RATERS_CI))

@@ -30,7 +30,7 @@ __all__ = ["StimulusError", "SourceImage", "Stimulus", "find_sources", "sha256_f
 
 STIMULI_DIR = "stimuli"
 Progress = Callable[[int, int, str], None]          # (done, total, what)
-Renderer = Callable[[np.ndarray, np.ndarray], np.ndarray]   # (hr, lr) -> stimulus
+Renderer = Callable[[np.ndarray, np.ndarray, str], np.ndarray]   # (hr, lr, image id) -> stimulus
 
 
 class StimulusError(SrganDesktopError):
@@ -99,13 +99,41 @@ def nearest_upscale(lr: np.ndarray, factor: int) -> np.ndarray:
 
 
 def _renderer(cond: Condition, scale: int, device: str) -> Renderer:
-    """A function (hr, lr) → stimulus for one condition; network weights are loaded once here."""
+    """A function (hr, lr, image id) → stimulus for one condition; network weights are loaded
+    once here, through the one model resolver.  Kind ``results`` (``cond.model`` a folder) takes
+    the images made elsewhere, named like the sources (:mod:`srgan_desktop.core.external`)."""
     from srgan_desktop.core.engine import BicubicMethod, Upscaler, UpscaleError
 
     if cond.kind == "nearest":
-        return lambda hr, lr: nearest_upscale(lr, scale)
+        return lambda hr, lr, _id: nearest_upscale(lr, scale)
     if cond.kind == "reference":
-        return lambda hr, lr: hr
+        return lambda hr, lr, _id: hr
+    if cond.kind == "results":
+        from srgan_desktop.core.external import Expected, ExternalResults, ResultsError
+
+        try:
+            found = ExternalResults.open(cond.key, cond.model, scale)
+        except ResultsError as exc:
+            raise StimulusError(str(exc)) from exc
+        sizes: dict[str, tuple[int, int]] = {}   # uncropped HR size per image, set by check()
+
+        def take(hr: np.ndarray, lr: np.ndarray, image_id: str) -> np.ndarray:
+            try:
+                return found.load(Expected(image_id, lr.shape[:2], sizes.get(image_id, hr.shape[:2])))
+            except (ResultsError, ImageLoadError) as exc:
+                raise StimulusError(str(exc)) from exc
+
+        def check(image_ids: list[str], hr_sizes: dict[str, tuple[int, int]]) -> None:
+            """Every source must have a result (names), before anything is rendered."""
+            sizes.update(hr_sizes)
+            try:
+                for image_id in image_ids:
+                    found.path_for(image_id)
+            except ResultsError as exc:
+                raise StimulusError(str(exc)) from exc
+
+        take.check = check  # type: ignore[attr-defined]
+        return take
     if cond.kind == "bicubic":
         upscaler = Upscaler(BicubicMethod(scale))
     elif cond.kind == "model":
@@ -126,7 +154,7 @@ def _renderer(cond: Condition, scale: int, device: str) -> Renderer:
     else:
         raise StimulusError(f"condition '{cond.key}': unknown kind '{cond.kind}'")
 
-    def render(hr: np.ndarray, lr: np.ndarray) -> np.ndarray:
+    def render(hr: np.ndarray, lr: np.ndarray, _id: str) -> np.ndarray:
         try:
             return upscaler.upscale(lr).rgb
         except UpscaleError as exc:
@@ -151,6 +179,10 @@ def generate_stimuli(design: StudyDesign, sources: dict[str, Path], study_dir: s
     wanted = design.stimulus_keys()
     renderers = {cond: _renderer(design.condition(cond), design.scale, device)
                  for cond in dict.fromkeys(c for _, c in wanted)}
+    for render in renderers.values():
+        check = getattr(render, "check", None)
+        if check is not None:  # results from files: all names first, sizes as each is loaded
+            check(list(design.images), {})
     out_dir = study_dir / STIMULI_DIR
     out_dir.mkdir(parents=True, exist_ok=True)
     made: list[Stimulus] = []
@@ -162,6 +194,9 @@ def generate_stimuli(design: StudyDesign, sources: dict[str, Path], study_dir: s
             loaded = load_image(sources[image_id])
         except ImageLoadError as exc:
             raise StimulusError(str(exc)) from exc
+        for render in renderers.values():
+            if getattr(render, "check", None) is not None:
+                render.check([], {image_id: tuple(loaded.rgb.shape[:2])})
         hr = crop_to_multiple(loaded.rgb, design.scale)
         if min(hr.shape[:2]) < 4 * design.scale:
             raise StimulusError(f"{sources[image_id].name}: too small for a ×{design.scale} study")
@@ -171,7 +206,7 @@ def generate_stimuli(design: StudyDesign, sources: dict[str, Path], study_dir: s
         for cond in conds:
             if should_stop is not None and should_stop():
                 raise StimulusError("stimulus generation was cancelled")
-            rgb = np.ascontiguousarray(renderers[cond](hr, lr))
+            rgb = np.ascontiguousarray(renderers[cond](hr, lr, image_id))
             if rgb.shape != hr.shape:
                 raise StimulusError(f"condition '{cond}' made a {rgb.shape} image for {hr.shape}")
             stim_id = secrets.token_hex(8)

@@ -1,0 +1,170 @@
+"""Scores from a model of each rater's bias and inconsistency (Li & Bampis), next to MOS.
+
+The model (Z. Li, C. G. Bampis, "A Simple Model for Subject Behavior in Subjective
+Experiments", HVEI 2020; ITU-T P.910 (2022) Annex; Netflix ``sureal``'s ``MLE_CO_AP2``, its
+default): the score of rater i for stimulus j (repeat r) is
+
+    U_jir = ψ_j + Δ_i + υ_i · X,   X ~ N(0, 1)
+
+with ψ_j the stimulus' quality, Δ_i the rater's bias and υ_i the rater's inconsistency.  The
+maximum-likelihood estimate is found by alternating projection exactly as ``sureal`` does it:
+start from the MOS and the mean offsets, then repeat — υ_i = SD of rater i's residuals,
+ψ_j = mean of (U − Δ) weighted by 1/υ_i², Δ_i = mean of (U − ψ) — until ψ moves by less than
+1e-8 (at most 1000 rounds); finally the biases are shifted to mean zero.  Intervals: ψ_j ± 1.96
+· υ_j / √n_j (υ_j = SD of stimulus j's residuals, sureal's "AP2" variant), Δ_i ± 1.96 · υ_i /
+√n_i, and υ_i's χ² interval.  A condition's score is the mean of its stimuli's ψ_j, with the
+standard error √Σ se_j² / n.
+
+Why not ``sureal`` itself: it imports pandas and matplotlib (about 120 MB installed: pandas
+84 MB, matplotlib 35 MB, measured with ``du -sh`` in the venv) for about 60 lines of NumPy.
+``sureal`` stays a *test* dependency: ``tests/test_mos_subject_model.py`` checks that this
+module gives sureal's estimates on simulated votes with known biases and inconsistencies.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.stats import chi2
+
+from srgan_desktop.mos.records import RatingRow
+
+__all__ = ["SubjectModel", "ModelScore", "RaterModel", "score_array", "fit_mle_co",
+           "subject_model", "Z95"]
+
+Z95 = 1.95996          # sureal's two-sided 95 % normal quantile
+MAX_ROUNDS = 1000
+TOLERANCE = 1e-8
+EPSILON = 1e-8
+
+
+@dataclass(frozen=True)
+class ModelScore:
+    """The model's quality of a stimulus (image, condition) or a condition (image = '')."""
+
+    condition: str
+    image: str
+    score: float
+    ci_low: float
+    ci_high: float
+
+
+@dataclass(frozen=True)
+class RaterModel:
+    """One rater's estimated bias (score offset) and inconsistency (SD), with 95 % intervals."""
+
+    rater: str
+    bias: float
+    bias_ci_low: float
+    bias_ci_high: float
+    inconsistency: float
+    inconsistency_ci_low: float
+    inconsistency_ci_high: float
+
+
+@dataclass
+class SubjectModel:
+    """The fitted model: per condition, per stimulus and per rater."""
+
+    conditions: list[ModelScore]
+    stimuli: list[ModelScore]
+    raters: list[RaterModel]
+    rounds: int
+    note: str = ""          # why the model was not fitted ('' when it was)
+
+
+def score_array(rows: Sequence[RatingRow], conditions: Sequence[str] = ()
+                ) -> tuple[np.ndarray, list[tuple[str, str]], list[str]]:
+    """(U[j, i, r] with NaN where missing, stimuli (image, condition), raters)."""
+    order = list(conditions) + sorted({r.condition for r in rows} - set(conditions))
+    images = list(dict.fromkeys(r.image for r in rows))
+    present = {(r.image, r.condition) for r in rows}
+    stimuli = [(im, c) for c in order for im in images if (im, c) in present]
+    raters = sorted({r.rater for r in rows})
+    j_of = {s: j for j, s in enumerate(stimuli)}
+    i_of = {r: i for i, r in enumerate(raters)}
+    cells: dict[tuple[int, int], list[int]] = {}
+    for row in rows:
+        cells.setdefault((j_of[(row.image, row.condition)], i_of[row.rater]), []).append(row.score)
+    reps = max((len(v) for v in cells.values()), default=1)
+    u = np.full((len(stimuli), len(raters), reps), np.nan)
+    for (j, i), scores in cells.items():
+        u[j, i, :len(scores)] = scores
+    return u, stimuli, raters
+
+
+def _along_stimuli(x: np.ndarray) -> np.ndarray:
+    """(J, I, R) → (J·R, I): every (stimulus, repeat) as a row, for per-rater statistics."""
+    return np.concatenate([x[:, :, r] for r in range(x.shape[2])], axis=0)
+
+
+def _along_raters(x: np.ndarray) -> np.ndarray:
+    """(J, I, R) → (J, I·R): every (rater, repeat) as a column, for per-stimulus statistics."""
+    return np.concatenate([x[:, :, r] for r in range(x.shape[2])], axis=1)
+
+
+def fit_mle_co(u: np.ndarray) -> dict[str, np.ndarray | int]:
+    """Alternating-projection ML fit of ψ (J), Δ (I), υ (I) and their uncertainties."""
+    j_count, i_count, reps = u.shape
+    seen = ~np.isnan(u)
+    n_i = _along_stimuli(seen).sum(axis=0)
+    n_j = _along_raters(seen).sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        psi = np.nanmean(_along_raters(u), axis=1)
+        delta = np.nanmean(_along_stimuli(u - psi[:, None, None]), axis=0)
+        rounds = 0
+        while True:
+            previous = psi
+            residual = u - psi[:, None, None] - delta[None, :, None]
+            upsilon = np.nanstd(_along_stimuli(residual), axis=0)
+            upsilon_j = np.nanstd(_along_raters(residual), axis=1)
+            weights = np.tile(1.0 / (upsilon ** 2 + EPSILON), reps)
+            centred = _along_raters(u - delta[None, :, None])
+            psi = (np.nansum(centred * weights[None, :], axis=1)
+                   / np.nansum(~np.isnan(centred) * weights[None, :], axis=1))
+            delta = np.nanmean(_along_stimuli(u - psi[:, None, None]), axis=0)
+            rounds += 1
+            if np.linalg.norm(previous - psi) < TOLERANCE or rounds >= MAX_ROUNDS:
+                break
+        psi_se = 1.0 / np.sqrt(np.maximum(0.0, n_j / upsilon_j ** 2))
+        delta_se = 1.0 / np.sqrt(np.maximum(0.0, n_i / upsilon ** 2))
+        upsilon_low = (1 - np.sqrt(n_i / chi2.ppf(0.975, df=n_i))) * upsilon
+        upsilon_high = (np.sqrt(n_i / chi2.ppf(0.025, df=n_i)) - 1) * upsilon
+    shift = float(np.mean(delta))
+    return {"quality": psi + shift, "quality_se": psi_se, "bias": delta - shift, "bias_se": delta_se,
+            "inconsistency": upsilon, "inconsistency_minus": upsilon_low,
+            "inconsistency_plus": upsilon_high, "rounds": rounds, "n_j": n_j}
+
+
+def subject_model(rows: Sequence[RatingRow], conditions: Sequence[str] = (),
+                  min_raters: int = 3) -> SubjectModel:
+    """The model's scores per condition and stimulus and each rater's bias and inconsistency.
+
+    With fewer than ``min_raters`` raters (or fewer than 2 stimuli) nothing is fitted and
+    ``note`` says "too few ratings": a bias needs others to be measured against."""
+    raters = {r.rater for r in rows}
+    stimuli = {(r.image, r.condition) for r in rows}
+    if len(raters) < min_raters or len(stimuli) < 2:
+        return SubjectModel([], [], [], 0, note=f"too few ratings for the subject model ({len(raters)} "
+                                                 f"rater(s), {len(stimuli)} stimuli; needs {min_raters} "
+                                                 f"raters and 2 stimuli)")
+    u, keys, names = score_array(rows, conditions)
+    fit = fit_mle_co(u)
+    q, se = fit["quality"], fit["quality_se"]
+    per_stimulus = [ModelScore(c, im, float(q[j]), float(q[j] - Z95 * se[j]), float(q[j] + Z95 * se[j]))
+                    for j, (im, c) in enumerate(keys)]
+    per_condition = []
+    for cond in dict.fromkeys(c for _, c in keys):
+        idx = [j for j, (_, c) in enumerate(keys) if c == cond]
+        mean = float(np.mean(q[idx]))
+        half = Z95 * math.sqrt(float(np.sum(se[idx] ** 2))) / len(idx)
+        per_condition.append(ModelScore(cond, "", mean, mean - half, mean + half))
+    b, b_se, v = fit["bias"], fit["bias_se"], fit["inconsistency"]
+    per_rater = [RaterModel(name, float(b[i]), float(b[i] - Z95 * b_se[i]), float(b[i] + Z95 * b_se[i]),
+                            float(v[i]), float(v[i] - fit["inconsistency_minus"][i]),
+                            float(v[i] + fit["inconsistency_plus"][i]))
+                 for i, name in enumerate(names)]
+    return SubjectModel(per_condition, per_stimulus, per_rater, int(fit["rounds"]))
