@@ -195,6 +195,7 @@ def test_selftest_reports_json_and_exits_0(tmp_path):
     assert report["packages"]["torch"] and report["python"] == ".".join(map(str, sys.version_info[:3]))
     assert isinstance(report["cuda_available"], bool) and report["inference_device"] == "cpu"
     assert report["bicubic"]["ok"]
+    assert report["niqe"]["ok"] and report["niqe"]["image"] == "astronaut.png" and 1 < report["niqe"]["value"] < 20
     for model in report["models"]:
         assert model["ok"] is (True if model["available"] else None), model
         assert model["available"] or model["reason"]
@@ -213,3 +214,4 @@ def test_selftest_fails_when_a_bundled_model_is_broken(tmp_path, monkeypatch, ca
     (model,) = report["models"]
     assert model["available"] and model["ok"] is False and "srresnet_x4.safetensors" in model["error"]
     assert report["inference_ok"] is False and report["input"].startswith("synthetic")
+    assert report["niqe"]["ok"] and report["niqe"]["image"].startswith("synthetic")

@@ -126,6 +126,12 @@ def test_spec_is_valid_python_without_pyinstaller():
 def test_spec_collects_every_resource_and_only_resources(spec):
     analysis, = spec["Analysis"].calls
     collected = {dest: Path(src) for dest, src, _ in analysis.datas}
+    import lpips  # its published linear heads are bundled where lpips.__file__ finds them
+
+    heads = Path(lpips.__file__).parent / "weights" / "v0.1"
+    for net in ("alex", "vgg"):
+        assert collected.pop(f"lpips/weights/v0.1/{net}.pth") == heads / f"{net}.pth"
+    assert not any(dest.startswith("lpips/") for dest in collected)
     for dest, src in collected.items():
         assert src.is_file(), f"the spec collects a missing file: {src}"
         assert dest.startswith(spec["RESOURCES_DEST"] + "/"), dest
@@ -136,6 +142,7 @@ def test_spec_collects_every_resource_and_only_resources(spec):
          if p.suffix in (".json", ".safetensors")]
         + [f"samples/{name}" for name in _samples_listed()] + ["samples/SOURCES.md"]
         + [f"icons/{p.name}" for p in (RESOURCES / "icons").iterdir() if p.suffix in (".png", ".ico")]
+        + ["metrics/niqe_pristine.json", "metrics/SOURCES.md", "metrics/LICENSE-BasicSR.txt"]
     )
     for rel in expected:
         assert f"resources/{rel}" in collected, f"resources/{rel} is not bundled"
@@ -143,7 +150,7 @@ def test_spec_collects_every_resource_and_only_resources(spec):
 
 def test_spec_excludes_the_big_unused_modules(spec):
     excludes = set(spec["EXCLUDES"])
-    must = {"torchvision", "trainer", "tests", "tkinter", "matplotlib", "IPython", "triton", "sympy",
+    must = {"trainer", "tests", "tkinter", "matplotlib", "IPython", "triton", "sympy",
             "torch._inductor", "PySide6.QtWebEngineCore", "PySide6.QtWebEngineWidgets",
             "PySide6.Qt3DCore", "PySide6.QtQuick", "PySide6.QtQml", "PySide6.QtMultimedia",
             "PyQt5", "PyQt6", "PySide2"}

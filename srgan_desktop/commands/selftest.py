@@ -1,8 +1,10 @@
 """``srgan-desktop selftest``: is this installation (or frozen build) able to upscale?
 
 Loads every bundled model that has weights, runs a 16×16 → 64×64 inference on the CPU with
-each (and with bicubic), optionally writes the results side by side as a PNG, and prints one
-JSON report.  Exit code 0 when every available model worked, 1 otherwise.  It never imports
+each (and with bicubic), computes NIQE of the bundled 512×512 sample (so a frozen build proves
+it carries NIQE's pristine model, ``resources/metrics``), optionally writes the results side by
+side as a PNG, and prints one JSON report.  Exit code 0 when every available model and NIQE
+worked, 1 otherwise.  It never imports
 Qt, so a frozen build can run it where there is no display.
 """
 
@@ -24,10 +26,12 @@ from srgan_desktop.commands._common import default_registry, jsonable
 from srgan_desktop.core.engine import (BicubicMethod, Method, NetworkMethod, UpscaleError, Upscaler,
                                        resolve_device)
 from srgan_desktop.core.images import ImageLoadError, ImageSaveError, load_image, save_image
+from srgan_desktop.core.niqe import niqe
 from srgan_desktop.core.weights import ModelEntry, WeightsError, load_model
+from srgan_desktop.errors import SrganDesktopError
 from srgan_desktop.paths import is_frozen, samples_dir, weights_dir
 
-__all__ = ["add_parser", "run", "ModelCheck", "package_versions", "sample_input", "check_method",
+__all__ = ["add_parser", "run", "ModelCheck", "package_versions", "sample_input", "check_method", "check_niqe",
            "INPUT_SIDE"]
 
 INPUT_SIDE = 16
@@ -37,7 +41,7 @@ PACKAGES = {
     "torch": ("torch",), "torchvision": ("torchvision",), "numpy": ("numpy",),
     "PySide6": ("PySide6", "PySide6-Essentials", "PySide6_Essentials"), "pyqtgraph": ("pyqtgraph",),
     "pillow": ("pillow", "Pillow"), "opencv": ("opencv-python-headless", "opencv-python"),
-    "safetensors": ("safetensors",), "scipy": ("scipy",), "tqdm": ("tqdm",),
+    "safetensors": ("safetensors",), "scipy": ("scipy",), "tqdm": ("tqdm",), "lpips": ("lpips",),
 }
 
 
@@ -95,6 +99,23 @@ def sample_input(side: int = INPUT_SIDE) -> tuple[np.ndarray, str]:
     pattern = np.stack([xx * 255 // max(1, side - 1), yy * 255 // max(1, side - 1),
                         ((xx + yy) % 4) * 85], axis=-1).astype(np.uint8)
     return pattern, f"synthetic {side}×{side} pattern"
+
+
+def check_niqe() -> dict:
+    """NIQE of the bundled sample (a 256² synthetic texture if it is missing): value and time."""
+    try:
+        rgb, source = load_image(samples_dir() / "astronaut.png").rgb, "astronaut.png"
+    except ImageLoadError:
+        rng = np.random.default_rng(0)
+        yy, xx = np.mgrid[0:256, 0:256]
+        base = 128 + 60 * np.sin(xx / 9.0)[..., None] * np.cos(yy / 13.0)[..., None] + rng.normal(0, 12, (256, 256, 3))
+        rgb, source = np.clip(base, 0, 255).astype(np.uint8), "synthetic 256×256 texture"
+    start = time.perf_counter()
+    try:
+        value = niqe(rgb)
+    except SrganDesktopError as exc:
+        return {"ok": False, "image": source, "error": str(exc)}
+    return {"ok": True, "image": source, "value": round(value, 4), "seconds": time.perf_counter() - start}
 
 
 def check_method(method: Method, image: np.ndarray) -> tuple[np.ndarray, float]:
@@ -161,10 +182,12 @@ def _selftest(args: argparse.Namespace) -> int:
         report["models"].append(asdict(check))
         if rgb is not None:
             outputs.append(rgb)
+    report["niqe"] = check_niqe()
     ok = (report["bicubic"]["ok"] and "registry_error" not in report
           and all(m["ok"] is not False for m in report["models"]))
     report["models_available"] = sum(1 for m in report["models"] if m["available"])
     report["inference_ok"] = bool(ok)
+    ok = ok and report["niqe"]["ok"]
     if args.output:
         lr_view = np.repeat(np.repeat(image, 4, axis=0), 4, axis=1)  # nearest ×4, for reference
         try:
