@@ -77,6 +77,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                          help="leave out raters rejected by BT.500 screening")
     summary.add_argument("--json", action="store_true", help="print the analysis as JSON")
     summary.add_argument("--per-image", action="store_true", help="also MOS per image and condition")
+    _metric_options(summary)
 
     export = sub.add_parser("export", parents=[common], help="write the ratings as long-format CSV and/or JSON")
     export.add_argument("study")
@@ -86,7 +87,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     export.add_argument("--sittings", type=Path, default=None, metavar="CSV",
                         help="one row per sitting: rater, start, end, station, display")
     export.add_argument("--per-image", type=Path, default=None, metavar="CSV",
-                        help="MOS with 95 %% CI per image and condition")
+                        help="MOS with 95 %% CI per image and condition (with each metric when "
+                             "--metrics is given)")
+    _metric_options(export)
 
     station = sub.add_parser("station", parents=[common],
                              help="make a self-contained copy of a study for one rating PC")
@@ -102,6 +105,35 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     rate.add_argument("study")
     rate.add_argument("--rater", default="", help="fill in the rater ID")
     return parser
+
+
+def _metric_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--metrics", nargs="*", default=None, metavar="NAME",
+                        help="metric ↔ MOS agreement for these metrics (psnr ssim lpips niqe; "
+                             "no names = all four)")
+    parser.add_argument("--hr", type=Path, default=None, metavar="DIR",
+                        help="HR source folder for full-reference metrics when the study has no "
+                             "'reference' condition (files checked by SHA-256)")
+    parser.add_argument("--lpips-backbone", default=None, metavar="PATH",
+                        help="torchvision state dict of the LPIPS backbone (default: torchvision's cache)")
+    parser.add_argument("--lpips-net", default="alex", choices=("alex", "vgg"))
+    parser.add_argument("--resamples", type=int, default=400,
+                        help="bootstrap resamples for the agreement intervals (default 400)")
+
+
+def _agreement(args: argparse.Namespace, study, analysis):
+    """The agreement asked for with --metrics, or None."""
+    if args.metrics is None:
+        return None
+    from srgan_desktop.mos.agreement import AGREEMENT_METRICS, study_agreement
+    from srgan_desktop.mos.design import DesignError
+
+    names = args.metrics or list(AGREEMENT_METRICS)
+    unknown = [n for n in names if n not in AGREEMENT_METRICS]
+    if unknown:
+        raise DesignError(f"unknown metric(s) {', '.join(unknown)} (use {', '.join(AGREEMENT_METRICS)})")
+    return study_agreement(study, analysis, names, hr_dir=args.hr, lpips_net=args.lpips_net,
+                           lpips_backbone=args.lpips_backbone, resamples=max(50, args.resamples))
 
 
 def _conditions(args: argparse.Namespace):
@@ -173,10 +205,18 @@ def _summary(args: argparse.Namespace) -> int:
                            exclude_flagged=args.exclude_flagged)
         analysis.warnings[:0] = [f"ratings changed outside the app: {p}" for p in study.verify_chain()]
         name = study.name
+        agreement = _agreement(args, study, analysis)
     if args.json:
-        print(json.dumps(jsonable(asdict(analysis)), indent=1, allow_nan=False))
+        document = asdict(analysis)
+        if agreement is not None:
+            document["agreement"] = asdict(agreement)
+        print(json.dumps(jsonable(document), indent=1, allow_nan=False))
     else:
         print(format_analysis(name, analysis, per_image=args.per_image))
+        if agreement is not None:
+            from srgan_desktop.mos.report import format_agreement
+
+            print("\n" + format_agreement(agreement))
     return 0
 
 
@@ -198,16 +238,22 @@ def _export(args: argparse.Namespace) -> int:
         rows = study.rows()
         sittings = sitting_records(study.sittings())
         analysis = analyse(rows, study.design.condition_keys)
+        agreement = _agreement(args, study, analysis)
+        document = jsonable(asdict(analysis))
+        if agreement is not None:
+            document["agreement"] = jsonable(asdict(agreement))
         if args.csv is not None:
             print(f"wrote {len(rows)} rating(s) to {write_csv(args.csv, rows)}")
         if args.json is not None:
-            path = write_json(args.json, rows, study.design.to_dict(), sittings,
-                              jsonable(asdict(analysis)))
+            path = write_json(args.json, rows, study.design.to_dict(), sittings, document)
             print(f"wrote {len(rows)} rating(s), {len(sittings)} sitting(s) and the analysis to {path}")
         if args.sittings is not None:
             print(f"wrote {len(sittings)} sitting(s) to {write_table_csv(args.sittings, sittings)}")
         if args.per_image is not None:
             cells = [jsonable(asdict(c)) for c in analysis.per_image]
+            if agreement is not None:
+                for cell, metrics in zip(cells, agreement.stimuli):
+                    cell.update(jsonable(metrics.values))
             print(f"wrote {len(cells)} image × condition row(s) to {write_table_csv(args.per_image, cells)}")
     return 0
 

@@ -6,7 +6,8 @@ import math
 
 from srgan_desktop.mos.stats import Analysis, RetestResult
 
-__all__ = ["format_value", "format_p", "format_ci", "format_test_p", "format_analysis",
+__all__ = ["format_value", "format_p", "format_ci", "format_ci3", "format_test_p", "format_analysis",
+           "format_agreement",
            "format_retest", "TOO_FEW_SHORT"]
 
 #: What a table shows where an interval or test was withheld (see ``stats.TOO_FEW``).
@@ -79,6 +80,28 @@ def format_analysis(name: str, analysis: Analysis, per_image: bool = False) -> s
                      f"  {'yes' if s.rejected else 'no'}")
     lines += ["", format_retest(analysis.retest)]
     return "\n".join(lines)
+
+
+def format_agreement(result) -> str:
+    """The metric ↔ MOS table (an :class:`~srgan_desktop.mos.agreement.Agreement`)."""
+    lines = ["Metric ↔ MOS agreement over rated stimuli (95 % bootstrap CI over images; "
+             "PLCC after the VQEG 4-parameter logistic):",
+             f"{'metric':<8}{'stimuli':>8}{'SROCC':>8}{'95% CI':>18}{'Kendall':>9}{'95% CI':>18}"
+             f"{'PLCC':>7}{'95% CI':>18}"]
+    for m in result.metrics:
+        if m.note:
+            lines.append(f"{m.metric:<8}{m.stimuli:>8}  {m.note}")
+            continue
+        lines.append(f"{m.metric:<8}{m.stimuli:>8}{format_value(m.srocc, 3):>8}{format_ci3(*m.srocc_ci):>18}"
+                     f"{format_value(m.krocc, 3):>9}{format_ci3(*m.krocc_ci):>18}"
+                     f"{format_value(m.plcc, 3):>7}{format_ci3(*m.plcc_ci):>18}")
+    lines += [f"  {note}" for note in result.notes]
+    return "\n".join(lines)
+
+
+def format_ci3(low: float, high: float) -> str:
+    return TOO_FEW_SHORT if math.isnan(low) or math.isnan(high) else \
+        f"[{format_value(low, 3)}, {format_value(high, 3)}]"
 
 
 def format_retest(retest: RetestResult | None) -> str:
