@@ -21,6 +21,7 @@ SUBCOMMANDS = {
     "bench": "bench",
     "selftest": "selftest",
     "mos": "mos",
+    "models": "models",
 }
 
 

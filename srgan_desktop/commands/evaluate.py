@@ -9,8 +9,13 @@ leaves out a border of ``scale`` pixels, as in the SR literature.  The method ``
 HR images themselves: the reference row of a perceptual table (its NIQE is the target).
 A measure that cannot run on an image (e.g. "too small for NIQE") gets its reason in the JSON
 field and a short mark in the table, with the reason in the notes; the mean of a measure is a
-number only when every image has it.  LR inputs come from ``--lr``, from a benchmark root's
-``LR_bicubic_x4/``, or are made from HR with the MATLAB-compatible bicubic.
+number only when every image has it.
+
+Scale comes from the models: each model is measured at its own scale (LR from ``--lr``, from a
+benchmark root's ``LR_bicubic_x{scale}/``, or made from HR at that scale with the
+MATLAB-compatible bicubic); ``bicubic``, ``hr`` and results folders take ``--scale``, else the
+scale of the first model named, else 4.  ``KEY=DIR`` is a method whose results were made elsewhere
+(:mod:`srgan_desktop.core.external`): every file is checked (name and size) before anything runs.
 """
 
 from __future__ import annotations
@@ -26,8 +31,10 @@ import numpy as np
 
 from srgan_desktop import __version__
 from srgan_desktop.commands._common import (CommandError, NoWeights, add_engine_options, guarded,
-                                            load_method, write_json)
+                                            load_method, positive_int, write_json)
 from srgan_desktop.core.engine import Method, Upscaler
+from srgan_desktop.core.external import Expected, ExternalResults
+from srgan_desktop.core.models import parse_method
 from srgan_desktop.core.benchmarks import Dataset, Pair, find_dataset
 from srgan_desktop.core.lpips_metric import LPIPS_NETS, LpipsModel, load_lpips
 from srgan_desktop.core.measures import DEFAULT_MEASURES, MEASURES, is_number, measure
@@ -51,14 +58,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                     "1/4 Nyquist relative to HR); border = scale. The method 'hr' scores the HR images "
                     "themselves. Methods whose weights are missing are reported as 'no weights' and skipped.")
     parser.add_argument("--hr", nargs="+", required=True, metavar="DIR",
-                        help="HR image folder(s), or benchmark roots holding HR/ and LR_bicubic_x4/")
+                        help="HR image folder(s), or benchmark roots holding HR/ and LR_bicubic_xN/")
     parser.add_argument("--lr", metavar="DIR",
                         help="LR images with the same file names as in --hr (one --hr only); default: "
-                             "a benchmark root's LR_bicubic_x4/, else made from HR with the "
-                             "MATLAB-compatible bicubic")
+                             "a benchmark root's LR_bicubic_xN/ (N = the method's scale), else made "
+                             "from HR with the MATLAB-compatible bicubic")
     parser.add_argument("-m", "--methods", nargs="+", default=DEFAULT_METHODS, metavar="METHOD",
-                        help=f"bicubic, srresnet, srgan, user model names or weights files, or {HR_METHOD} "
+                        help=f"bicubic, srresnet, srgan, user model names or weights files (any "
+                             f"architecture spandrel loads), KEY=FILE (a model shown as KEY), KEY=DIR "
+                             f"(results made elsewhere, named like the HR images), or {HR_METHOD} "
                              f"(the HR images themselves) (default: {' '.join(DEFAULT_METHODS)})")
+    parser.add_argument("--scale", type=positive_int, metavar="N",
+                        help="scale of bicubic, hr and KEY=DIR results (default: the first model's "
+                             "scale, else 4); each model always runs at its own scale")
     parser.add_argument("--metrics", nargs="+", default=list(DEFAULT_MEASURES), metavar="NAME",
                         choices=list(MEASURES),
                         help=f"measures to report: {', '.join(MEASURES)} (default: {' '.join(DEFAULT_MEASURES)})")
@@ -145,25 +157,33 @@ class DatasetResult:
 
 def evaluate_method(upscaler: Upscaler | None, pairs: list[Pair], progress=None,
                     metrics: Sequence[str] = DEFAULT_MEASURES, scale: int | None = None,
-                    lpips: LpipsModel | None = None) -> list[ImageResult]:
+                    lpips: LpipsModel | None = None, results: ExternalResults | None = None,
+                    hr_sizes: dict[str, tuple[int, int]] | None = None) -> list[ImageResult]:
     """Upscale every LR image and measure it against its HR image (border = scale).
 
-    ``upscaler=None`` measures the HR images themselves (the ``hr`` row; ``scale`` gives the border).
+    ``upscaler=None`` measures the HR images themselves (the ``hr`` row; ``scale`` gives the
+    border), or, with ``results``, the images of a results folder (``hr_sizes``: the uncropped
+    HR sizes, which results may also have).
     """
-    scale = upscaler.method.scale if upscaler is not None else (scale or 4)
-    results = []
+    scale = upscaler.method.scale if upscaler is not None else (results.scale if results else scale or 4)
+    images = []
     for pair in pairs:
         start = time.perf_counter()
-        sr = upscaler.upscale(pair.lr).rgb if upscaler is not None else pair.hr
+        if upscaler is not None:
+            sr = upscaler.upscale(pair.lr).rgb
+        elif results is not None:
+            sr = results.load(Expected(pair.name, pair.lr.shape[:2], (hr_sizes or {}).get(pair.name)))
+        else:
+            sr = pair.hr
         seconds = time.perf_counter() - start
         if sr.shape != pair.hr.shape:
             raise CommandError(f"{pair.name}: {upscaler.method.name} gave {sr.shape[1]}×{sr.shape[0]}, "
                                f"HR is {pair.hr.shape[1]}×{pair.hr.shape[0]}")
         values = measure(sr, pair.hr, metrics, border=scale, lpips=lpips)
-        results.append(ImageResult(pair.name, values, seconds))
+        images.append(ImageResult(pair.name, values, seconds))
         if progress is not None:
             progress.update(1)
-    return results
+    return images
 
 
 # --- the table ------------------------------------------------------------------------------
@@ -250,23 +270,62 @@ class _Candidate:
     method: Method | None
     reason: str = ""
     hr: bool = False  # the HR images themselves
+    results: ExternalResults | None = None  # KEY=DIR
 
     @property
     def label(self) -> str:
+        if self.results is not None:
+            return self.results.key
         return self.method.name if self.method is not None else self.spec
 
 
-def _resolve(specs: list[str]) -> list[_Candidate]:
+def _resolve(specs: list[str], scale: int | None) -> list[_Candidate]:
+    """Models first (their scale is the default of the others), then bicubic, hr and results."""
+    specs = list(dict.fromkeys(specs))
+    parsed = {spec: (None if spec.lower() == HR_METHOD else parse_method(spec)) for spec in specs}
+    models: dict[str, _Candidate] = {}
+    for spec in specs:
+        if parsed[spec] is not None and parsed[spec].kind == "model":
+            try:
+                models[spec] = _Candidate(spec, load_method(spec))
+            except NoWeights as exc:
+                models[spec] = _Candidate(spec, None, str(exc))
+    scale = scale or next((c.method.scale for c in models.values() if c.method is not None), 4)
     candidates = []
-    for spec in dict.fromkeys(specs):
-        if spec.lower() == HR_METHOD:
+    for spec in specs:
+        kind = parsed[spec].kind if parsed[spec] is not None else HR_METHOD
+        if kind == "model":
+            candidates.append(models[spec])
+        elif kind == HR_METHOD:
             candidates.append(_Candidate(HR_METHOD, None, hr=True))
-            continue
-        try:
-            candidates.append(_Candidate(spec, load_method(spec)))
-        except NoWeights as exc:
-            candidates.append(_Candidate(spec, None, str(exc)))
+        elif kind == "bicubic":
+            candidates.append(_Candidate(spec, load_method(spec, scale=scale)))
+        else:
+            candidates.append(_Candidate(spec, None, results=ExternalResults.open(
+                parsed[spec].key, parsed[spec].target, scale)))
     return candidates
+
+
+def _hr_sizes(dataset: Dataset) -> dict[str, tuple[int, int]]:
+    """The uncropped HR size (rows, columns) of every image, from the file headers."""
+    from PIL import Image
+
+    sizes = {}
+    for path in dataset.hr_files():
+        with Image.open(path) as image:
+            sizes[path.stem] = (image.height, image.width)
+    return sizes
+
+
+def _check_results(datasets: list[Dataset], candidates: list[_Candidate]) -> None:
+    """Every results folder has a result of the right size for every image, before anything runs."""
+    for candidate in candidates:
+        if candidate.results is None:
+            continue
+        for dataset in datasets:
+            sizes = _hr_sizes(dataset)
+            candidate.results.check([Expected(p.name, p.lr.shape[:2], sizes.get(p.name))
+                                     for p in dataset.pairs(candidate.results.scale)])
 
 
 def _progress(total: int, description: str, enabled: bool):
@@ -282,7 +341,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.lr is not None and len(args.hr) != 1:
         raise CommandError("--lr goes with exactly one --hr folder")
     datasets = [find_dataset(hr, args.lr) for hr in args.hr]
-    candidates = _resolve(args.methods)
+    candidates = _resolve(args.methods, args.scale)
+    _check_results(datasets, candidates)
     metrics = list(dict.fromkeys(args.metrics))
     lpips, lpips_note = None, ""
     if "lpips" in metrics:  # before any upscaling: missing weights stop the command at once
@@ -291,29 +351,31 @@ def _evaluate(args: argparse.Namespace) -> int:
         except SrganDesktopError as exc:
             raise CommandError(str(exc)) from exc
         lpips_note = f"{lpips.net}, backbone {lpips.backbone}"
-    hr_scale = next((c.method.scale for c in candidates if c.method is not None), 4)
+    hr_scale = args.scale or next((c.method.scale for c in candidates if c.method is not None), 4)
     results = []
     for dataset in datasets:
         rows = []
         for candidate in candidates:
-            if candidate.method is None and not candidate.hr:
+            if candidate.method is None and not candidate.hr and candidate.results is None:
                 rows.append(MethodResult(candidate.label, False, candidate.reason))
                 continue
-            method = candidate.method
-            scale = hr_scale if method is None else method.scale
+            method, found = candidate.method, candidate.results
+            scale = method.scale if method is not None else found.scale if found is not None else hr_scale
             pairs = dataset.pairs(scale)
             lr_dir = dataset.lr_source(scale)
             upscaler = None if method is None else Upscaler(method, device=args.device, tile=args.tile,
                                                             precision=args.precision)
             bar = _progress(len(pairs), f"{dataset.name} {candidate.label}", not args.no_progress)
             try:
-                images = evaluate_method(upscaler, pairs, bar, metrics, scale=scale, lpips=lpips)
+                images = evaluate_method(upscaler, pairs, bar, metrics, scale=scale, lpips=lpips,
+                                         results=found, hr_sizes=_hr_sizes(dataset) if found else None)
             finally:
                 if bar is not None:
                     bar.close()
             rows.append(MethodResult(
                 candidate.label, True, scale=scale, images=images, metrics=metrics,
-                lr="none (the HR images themselves)" if upscaler is None
+                lr=f"none (results from {found.folder})" if found is not None
+                else "none (the HR images themselves)" if upscaler is None
                 else f"from {lr_dir}" if lr_dir is not None else MADE_LR,
                 device="" if upscaler is None else f"{upscaler.device} {upscaler.precision}"))
         results.append(DatasetResult(dataset.name, dataset.hr_dir, len(dataset.hr_files()), rows))

@@ -1,4 +1,8 @@
-"""``srgan-desktop upscale IN -m METHOD -o OUT``: upscale one image ×4 from the command line."""
+"""``srgan-desktop upscale IN -m METHOD -o OUT``: upscale one image at the model's scale.
+
+Any model the resolver loads (:mod:`srgan_desktop.core.models`): the bundled SRResNet/SRGAN,
+a user model, or a weights file of any architecture spandrel knows (ESRGAN, Real-ESRGAN,
+SwinIR, HAT...); the output is ×(the model's scale); ``bicubic`` takes ``--scale``."""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import sys
 from pathlib import Path
 
 from srgan_desktop.commands._common import (CommandError, TileProgress, add_engine_options, guarded,
-                                            load_method)
+                                            load_method, positive_int)
 from srgan_desktop.core.engine import Upscaler
 from srgan_desktop.core.images import IMAGE_SUFFIXES, load_image, save_image
 
@@ -16,16 +20,21 @@ __all__ = ["add_parser", "run", "default_output"]
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
-        "upscale", help="upscale one image ×4 with bicubic, SRResNet, SRGAN or a weights file",
-        description="Upscale one image ×4. Transparency is kept (the alpha plane is upscaled "
-                    "with bicubic). Errors are reported in one line with exit code 2.")
+        "upscale", help="upscale one image with bicubic, SRResNet, SRGAN or any weights file",
+        description="Upscale one image at the model's scale (bicubic: --scale). Transparency is kept "
+                    "(the alpha plane is upscaled with bicubic). Errors are reported in one line with "
+                    "exit code 2.")
     parser.add_argument("input", metavar="IN", help="the image (PNG, JPEG, WebP, TIFF or BMP)")
     parser.add_argument("-m", "--model", default="srresnet", metavar="METHOD",
                         help="bicubic, srresnet, srgan, a model in the user model folder, or a "
-                             "weights file (.safetensors, .pth) (default: %(default)s)")
+                             "weights file (.safetensors, .pth, .ckpt) of any architecture spandrel "
+                             "loads (default: %(default)s)")
+    parser.add_argument("--scale", type=positive_int, default=None, metavar="N",
+                        help="bicubic's scale (default 4); a model always runs at its own scale, "
+                             "and a different --scale is refused")
     parser.add_argument("-o", "--output", metavar="OUT",
                         help="where to write the result; the format follows the suffix "
-                             "(default: IN's folder, NAME_METHOD_x4.png)")
+                             "(default: IN's folder, NAME_METHOD_xS.png, S = the scale)")
     add_engine_options(parser)
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     return parser
@@ -44,7 +53,7 @@ def _upscale(args: argparse.Namespace) -> int:
         raise CommandError(f"{target.name}: unsupported output format '{target.suffix}' "
                            f"(use one of {', '.join(sorted(IMAGE_SUFFIXES))})")
     image = load_image(source)
-    method = load_method(args.model)
+    method = load_method(args.model, scale=args.scale)
     target = target or default_output(source, method.name, method.scale)
     if target.exists() and target.resolve() == source.resolve():
         raise CommandError(f"{target.name}: refusing to overwrite the input image")

@@ -26,6 +26,7 @@ import math
 import os
 import pickle
 import re
+import warnings
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -299,6 +300,8 @@ def _load_spandrel(state: dict[str, torch.Tensor], path: Path, card: dict[str, A
     except ImportError as exc:  # a build without spandrel still loads SRResNets
         raise WeightsError(f"{path.name}: not an SRResNet, and spandrel (which loads the other "
                            f"architectures) is not installed") from exc
+    # spandrel's SwinIR family calls torch.meshgrid without indexing= (a deprecation notice only)
+    warnings.filterwarnings("ignore", message=r"torch\.meshgrid: in an upcoming release")
     state = spandrel.canonicalize_state_dict(dict(state))
     try:
         loaded = spandrel.MAIN_REGISTRY.load(state)
@@ -310,7 +313,7 @@ def _load_spandrel(state: dict[str, torch.Tensor], path: Path, card: dict[str, A
         raise WeightsError(f"{path.name}: spandrel recognised it but could not load it ({detail})") from exc
     arch = loaded.architecture.name
     if not isinstance(loaded, spandrel.ImageModelDescriptor) or loaded.purpose not in ("SR", "FaceSR"):
-        raise WeightsError(f"{path.name}: a {arch} {loaded.purpose} model, not a super-resolution "
+        raise WeightsError(f"{path.name}: a {arch} model for {loaded.purpose}, not a super-resolution "
                            f"model; srgan-desktop runs only super-resolution (SR) models")
     if loaded.input_channels != 3 or loaded.output_channels != 3:
         raise WeightsError(f"{path.name}: a {arch} model with {loaded.input_channels} input and "
