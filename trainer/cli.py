@@ -16,7 +16,7 @@ import json
 import sys
 from pathlib import Path
 
-from trainer.losses import VGGWeightsError
+from trainer.losses import CONTENT_LOSSES, GAN_KINDS, VGGWeightsError
 
 __all__ = ["main", "build_parser"]
 
@@ -36,8 +36,11 @@ def _add_training_options(p: argparse.ArgumentParser, stage: str) -> None:
     p.add_argument("--blocks", type=int, default=16, help="residual blocks in the generator (paper: 16)")
     p.add_argument("--lr", type=float, default=1e-4, help="Adam learning rate (paper: 1e-4)")
     p.add_argument("--beta1", type=float, default=0.9, help="Adam beta1 (paper: 0.9)")
-    p.add_argument("--content-loss", choices=["mse", "vgg22", "vgg54"], default="mse",
-                   help="content loss: pixel MSE, or VGG19 features φ2,2 / φ5,4 scaled by 1/12.75")
+    p.add_argument("--content-loss", choices=list(CONTENT_LOSSES), default="mse",
+                   help="content loss: pixel MSE (paper: SRGAN-MSE), VGG19 features φ2,2 / φ5,4 scaled by "
+                        "1/12.75 (paper; needs ImageNet weights), or srgan only: dfeat = feature matching "
+                        "on the discriminator's own features (Salimans et al. 2016; pix2pixHD), an "
+                        "ImageNet-free perceptual term, alone or as mse+dfeat (default: %(default)s)")
     p.add_argument("--vgg-weights", metavar="PATH",
                    help="torchvision VGG19 state dict (full or features-only) for the VGG losses; "
                         "default: torchvision's cache/download")
@@ -63,6 +66,18 @@ def _add_training_options(p: argparse.ArgumentParser, stage: str) -> None:
     p.add_argument("--time-limit", type=float, default=0.0, metavar="MIN",
                    help="save a checkpoint and stop after this many minutes (0: no limit)")
     p.add_argument("--no-progress", action="store_true", help="no tqdm progress bar")
+    p.add_argument("--ema", type=float, default=0.0, metavar="DECAY",
+                   help="keep an exponential moving average of G's weights with this decay (e.g. 0.999; "
+                        "Yazici et al. 2019, as in ESRGAN/Real-ESRGAN); validation, snapshots and export "
+                        "use the average instead of the raw weights (default: off)")
+    p.add_argument("--grid-weight", type=float, default=0.0,
+                   help="weight of the lattice-frequency loss: the squared error at the sub-pixel lattice "
+                        "frequencies (k/s, l/s), where a pixel-shuffle grid lands (this project's; "
+                        "trainer/losses.py; default: off)")
+    if stage == "srresnet":
+        p.add_argument("--icnr", action="store_true",
+                       help="ICNR initialisation of the sub-pixel convolutions (Aitken et al. 2017, "
+                            "checkerboard-free at initialisation); only for a run from scratch")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -80,6 +95,16 @@ def build_parser() -> argparse.ArgumentParser:
                        help="weight of −log D(G(LR)) in the generator loss (paper: 1e-3)")
     srgan.add_argument("--lr-drop-at", type=float, default=0.5,
                        help="fraction of iterations after which lr drops ×0.1 (paper: 0.5)")
+    srgan.add_argument("--gan", choices=list(GAN_KINDS), default="standard",
+                       help="adversarial loss: standard = the paper's −log D(G(LR)); ragan = relativistic "
+                            "average GAN (ESRGAN, Wang et al. 2018) (default: %(default)s)")
+    srgan.add_argument("--lr-d", type=float, default=None,
+                       help="discriminator learning rate (default: --lr, as in the paper)")
+    srgan.add_argument("--spectral-norm", action="store_true",
+                       help="spectral normalisation of D's conv and dense weights (Miyato et al. 2018)")
+    srgan.add_argument("--fm-weight", type=float, default=1.0,
+                       help="weight of the discriminator feature-matching term of --content-loss "
+                            "dfeat / mse+dfeat (default: %(default)s)")
     export = sub.add_parser("export", help="write a checkpoint's generator as app weights + model card",
                             description="Export a training checkpoint to resources/weights/NAME.safetensors "
                                         "with a model card that records the run and its measured figures.")
@@ -121,7 +146,11 @@ def main(argv: list[str] | None = None) -> int:
             threads=args.threads, time_limit=args.time_limit, blocks=args.blocks,
             progress=not args.no_progress,
             adversarial_weight=getattr(args, "adversarial_weight", 1e-3),
-            lr_drop_at=getattr(args, "lr_drop_at", 0.5))
+            lr_drop_at=getattr(args, "lr_drop_at", 0.5),
+            gan=getattr(args, "gan", "standard"), lr_d=getattr(args, "lr_d", None),
+            spectral_norm=getattr(args, "spectral_norm", False), ema=args.ema,
+            icnr=getattr(args, "icnr", False), fm_weight=getattr(args, "fm_weight", 1.0),
+            grid_weight=args.grid_weight)
         summary = train(cfg)
         print(json.dumps(summary))
         return 0

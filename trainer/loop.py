@@ -3,7 +3,12 @@
 * ``srresnet``: the generator alone, pixel MSE (or a VGG content loss), Adam β1 = 0.9.
 * ``srgan``: generator initialised from a stage-1 model, the discriminator of the core,
   alternating D and G updates; G loss = content + 1e-3 · (−log D(G(LR))); the learning rate
-  drops ×0.1 for the second half of the iterations.
+  drops ×0.1 for the second half of the iterations.  These paper settings are the defaults;
+  the options are the relativistic average GAN (``gan="ragan"``), discriminator feature
+  matching as content (``content_loss="dfeat"``/``"mse+dfeat"``), the lattice-frequency loss
+  (``grid_weight``), spectral normalisation in D, a separate D learning rate and an exponential
+  moving average of G's weights (``ema``: validated, snapshotted and exported instead of the
+  raw weights).  Stage 1 from scratch may use ICNR for the sub-pixel convolutions.
 
 Runs on CPU or GPU (bf16/fp16 autocast and channels_last on CUDA), alone or under ``torchrun``
 (DistributedDataParallel; gloo on CPU, NCCL on GPU), and resumes exactly from its checkpoints.
@@ -11,6 +16,7 @@ Runs on CPU or GPU (bf16/fp16 autocast and channels_last on CUDA), alone or unde
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import os
@@ -30,7 +36,8 @@ from srgan_desktop.core.engine import resolve_device
 from srgan_desktop.core.weights import load_model
 from trainer.checkpoint import load_checkpoint, restore_rng_state, save_checkpoint
 from trainer.data import CropDataset, find_images, load_images, make_loader
-from trainer.losses import adversarial_generator_loss, content_loss, discriminator_loss
+from trainer.losses import (adversarial_generator_loss, content_loss, discriminator_loss,
+                           feature_matching_loss, lattice_loss, uses_feature_matching)
 from trainer.validate import load_benchmark, validate
 
 __all__ = ["TrainConfig", "train", "training_step", "load_generator_weights"]
@@ -68,6 +75,13 @@ class TrainConfig:
     time_limit: float = 0.0                 # minutes; 0 = none. Saves and stops when reached.
     blocks: int = 16
     progress: bool = True
+    gan: str = "standard"                   # standard (paper) | ragan (ESRGAN)
+    lr_d: float | None = None               # discriminator learning rate (None: lr)
+    spectral_norm: bool = False             # spectral normalisation of D's conv/dense weights
+    ema: float = 0.0                        # decay of the EMA of G's weights (0: off)
+    icnr: bool = False                      # ICNR init of the sub-pixel convs (stage 1 from scratch)
+    fm_weight: float = 1.0                  # weight of the D-feature-matching term (dfeat)
+    grid_weight: float = 0.0                # weight of the lattice-frequency loss (0: off)
 
 
 def load_generator_weights(path: str | Path) -> dict[str, torch.Tensor]:
@@ -124,13 +138,21 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     torch.manual_seed(cfg.seed + rank)
 
     generator = SRResNet(num_blocks=cfg.blocks, scale=cfg.scale).to(device)
+    if cfg.icnr and not (cfg.init or cfg.resume):
+        icnr_(generator)
     discriminator = Discriminator(cfg.crop).to(device) if cfg.stage == "srgan" else None
+    if discriminator is not None and cfg.spectral_norm:
+        spectral_norm_(discriminator)
     opt_g = torch.optim.Adam(generator.parameters(), lr=cfg.lr, betas=(cfg.beta1, 0.999))
-    opt_d = (torch.optim.Adam(discriminator.parameters(), lr=cfg.lr, betas=(cfg.beta1, 0.999))
+    opt_d = (torch.optim.Adam(discriminator.parameters(), lr=cfg.lr_d or cfg.lr, betas=(cfg.beta1, 0.999))
              if discriminator is not None else None)
     amp_dtype = _amp_dtype(cfg.amp, device)
     scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16)
-    criterion = content_loss(cfg.content_loss, cfg.vgg_weights).to(device)
+    criterion = content_loss(cfg.content_loss, cfg.vgg_weights)
+    if criterion is not None:
+        criterion = criterion.to(device)
+    if uses_feature_matching(cfg.content_loss) and cfg.stage != "srgan":
+        raise ValueError("--content-loss dfeat needs the discriminator: use it with srgan-train srgan")
 
     start, elapsed_before = 0, 0.0
     if cfg.resume:
@@ -152,6 +174,11 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         elapsed_before = float(ckpt.get("elapsed", 0.0))
     elif cfg.init:
         generator.load_state_dict(load_generator_weights(cfg.init))
+    ema = None
+    if cfg.ema > 0:
+        ema = copy.deepcopy(generator).eval().requires_grad_(False)
+        if cfg.resume and "generator_ema" in ckpt:
+            ema.load_state_dict(ckpt["generator_ema"])
 
     if device.type == "cuda":
         generator = generator.to(memory_format=torch.channels_last)
@@ -191,6 +218,8 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
             hr_batch = hr_batch.contiguous(memory_format=torch.channels_last)
         last = training_step(cfg, generator, discriminator, opt_g, opt_d, criterion, scaler, amp_dtype,
                      device, lr_batch, hr_batch)
+        if ema is not None:
+            update_ema(ema, _unwrap(generator), cfg.ema)
         bar.update(1)
         if iteration % cfg.log_every == 0 or iteration == cfg.iterations:
             rate = (time.perf_counter() - began) / max(1, iteration - start)
@@ -200,16 +229,18 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         out_of_time = cfg.time_limit > 0 and (time.perf_counter() - began) > cfg.time_limit * 60
         if rank == 0 and benchmarks and (iteration % cfg.validate_every == 0 or iteration == cfg.iterations
                                          or out_of_time):
-            row = {b.name: validate(_unwrap(generator), b, str(device), cfg.scale) for b in benchmarks}
+            shown = ema if ema is not None else _unwrap(generator)
+            row = {b.name: validate(shown, b, str(device), cfg.scale) for b in benchmarks}
             logger.write({"iteration": iteration, "validation": row})
             bar.write(f"iter {iteration}: " + ", ".join(
-                f"{k} {v['psnr']:.2f} dB / {v['ssim']:.4f} / texture {v['texture']:.3f}"
-                for k, v in row.items()))
+                f"{k} {v['psnr']:.2f} dB / {v['ssim']:.4f} / NIQE {v['niqe']:.2f} / grid {v['grid']:.2f}"
+                f" / texture {v['texture']:.3f}" for k, v in row.items()))
             if cfg.snapshots:
                 _save_snapshot(out / "snapshots" / f"iter_{iteration:07d}.pt", cfg, iteration,
-                               elapsed_before + time.perf_counter() - began, generator, device)
+                               elapsed_before + time.perf_counter() - began, shown, device)
         if rank == 0 and (iteration % cfg.checkpoint_every == 0 or iteration == cfg.iterations or out_of_time):
-            _save(out / "last.pt", cfg, iteration, elapsed, generator, discriminator, opt_g, opt_d, scaler, device)
+            _save(out / "last.pt", cfg, iteration, elapsed, generator, discriminator, opt_g, opt_d, scaler, device,
+                  ema)
         if out_of_time:
             stopped_early = True
             break
@@ -234,6 +265,36 @@ def _amp_dtype(amp: str, device: torch.device) -> torch.dtype | None:
     if amp == "auto":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     return {"bf16": torch.bfloat16, "fp16": torch.float16}[amp]
+
+
+def icnr_(generator: SRResNet) -> None:
+    """ICNR (Aitken et al. 2017, "Checkerboard artifact free sub-pixel convolution"): each
+    sub-pixel conv starts with the same kernel for all r² phases of an output channel, so at
+    initialisation it equals nearest-neighbour upsampling followed by a conv — no grid."""
+    with torch.no_grad():
+        for block in generator.upsample:
+            conv = block.body[0]
+            out_ch, in_ch, kh, kw = conv.weight.shape
+            base = torch.empty(out_ch // 4, in_ch, kh, kw)
+            nn.init.kaiming_normal_(base)
+            conv.weight.copy_(base.repeat_interleave(4, dim=0))
+            conv.bias.copy_(torch.zeros(out_ch // 4).repeat_interleave(4))
+
+
+def spectral_norm_(discriminator: nn.Module) -> None:
+    """Spectral normalisation (Miyato et al. 2018) of every conv and dense weight of D."""
+    for name, module in list(discriminator.named_modules()):
+        if isinstance(module, (nn.Conv2d, nn.Linear)):
+            torch.nn.utils.parametrizations.spectral_norm(module)
+
+
+@torch.no_grad()
+def update_ema(ema: nn.Module, model: nn.Module, decay: float) -> None:
+    """ema ← decay · ema + (1 − decay) · model for parameters; buffers (BN statistics) copied."""
+    for e, m in zip(ema.parameters(), model.parameters()):
+        e.lerp_(m.detach(), 1.0 - decay)
+    for e, m in zip(ema.buffers(), model.buffers()):
+        e.copy_(m)
 
 
 def _learning_rate(cfg: TrainConfig, iteration: int) -> float:
@@ -261,32 +322,53 @@ def training_step(cfg: TrainConfig, generator: nn.Module, discriminator: nn.Modu
         scaler.update()
         return {"loss": float(loss.detach())}
 
-    # Discriminator update: −log D(HR) − log(1 − D(G(LR)))
+    # Discriminator update (standard: −log D(HR) − log(1 − D(G(LR))); or RaGAN)
     with _autocast(device, amp_dtype):
         sr = generator(lr_batch)
-        d_loss = discriminator_loss(discriminator(hr_batch).float(), discriminator(sr.detach()).float())
+        real_logits = discriminator(hr_batch).float()
+        d_loss = discriminator_loss(real_logits, discriminator(sr.detach()).float(), cfg.gan)
     opt_d.zero_grad(set_to_none=True)
     scaler.scale(d_loss).backward()
     scaler.step(opt_d)
-    # Generator update: content + 1e-3 · (−log D(G(LR)))
+    # Generator update: content + 1e-3 · adversarial (+ options)
+    matching = uses_feature_matching(cfg.content_loss)
     with _autocast(device, amp_dtype):
-        fake_logits = discriminator(sr).float()
-    content = criterion(sr.float(), hr_batch)
-    adversarial = adversarial_generator_loss(fake_logits)
+        if matching:
+            fake_logits, fake_maps = _unwrap(discriminator).forward_features(sr)
+            with torch.no_grad():
+                real_logits, real_maps = _unwrap(discriminator).forward_features(hr_batch)
+        else:
+            fake_logits = discriminator(sr)
+    fake_logits, real_logits = fake_logits.float(), real_logits.float().detach()
+    zero = sr.new_zeros((), dtype=torch.float32)
+    content = criterion(sr.float(), hr_batch) if criterion is not None else zero
+    losses: dict[str, float] = {}
+    if matching:
+        feature = feature_matching_loss(fake_maps, real_maps)
+        content = content + cfg.fm_weight * feature
+        losses["feature"] = float(feature.detach())
+    adversarial = adversarial_generator_loss(fake_logits, real_logits, cfg.gan)
     g_loss = content + cfg.adversarial_weight * adversarial
+    if cfg.grid_weight > 0:
+        grid = lattice_loss(sr, hr_batch, cfg.scale)
+        g_loss = g_loss + cfg.grid_weight * grid
+        losses["lattice"] = float(grid.detach())
     opt_g.zero_grad(set_to_none=True)
     scaler.scale(g_loss).backward()
     scaler.step(opt_g)
     scaler.update()
     return {"loss": float(g_loss.detach()), "content": float(content.detach()),
-            "adversarial": float(adversarial.detach()), "d_loss": float(d_loss.detach())}
+            "adversarial": float(adversarial.detach()), "d_loss": float(d_loss.detach()), **losses}
 
 
 def _save(path: Path, cfg: TrainConfig, iteration: int, elapsed: float, generator: nn.Module,
           discriminator: nn.Module | None, opt_g: torch.optim.Optimizer,
-          opt_d: torch.optim.Optimizer | None, scaler: torch.amp.GradScaler, device: torch.device) -> None:
+          opt_d: torch.optim.Optimizer | None, scaler: torch.amp.GradScaler, device: torch.device,
+          ema: nn.Module | None = None) -> None:
     payload = {**_generator_payload(cfg, iteration, elapsed, generator, device),
                "opt_g": opt_g.state_dict(), "scaler": scaler.state_dict()}
+    if ema is not None:
+        payload["generator_ema"] = _tensors(ema)
     if discriminator is not None and opt_d is not None:
         payload["discriminator"] = _tensors(discriminator)
         payload["opt_d"] = opt_d.state_dict()

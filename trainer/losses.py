@@ -1,4 +1,15 @@
-"""Losses of the paper: pixel MSE, VGG19 content losses φ2,2 / φ5,4, adversarial loss.
+"""Losses: the paper's (pixel MSE, VGG19 φ2,2 / φ5,4, the standard adversarial loss) and the
+ImageNet-free options of ``srgan-train srgan`` (each names its source):
+
+* ``ragan``: the relativistic average GAN of ESRGAN (Wang et al., ECCV-W 2018, after
+  Jolicoeur-Martineau 2018): D estimates whether real data is more realistic than the average
+  fake, and G gets gradients from both real and fake images;
+* ``dfeat``: feature matching on the discriminator's own feature maps (Salimans et al. 2016;
+  pix2pixHD, Wang et al. 2018) — a perceptual content term that needs no ImageNet network;
+* :func:`lattice_loss` (this project's): the part of the squared error (SR − HR) that lies at
+  the sub-pixel lattice frequencies ``(k/s, l/s)``, where a pixel-shuffle grid puts its energy;
+  weighting it keeps adversarial texture from turning into a grid (measured in
+  ``docs/results/training_notes.md``).
 
 The VGG losses use torchvision's real VGG19.  Its ImageNet weights come from ``vgg_weights``
 (a torchvision VGG19 state dict, full or ``features``-only) or from torchvision's own
@@ -17,8 +28,12 @@ from torch import nn
 
 from srgan_desktop.core.backbones import BackboneWeightsError, load_backbone_features
 
-__all__ = ["VGGWeightsError", "VGG_LAYERS", "load_vgg19_features", "VGGContentLoss",
-           "content_loss", "adversarial_generator_loss", "discriminator_loss"]
+__all__ = ["VGGWeightsError", "VGG_LAYERS", "CONTENT_LOSSES", "GAN_KINDS", "load_vgg19_features",
+           "VGGContentLoss", "content_loss", "uses_feature_matching", "feature_matching_loss",
+           "adversarial_generator_loss", "discriminator_loss", "lattice_loss"]
+
+CONTENT_LOSSES = ("mse", "vgg22", "vgg54", "dfeat", "mse+dfeat")
+GAN_KINDS = ("standard", "ragan")
 
 #: index (exclusive end) in torchvision's ``vgg19().features`` just after the ReLU of φi,j.
 VGG_LAYERS = {"vgg22": 9, "vgg54": 36}
@@ -58,20 +73,69 @@ class VGGContentLoss(nn.Module):
         return F.mse_loss(sr_f, hr_f)
 
 
-def content_loss(kind: str, vgg_weights: str | Path | None = None) -> nn.Module:
-    """``mse`` → pixel MSE; ``vgg22`` / ``vgg54`` → :class:`VGGContentLoss`."""
-    if kind == "mse":
+def content_loss(kind: str, vgg_weights: str | Path | None = None) -> nn.Module | None:
+    """The pixel / VGG part of a content loss: ``mse`` (also in ``mse+dfeat``) → pixel MSE;
+    ``vgg22`` / ``vgg54`` → :class:`VGGContentLoss`; ``dfeat`` alone → None (the loop adds the
+    discriminator-feature term, see :func:`uses_feature_matching`)."""
+    if kind not in CONTENT_LOSSES:
+        raise ValueError(f"unknown content loss '{kind}' (use {', '.join(CONTENT_LOSSES)})")
+    if kind in ("mse", "mse+dfeat"):
         return nn.MSELoss()
     if kind in VGG_LAYERS:
         return VGGContentLoss(kind, vgg_weights)
-    raise ValueError(f"unknown content loss '{kind}' (use mse, vgg22 or vgg54)")
+    return None
 
 
-def adversarial_generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
-    """−log D(G(LR)), from logits (softplus(−x) = −log σ(x), stable for any x)."""
-    return F.softplus(-fake_logits).mean()
+def uses_feature_matching(kind: str) -> bool:
+    return kind.endswith("dfeat")
 
 
-def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
-    """−log D(HR) − log(1 − D(G(LR))), from logits."""
-    return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
+def feature_matching_loss(fake: list[torch.Tensor], real: list[torch.Tensor]) -> torch.Tensor:
+    """Mean over D's layers of the MSE between fake and (fixed) real feature maps."""
+    return torch.stack([F.mse_loss(f.float(), r.detach().float()) for f, r in zip(fake, real)]).mean()
+
+
+def adversarial_generator_loss(fake_logits: torch.Tensor, real_logits: torch.Tensor | None = None,
+                               kind: str = "standard") -> torch.Tensor:
+    """Standard: −log D(G(LR)) from logits (softplus(−x) = −log σ(x), stable for any x).
+    RaGAN: −log(1 − D_Ra(HR, SR)) − log D_Ra(SR, HR), halved, with D_Ra(a, b) = σ(a − mean b)."""
+    if kind == "standard":
+        return F.softplus(-fake_logits).mean()
+    assert real_logits is not None
+    real = real_logits.detach()
+    return (F.softplus(real - fake_logits.mean()).mean()
+            + F.softplus(-(fake_logits - real.mean())).mean()) / 2
+
+
+def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor,
+                       kind: str = "standard") -> torch.Tensor:
+    """Standard: −log D(HR) − log(1 − D(G(LR))), from logits.
+    RaGAN: −log D_Ra(HR, SR) − log(1 − D_Ra(SR, HR)), halved."""
+    if kind == "standard":
+        return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
+    return (F.softplus(-(real_logits - fake_logits.mean())).mean()
+            + F.softplus(fake_logits - real_logits.mean()).mean()) / 2
+
+
+def lattice_mask(height: int, width: int, scale: int, device: torch.device | None = None) -> torch.Tensor:
+    """1 on the 3×3 FFT bins around each ``(k·H/s, l·W/s)``, ``(k, l) ≠ (0, 0)``; else 0."""
+    mask = torch.zeros(height, width, device=device)
+    for k in range(scale):
+        for m in range(scale):
+            if k == 0 and m == 0:
+                continue
+            for dy in (-1, 0, 1):
+                for dx in (-1, 0, 1):
+                    mask[(k * height // scale + dy) % height, (m * width // scale + dx) % width] = 1.0
+    return mask
+
+
+def lattice_loss(sr: torch.Tensor, hr: torch.Tensor, scale: int) -> torch.Tensor:
+    """The squared error of ``sr`` against ``hr`` that lies at the sub-pixel lattice frequencies.
+
+    By Parseval, ``mean((sr − hr)²) = Σ|FFT(sr − hr)|² / (H·W)²`` per channel; this keeps only
+    the lattice bins, so weight w makes those frequencies count (1 + w) times as much as in MSE."""
+    height, width = sr.shape[-2:]
+    spectrum = torch.fft.fft2((sr.float() - hr.float()), norm="ortho")
+    mask = lattice_mask(height, width, scale, sr.device)
+    return (spectrum.abs() ** 2 * mask).sum() / (sr.shape[0] * sr.shape[1] * height * width)

@@ -1,4 +1,9 @@
-"""Validation during training: PSNR/SSIM (Y, border = scale) and the texture ratio on benchmarks.
+"""Validation during training: PSNR/SSIM (Y, border = scale), NIQE, the grid measure and the
+texture ratio on benchmarks.
+
+NIQE is the mean over the images NIQE can score (all of Set5 and Set14); the grid measure is the
+median over images of :func:`srgan_desktop.core.metrics.grid_ratio` (a mean would be ruled by the
+one image whose HR spectrum is nearly empty at the lattice frequencies).
 
 It loads benchmarks with the app's own :mod:`srgan_desktop.core.benchmarks` and runs the
 generator through the app's engine and metrics, so the figures in the training log and in a
@@ -15,7 +20,8 @@ import torch
 
 from srgan_desktop.core.benchmarks import Dataset, find_dataset
 from srgan_desktop.core.engine import NetworkMethod, Upscaler
-from srgan_desktop.core.metrics import score
+from srgan_desktop.core.metrics import grid_ratio, score
+from srgan_desktop.core.niqe import NiqeError, niqe
 from srgan_desktop.core.weights import ModelDescriptor
 
 __all__ = ["load_benchmark", "validate"]
@@ -31,9 +37,10 @@ def load_benchmark(hr_dir: str | Path, scale: int = 4, lr_dir: str | Path | None
 
 def validate(generator: torch.nn.Module, benchmark: Dataset, device: str = "cpu",
              scale: int = 4) -> dict[str, float]:
-    """Mean PSNR, SSIM and texture ratio (HR = 1) of ``generator`` on ``benchmark``.
+    """Mean PSNR, SSIM, NIQE and texture ratio (HR = 1) and the median grid ratio of ``generator``
+    on ``benchmark``.
 
-    The texture ratio is what tells a sharpening GAN from a collapsed or noisy one, next to PSNR.
+    NIQE and the grid tell natural texture from a collapsed, noisy or gridded GAN, next to PSNR.
     The model is left in the mode it was in."""
     was_training = generator.training
     generator.eval()
@@ -41,12 +48,19 @@ def validate(generator: torch.nn.Module, benchmark: Dataset, device: str = "cpu"
                                  num_blocks=getattr(generator, "num_blocks", 16),
                                  channels=getattr(generator, "channels", 64))
     upscaler = Upscaler(NetworkMethod(generator, descriptor), device=device, tile=0, precision="fp32")
-    scores = []
+    scores, naturalness, grids = [], [], []
     try:
         for pair in benchmark.pairs(scale):
             sr = upscaler.upscale(pair.lr).rgb
-            scores.append(astuple(score(sr, pair.hr, border=scale)))
+            scores.append(astuple(score(sr, pair.hr, border=scale))[:3])
+            grids.append(grid_ratio(sr, pair.hr, scale, border=scale))
+            try:
+                naturalness.append(niqe(sr, border=scale))
+            except NiqeError:
+                pass  # too small for NIQE: left out of the mean
     finally:
         generator.train(was_training)
     mean = np.mean(np.array(scores, dtype=np.float64), axis=0)
-    return {"psnr": float(mean[0]), "ssim": float(mean[1]), "texture": float(mean[2])}
+    return {"psnr": float(mean[0]), "ssim": float(mean[1]), "texture": float(mean[2]),
+            "niqe": float(np.mean(naturalness)) if naturalness else float("nan"),
+            "grid": float(np.median(grids))}

@@ -138,6 +138,19 @@ class Discriminator(nn.Module):
             )
         return self.classifier(self.features(x))
 
+    def forward_features(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """The logits and the feature map after each of the eight LeakyReLUs (for feature
+        matching)."""
+        if x.shape[-1] != self.input_size or x.shape[-2] != self.input_size:
+            raise ValueError(f"discriminator expects {self.input_size}×{self.input_size} crops, "
+                             f"got {tuple(x.shape[-2:])}")
+        maps = []
+        for layer in self.features:
+            x = layer(x)
+            if isinstance(layer, nn.LeakyReLU):
+                maps.append(x)
+        return self.classifier(x), maps
+
     def probability(self, x: torch.Tensor) -> torch.Tensor:
         """The paper's D(x): the sigmoid of the logit."""
         return torch.sigmoid(self.forward(x))

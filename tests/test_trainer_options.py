@@ -1,0 +1,177 @@
+"""The ImageNet-free SRGAN options: each takes a real step on tiny crops and does what it says."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from srgan_desktop.core.arch import Discriminator, SRResNet
+from srgan_desktop.core.metrics import grid_score
+from trainer.cli import build_parser
+from trainer.losses import (adversarial_generator_loss, content_loss, discriminator_loss,
+                            lattice_loss, lattice_mask)
+from trainer.loop import TrainConfig, icnr_, spectral_norm_, train, training_step, update_ema
+
+from test_trainer import _batch, _tiny_config, image_folder  # noqa: F401 - fixture
+
+
+def _step(cfg: TrainConfig, seed: int = 1):
+    torch.manual_seed(0)
+    gen, disc = SRResNet(num_blocks=2), Discriminator(32)
+    if cfg.spectral_norm:
+        spectral_norm_(disc)
+    opt_g = torch.optim.Adam(gen.parameters(), lr=cfg.lr)
+    opt_d = torch.optim.Adam(disc.parameters(), lr=cfg.lr_d or cfg.lr)
+    lr, hr = _batch(seed)
+    scaler = torch.amp.GradScaler("cuda", enabled=False)
+    gen.train(), disc.train()
+    return gen, disc, training_step(cfg, gen, disc, opt_g, opt_d, content_loss(cfg.content_loss), scaler,
+                                    None, torch.device("cpu"), lr, hr), (lr, hr)
+
+
+def test_ragan_step_lowers_both_relativistic_losses():
+    cfg = TrainConfig(stage="srgan", lr=1e-4, gan="ragan")
+    torch.manual_seed(0)
+    gen, disc = SRResNet(num_blocks=2), Discriminator(32)
+    lr, hr = _batch(1)
+
+    def d_loss() -> float:
+        with torch.no_grad():
+            return float(discriminator_loss(disc(hr), disc(gen(lr)), "ragan"))
+
+    before = d_loss()
+    opt_g, opt_d = torch.optim.Adam(gen.parameters(), lr=1e-4), torch.optim.Adam(disc.parameters(), lr=1e-4)
+    out = training_step(cfg, gen, disc, opt_g, opt_d, content_loss("mse"),
+                        torch.amp.GradScaler("cuda", enabled=False), None, torch.device("cpu"), lr, hr)
+    assert d_loss() < before and out["d_loss"] > 0 and out["adversarial"] > 0
+
+
+def test_ragan_losses_are_relativistic():
+    real, fake = torch.tensor([[3.0], [5.0]]), torch.tensor([[-1.0], [1.0]])
+    # shifting every logit by the same amount changes nothing for a relativistic loss
+    assert discriminator_loss(real + 7, fake + 7, "ragan") == pytest.approx(float(discriminator_loss(real, fake, "ragan")))
+    assert adversarial_generator_loss(fake + 7, real + 7, "ragan") == pytest.approx(
+        float(adversarial_generator_loss(fake, real, "ragan")))
+    assert discriminator_loss(real + 7, fake + 7) != pytest.approx(float(discriminator_loss(real, fake)))
+
+
+def test_feature_matching_content_uses_the_discriminator_features():
+    cfg = TrainConfig(stage="srgan", lr=1e-4, content_loss="mse+dfeat", fm_weight=2.0)
+    gen, disc, out, (lr, hr) = _step(cfg)
+    assert out["feature"] > 0 and out["content"] > out["feature"] * 2.0
+    logits, maps = disc.forward_features(hr)
+    assert len(maps) == 8 and logits.shape == (hr.shape[0], 1)
+    assert torch.allclose(logits, disc(hr))
+    with pytest.raises(ValueError, match="discriminator"):
+        train(TrainConfig(stage="srresnet", content_loss="dfeat", data=["."]))
+
+
+def test_dfeat_alone_needs_no_pixel_loss():
+    cfg = TrainConfig(stage="srgan", lr=1e-4, content_loss="dfeat")
+    assert content_loss("dfeat") is None
+    _, _, out, _ = _step(cfg)
+    assert out["content"] == pytest.approx(out["feature"] * cfg.fm_weight)
+
+
+def test_spectral_norm_bounds_d_and_separate_d_learning_rate():
+    cfg = TrainConfig(stage="srgan", lr=1e-5, lr_d=1e-3, spectral_norm=True)
+    gen, disc, out, _ = _step(cfg)
+    conv = disc.features[0]
+    assert hasattr(conv, "parametrizations")
+    assert torch.linalg.matrix_norm(conv.weight.reshape(conv.weight.shape[0], -1), 2) < 1.5
+
+
+def test_lattice_loss_sees_a_grid_and_only_a_grid():
+    hr = torch.nn.functional.avg_pool2d(torch.rand(2, 3, 32, 32), 3, 1, 1)
+    grid = torch.zeros(1, 1, 32, 32)
+    grid[..., ::4, ::4] = 0.2  # a pixel-shuffle-like lattice
+    smooth_error = torch.nn.functional.avg_pool2d(torch.rand(2, 3, 32, 32) * 0.2, 7, 1, 3)
+    assert float(lattice_loss(hr + grid, hr, 4)) > 50 * float(lattice_loss(hr + smooth_error, hr, 4))
+    assert float(lattice_loss(hr, hr, 4)) == 0.0
+    assert int(lattice_mask(32, 32, 4).sum()) == 15 * 9
+    # Parseval: the lattice part can never exceed the whole squared error
+    assert float(lattice_loss(hr + grid, hr, 4)) <= float(torch.mean(grid.expand_as(hr) ** 2)) + 1e-7
+
+
+def test_grid_weight_steps_reduce_the_lattice_error():
+    """The same steps with and without the lattice loss: with it, less error at the lattice."""
+    def lattice_after(weight: float) -> float:
+        cfg = TrainConfig(stage="srgan", lr=1e-3, grid_weight=weight)
+        torch.manual_seed(0)
+        gen, disc = SRResNet(num_blocks=2), Discriminator(32)
+        opt_g, opt_d = torch.optim.Adam(gen.parameters(), lr=1e-4), torch.optim.Adam(disc.parameters(), lr=1e-4)
+        lr, hr = _batch(1)
+        for _ in range(5):
+            out = training_step(cfg, gen, disc, opt_g, opt_d, content_loss("mse"),
+                                torch.amp.GradScaler("cuda", enabled=False), None, torch.device("cpu"), lr, hr)
+        assert ("lattice" in out) == (weight > 0)
+        with torch.no_grad():
+            return float(lattice_loss(gen(lr), hr, 4))
+
+    assert lattice_after(1000.0) < 0.5 * lattice_after(0.0)
+
+
+def test_ema_follows_the_weights_and_is_exported(image_folder, tmp_path):
+    a, b = SRResNet(num_blocks=1), SRResNet(num_blocks=1)
+    before = [p.clone() for p in a.parameters()]
+    update_ema(a, b, 0.9)
+    for p, q, r in zip(a.parameters(), before, b.parameters()):
+        assert torch.allclose(p, 0.9 * q + 0.1 * r, atol=1e-6)
+    torch.save({"generator": SRResNet(num_blocks=2).state_dict()}, tmp_path / "init.pt")
+    train(_tiny_config(image_folder, tmp_path / "run", "srgan", iterations=2, ema=0.5,
+                       init=str(tmp_path / "init.pt")))
+    ckpt = torch.load(tmp_path / "run" / "last.pt", weights_only=True)
+    assert "generator_ema" in ckpt
+    assert any(not torch.equal(ckpt["generator_ema"][k], ckpt["generator"][k]) for k in ckpt["generator"]
+               if ckpt["generator"][k].is_floating_point())
+    from trainer.export import export_checkpoint
+    card = export_checkpoint(tmp_path / "run" / "last.pt", "ema_x4", tmp_path / "w", eval_dirs=[])
+    assert card["training"]["weights_exported"].startswith("EMA")
+    from safetensors.torch import load_file
+    exported = load_file(str(tmp_path / "w" / "ema_x4.safetensors"))
+    key = "head.0.weight"
+    assert torch.equal(exported[key], ckpt["generator_ema"][key])
+
+
+def test_icnr_starts_without_a_grid():
+    torch.manual_seed(0)
+    plain, icnr = SRResNet(num_blocks=1), SRResNet(num_blocks=1)
+    icnr.load_state_dict(plain.state_dict())
+    icnr_(icnr)
+    x = torch.nn.functional.avg_pool2d(torch.rand(1, 3, 40, 40), 5, 1, 2)
+    with torch.no_grad():
+        up = icnr.upsample(icnr.head(x).repeat(1, 1, 1, 1))  # features through the sub-pixel stages
+        phases = up[0, :, :-4, :-4].unfold(1, 4, 4).unfold(2, 4, 4)  # (C, H/4, W/4, 4, 4)
+    # after ICNR each 4x4 phase of the first shuffle sees the same kernel: neighbouring 2x2 sub-pixels
+    # of the first upsampling are equal before the nonlinearity, so the output has no fixed lattice
+    first = icnr.upsample[0].body[:2](icnr.head(x))
+    assert torch.allclose(first[..., 0::2, 0::2], first[..., 1::2, 1::2], atol=1e-5)
+    assert phases.numel() > 0
+
+
+def test_cli_help_names_every_option_with_its_source(capsys):
+    parser = build_parser()
+    with pytest.raises(SystemExit):
+        parser.parse_args(["srgan", "--help"])
+    text = capsys.readouterr().out
+    for option, source in [("--gan", "ESRGAN"), ("--ema", "Yazici"), ("--spectral-norm", "Miyato"),
+                           ("--content-loss", "Salimans"), ("--lr-d", "--lr"), ("--grid-weight", "lattice")]:
+        assert option in text and source in text, option
+    with pytest.raises(SystemExit):
+        parser.parse_args(["srresnet", "--help"])
+    assert "Aitken" in capsys.readouterr().out
+    defaults = parser.parse_args(["srgan", "--data", "x"])
+    assert (defaults.gan, defaults.content_loss, defaults.adversarial_weight, defaults.ema,
+            defaults.grid_weight) == ("standard", "mse", 1e-3, 0.0, 0.0)  # the paper's SRGAN-MSE
+
+
+def test_grid_score_of_a_gridded_image_is_larger():
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    from srgan_desktop.core.resize import upscale
+    img = upscale(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8), 4)
+    gridded = img.astype(np.int16)
+    gridded[::4, ::4] += 12
+    gridded = np.clip(gridded, 0, 255).astype(np.uint8)
+    assert grid_score(gridded, 4) > 5 * grid_score(img, 4)
