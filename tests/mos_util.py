@@ -48,6 +48,15 @@ def build_study(tmp: Path, model_file: Path | None = None, replicates: int = 1,
     return create_study(design, sources, tmp / "studies" / "pilot")
 
 
+def rate_by_condition(study: Study, raters=("r1", "r2", "r3")) -> None:
+    """Every rater rates every trial: nearest ≈ 1, bicubic ≈ 3, reference ≈ 5 (± 1 by position)."""
+    for k, rater in enumerate(raters):
+        session = study.start_session(rater)
+        for trial in study.trials(session.id):
+            base = {"nearest": 1, "bicubic": 3, "reference": 5}[trial.condition]
+            study.record_rating(session.id, trial.position, max(1, base - (trial.position + k) % 2), 900)
+
+
 def design_only(replicates: int = 2, seed: int = 5) -> StudyDesign:
     return make_design("d", ["a", "b", "c", "d"], conditions(), replicates=replicates, seed=seed)
 

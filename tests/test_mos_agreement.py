@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from mos_util import build_study
+from mos_util import build_study, rate_by_condition
 from srgan_desktop.mos.agreement import (StimulusMetrics, agreement, correlations, fit_logistic4,
                                          logistic4, stimulus_metrics)
 from srgan_desktop.mos.stats import analyse
@@ -56,11 +56,7 @@ def test_agreement_says_too_few_and_keeps_reasons():
 
 def test_metrics_of_a_real_study(tmp_path):
     with build_study(tmp_path, calibration=0) as study:
-        for k, rater in enumerate(("r1", "r2", "r3")):
-            session = study.start_session(rater)
-            for trial in study.trials(session.id):
-                base = {"nearest": 1, "bicubic": 3, "reference": 5}[trial.condition]
-                study.record_rating(session.id, trial.position, max(1, base - (trial.position + k) % 2), 900)
+        rate_by_condition(study)
         analysis = analyse(study.rows(), study.design.condition_keys)
         cells = stimulus_metrics(study, analysis.per_image, ["psnr", "ssim", "niqe", "lpips"])
         assert len(cells) == 9
@@ -86,11 +82,7 @@ def test_summary_and_export_carry_the_agreement(tmp_path, capsys):
     from srgan_desktop.__main__ import main
 
     with build_study(tmp_path, calibration=0) as study:
-        for k, rater in enumerate(("r1", "r2", "r3")):
-            session = study.start_session(rater)
-            for trial in study.trials(session.id):
-                base = {"nearest": 1, "bicubic": 3, "reference": 5}[trial.condition]
-                study.record_rating(session.id, trial.position, max(1, base - (trial.position + k) % 2), 900)
+        rate_by_condition(study)
         folder = study.folder
     assert main(["mos", "summary", str(folder), "--metrics", "psnr", "lpips", "--resamples", "50"]) == 0
     out = capsys.readouterr().out

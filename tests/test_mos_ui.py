@@ -202,6 +202,28 @@ def test_results_view_tables_plots_and_export(qtbot, tmp_path):
     assert view.analysis.excluded == []
     path = view.export_to(tmp_path / "results.csv")
     assert read_csv(path) == study.rows()
+    # 3 raters: warnings, the subject model beside MOS, bias/inconsistency per rater, per image
+    assert "BT.500 screening cannot flag anyone" in view.warnings_label.text()
+    assert view.summary_table.item(0, 7).text() != "–"          # model score
+    assert view.screening_table.columnCount() == 11
+    assert view.screening_table.item(0, 7).text().startswith(("+", "-"))   # bias
+    assert view.image_table.rowCount() == 3 * len(IMAGE_NAMES)
+    assert view.mos_plot.bars.opts["height"][2] > view.mos_plot.bars.opts["height"][0]
+    # the metric agreement, in the background thread (waited for here)
+    view.compute_agreement(wait=True, metrics=("psnr", "ssim", "niqe"), resamples=50)
+    rows = {view.agreement_table.item(r, 0).text(): r for r in range(view.agreement_table.rowCount())}
+    assert set(rows) == {"psnr", "ssim", "niqe"}
+    assert view.agreement_table.item(rows["psnr"], 2).text() not in ("", "–")
+    assert "too small for NIQE" in view.agreement_table.item(rows["niqe"], 8).text()
+    assert len(view.agreement_plots["psnr"].points.data) == 6
+    # every plot as PNG and as SVG
+    saved = view.save_plots(tmp_path / "plots" / "pilot.png")
+    assert len(saved) == 3 + 4 and all(p.stat().st_size > 1000 and p.suffix == ".png" for p in saved)
+    svg = view.save_plots(tmp_path / "plots" / "pilot.svg")
+    assert all(p.read_text(encoding="utf-8").lstrip().startswith("<?xml") for p in svg)
+    import json
+    document = json.loads(view.export_to(tmp_path / "all.json").read_text())
+    assert document["analysis"]["agreement"]["metrics"][0]["metric"] == "psnr"
     study.close()
 
 

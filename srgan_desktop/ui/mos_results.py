@@ -1,31 +1,71 @@
-"""The experimenter's results view: MOS table, score distributions, mean ranks, pairwise tests,
-BT.500 rater screening and test–retest agreement, with exports.
+"""The experimenter's results view: MOS table (with the subject model's scores), MOS ± CI bars,
+score distributions, mean ranks, MOS per image, pairwise tests, BT.500 rater screening with
+each rater's bias and inconsistency, test–retest agreement, sittings, and the metric ↔ MOS
+agreement with scatter plots; exports, and every plot saved as PNG or SVG.
 
 The distribution plot follows Fig. 5 of the SRGAN paper: one row per condition, the share of
-each score 1…5 colour-coded, the mean as a red marker.
+each score 1…5 colour-coded, the mean as a red marker.  Warnings of the statistics ("too few
+ratings", BT.500 cannot flag anyone, ratings changed outside the app) are shown above the tabs.
+The metric agreement is computed on demand in a background thread (it reads every stimulus).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (QCheckBox, QFileDialog, QHBoxLayout, QLabel, QMessageBox,
-                               QPushButton, QSplitter, QTableWidget, QTableWidgetItem, QTabWidget,
-                               QVBoxLayout, QWidget)
+from pyqtgraph.exporters import ImageExporter
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QColor, QPainter
+from PySide6.QtSvg import QSvgGenerator
+from PySide6.QtWidgets import (QCheckBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel,
+                               QMessageBox, QPushButton, QScrollArea, QSplitter, QTableWidget,
+                               QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
 from srgan_desktop.mos.export import ExportError, write_csv, write_json
 from srgan_desktop.mos.records import RatingRow
-from srgan_desktop.mos.report import format_ci, format_p, format_retest, format_test_p, format_value
+from srgan_desktop.errors import SrganDesktopError
+from srgan_desktop.utils import atomic_path
+from srgan_desktop.mos.agreement import AGREEMENT_METRICS, Agreement, logistic4, study_agreement
+from srgan_desktop.mos.export import sitting_records
+from srgan_desktop.mos.report import (format_ci, format_ci3, format_p, format_retest, format_test_p,
+                                      format_value)
 from srgan_desktop.mos.stats import Analysis, analyse
 from srgan_desktop.mos.store import Study
 
-__all__ = ["ResultsView", "DistributionPlot", "MeanRankPlot"]
+__all__ = ["ResultsView", "DistributionPlot", "MeanRankPlot", "MosBarPlot", "AgreementPlot",
+           "save_plot"]
+
+
+def save_plot(plot: pg.PlotWidget, path: Path) -> Path:
+    """Write ``plot`` as PNG (or SVG, through Qt's SVG generator, when the suffix is .svg),
+    atomically; raise ExportError on failure."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(path) as tmp:
+            if path.suffix.lower() == ".svg":
+                generator = QSvgGenerator()
+                generator.setFileName(str(tmp))
+                generator.setSize(plot.size())
+                generator.setViewBox(plot.rect())
+                generator.setTitle(plot.plotItem.titleLabel.text)
+                painter = QPainter(generator)
+                plot.render(painter)
+                painter.end()
+            else:
+                image = ImageExporter(plot.plotItem).export(toBytes=True)
+                if not image.save(str(tmp), "PNG"):
+                    raise OSError("the PNG could not be written")
+            if not Path(tmp).is_file():
+                raise OSError("nothing was written")
+    except (OSError, RuntimeError) as exc:
+        raise ExportError(f"could not write {path}: {exc}") from exc
+    return path
 
 
 def _table(headers: Sequence[str]) -> QTableWidget:
@@ -117,6 +157,52 @@ class MeanRankPlot(_StaticPlot):
         self.setYRange(0, max(1.0, len(names)), padding=0.05)
 
 
+class MosBarPlot(_StaticPlot):
+    """MOS per condition with its 95 % CI as error bars (no bar where the CI is withheld)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("MOS with 95 % CI", "left", "MOS", parent)
+        self.bars = pg.BarGraphItem(x=[], height=[], width=0.6, brush=pg.mkBrush(90, 150, 90))
+        self.errors = pg.ErrorBarItem(x=np.zeros(0), y=np.zeros(0), height=np.zeros(0), beam=0.2,
+                                      pen=pg.mkPen("k", width=2))
+        self.addItem(self.bars)
+        self.addItem(self.errors)
+
+    def set_data(self, names: Sequence[str], mos: Sequence[float], low: Sequence[float],
+                 high: Sequence[float]) -> None:
+        x = np.arange(len(names), dtype=np.float64)
+        m = np.array([0.0 if math.isnan(v) else v for v in mos])
+        lo, hi = np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
+        has = ~(np.isnan(lo) | np.isnan(hi))
+        self.bars.setOpts(x=x, height=m, width=0.6)
+        self.errors.setData(x=x[has], y=((lo + hi) / 2)[has], height=(hi - lo)[has])
+        self.getAxis("bottom").setTicks([[(i, n) for i, n in enumerate(names)]])
+        self.setXRange(-0.6, max(0.6, len(names) - 0.4), padding=0.02)
+        self.setYRange(0, 5.2, padding=0.02)
+
+
+class AgreementPlot(_StaticPlot):
+    """MOS of each stimulus against one metric, with the fitted VQEG logistic."""
+
+    def __init__(self, metric: str, parent: QWidget | None = None) -> None:
+        super().__init__(metric.upper(), "left", "MOS", parent)
+        self.setLabel("bottom", metric)
+        self.points = pg.ScatterPlotItem(size=7, brush=pg.mkBrush(40, 90, 170, 160), pen=None)
+        self.curve = pg.PlotDataItem(pen=pg.mkPen(200, 40, 40, width=2))
+        self.addItem(self.points)
+        self.addItem(self.curve)
+
+    def set_data(self, x: Sequence[float], y: Sequence[float],
+                 beta: Sequence[float] | None, title: str) -> None:
+        self.setTitle(title, color="k")
+        self.points.setData(list(x), list(y))
+        if beta is not None and x and not any(math.isnan(b) for b in beta):
+            grid = np.linspace(min(x), max(x), 200)
+            self.curve.setData(grid, logistic4(grid, *beta))
+        else:
+            self.curve.setData([], [])
+
+
 class ResultsView(QWidget):
     """Shows the analysis of a study (or of imported rows) and exports its ratings."""
 
@@ -126,8 +212,17 @@ class ResultsView(QWidget):
         self.rows: list[RatingRow] = []
         self.conditions: list[str] = []
         self.analysis: Analysis | None = None
+        self.agreement: Agreement | None = None
+        self._pool = ThreadPoolExecutor(max_workers=1)
+        self._pending: Future | None = None
+        self._poll = QTimer(self)
+        self._poll.setInterval(50)
+        self._poll.timeout.connect(self._check_agreement)
 
         self.heading = QLabel("No study open")
+        self.warnings_label = QLabel("")
+        self.warnings_label.setWordWrap(True)
+        self.warnings_label.setStyleSheet("color: #a33;")
         self.exclude_box = QCheckBox("Exclude raters flagged by BT.500 screening")
         self.exclude_box.toggled.connect(self.refresh)
         self.refresh_button = QPushButton("Refresh")
@@ -142,14 +237,22 @@ class ResultsView(QWidget):
         bar.addWidget(self.refresh_button)
         bar.addWidget(self.csv_button)
         bar.addWidget(self.json_button)
+        self.plots_button = QPushButton("Save plots…")
+        self.plots_button.clicked.connect(self._save_plots_dialog)
+        bar.addWidget(self.plots_button)
 
-        self.summary_table = _table(["condition", "n", "MOS", "SD", "95% CI", "raters", "mean rank"])
+        self.summary_table = _table(["condition", "n", "MOS", "SD", "95% CI", "raters", "mean rank",
+                                     "model score", "model 95% CI"])
+        self.summary_table.setToolTip("model score: the Li & Bampis subject model (rater bias and "
+                                      "inconsistency removed), as Netflix sureal's MLE_CO_AP2")
         self.distribution_plot = DistributionPlot()
         self.rank_plot = MeanRankPlot()
+        self.mos_plot = MosBarPlot()
         plots = QSplitter(Qt.Orientation.Horizontal)
+        plots.addWidget(self.mos_plot)
         plots.addWidget(self.distribution_plot)
         plots.addWidget(self.rank_plot)
-        plots.setSizes([600, 300])
+        plots.setSizes([300, 500, 250])
         overview = QSplitter(Qt.Orientation.Vertical)
         overview.addWidget(self.summary_table)
         overview.addWidget(plots)
@@ -158,7 +261,36 @@ class ResultsView(QWidget):
         self.pairwise_table = _table(["pair", "ΔMOS", "raters", "Wilcoxon W", "p", "p (Holm)",
                                       "Mann–Whitney U", "p", "p (Holm)"])
         self.screening_table = _table(["rater", "presentations", "P", "Q", "(P+Q)/n",
-                                       "|P−Q|/(P+Q)", "flagged"])
+                                       "|P−Q|/(P+Q)", "flagged", "bias", "bias 95% CI",
+                                       "inconsistency", "inconsistency 95% CI"])
+        self.image_table = _table(["image", "condition", "n", "MOS", "SD", "95% CI", "raters"])
+        self.sittings_table = _table(["rater", "sitting", "station", "start", "end", "ratings",
+                                      "screen", "DPR", "magnification"])
+        self.agreement_button = QPushButton("Compute metric ↔ MOS agreement")
+        self.agreement_button.clicked.connect(self.compute_agreement)
+        self.agreement_status = QLabel("PSNR, SSIM and LPIPS against each stimulus's HR, NIQE alone; "
+                                       "SROCC, Kendall and PLCC (VQEG logistic) with bootstrap 95 % "
+                                       "intervals over images.")
+        self.agreement_status.setWordWrap(True)
+        self.agreement_table = _table(["metric", "stimuli", "SROCC", "95% CI", "Kendall", "95% CI",
+                                       "PLCC", "95% CI", "note"])
+        self.agreement_plots = {m: AgreementPlot(m) for m in AGREEMENT_METRICS}
+        grid_widget = QWidget()
+        grid = QGridLayout(grid_widget)
+        for k, plot in enumerate(self.agreement_plots.values()):
+            plot.setMinimumSize(280, 240)
+            grid.addWidget(plot, k // 2, k % 2)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(grid_widget)
+        agreement_page = QWidget()
+        agreement_layout = QVBoxLayout(agreement_page)
+        top = QHBoxLayout()
+        top.addWidget(self.agreement_status, 1)
+        top.addWidget(self.agreement_button)
+        agreement_layout.addLayout(top)
+        agreement_layout.addWidget(self.agreement_table)
+        agreement_layout.addWidget(scroll, 1)
         self.retest_label = QLabel("")
         self.retest_label.setWordWrap(True)
         screening = QWidget()
@@ -172,19 +304,26 @@ class ResultsView(QWidget):
         self.tabs.addTab(overview, "MOS")
         self.tabs.addTab(self.pairwise_table, "Pairwise tests")
         self.tabs.addTab(screening, "Raters")
+        self.tabs.addTab(self.image_table, "Per image")
+        self.tabs.addTab(self.sittings_table, "Sittings")
+        self.tabs.addTab(agreement_page, "Metrics")
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
+        layout.addWidget(self.warnings_label)
         layout.addWidget(self.tabs, 1)
         self._set_buttons()
 
     def _set_buttons(self) -> None:
         has = bool(self.rows)
-        for button in (self.csv_button, self.json_button):
+        for button in (self.csv_button, self.json_button, self.plots_button):
             button.setEnabled(has)
         self.refresh_button.setEnabled(self.study is not None)
+        self.agreement_button.setEnabled(self.study is not None and has and self._pending is None)
 
     def set_study(self, study: Study | None) -> None:
         self.study = study
+        self.agreement = None
+        self._show_agreement()
         self.reload()
 
     def reload(self) -> None:
@@ -203,21 +342,55 @@ class ResultsView(QWidget):
         self.refresh()
 
     def refresh(self) -> None:
-        self.analysis = analyse(self.rows, self.conditions, exclude_flagged=self.exclude_box.isChecked())
+        try:
+            self.analysis = analyse(self.rows, self.conditions, exclude_flagged=self.exclude_box.isChecked())
+        except SrganDesktopError as exc:  # e.g. an imported score that is not 1–5
+            self.warnings_label.setText(str(exc))
+            return
         a = self.analysis
+        warnings = list(a.warnings)
+        if self.study is not None:
+            try:
+                warnings[:0] = [f"ratings changed outside the app: {p}" for p in self.study.verify_chain()]
+            except SrganDesktopError as exc:
+                warnings.insert(0, str(exc))
+        self.warnings_label.setText("\n".join(f"⚠ {w}" for w in warnings))
+        self.warnings_label.setVisible(bool(warnings))
+        model = a.subject_model
+        by_model = {c.condition: c for c in model.conditions} if model else {}
         _fill(self.summary_table, [
             (s.condition, s.n, format_value(s.mos), format_value(s.sd),
              format_ci(s.ci_low, s.ci_high, s.note), s.raters,
-             format_value(a.mean_ranks.get(s.condition, math.nan)))
+             format_value(a.mean_ranks.get(s.condition, math.nan)),
+             format_value(by_model[s.condition].score) if s.condition in by_model else "–",
+             format_ci(by_model[s.condition].ci_low, by_model[s.condition].ci_high)
+             if s.condition in by_model else (model.note if model and model.note else "–"))
             for s in a.summary])
+        self.mos_plot.set_data([s.condition for s in a.summary], [s.mos for s in a.summary],
+                               [s.ci_low for s in a.summary], [s.ci_high for s in a.summary])
+        _fill(self.image_table, [
+            (c.image, c.condition, c.n, format_value(c.mos), format_value(c.sd),
+             format_ci(c.ci_low, c.ci_high, c.note), c.raters) for c in a.per_image])
+        sittings = sitting_records(self.study.sittings()) if self.study is not None else []
+        _fill(self.sittings_table, [
+            (r["rater"], r["sitting"], r["station"] or "this PC", r["started_at"], r["ended_at"],
+             r["ratings"], f"{r['screen_width']}×{r['screen_height']}" if r["screen_width"] != "" else "–",
+             r["device_pixel_ratio"], r["magnification"]) for r in sittings])
         _fill(self.pairwise_table, [
             (f"{t.a} vs {t.b}", format_value(t.mos_diff), t.raters, format_value(t.wilcoxon_stat, 1),
              format_test_p(t.wilcoxon_p), format_test_p(t.wilcoxon_p_holm),
              format_value(t.mwu_stat, 1), format_test_p(t.mwu_p), format_test_p(t.mwu_p_holm))
             for t in a.pairwise])
+        raters = {r.rater: r for r in model.raters} if model else {}
+        none = ("–", "–", "–", "–")
         _fill(self.screening_table, [
             (s.rater, s.presentations, s.p, s.q, format_value(s.ratio, 3),
-             format_value(s.balance, 3), "yes" if s.rejected else "no") for s in a.screening],
+             format_value(s.balance, 3), "yes" if s.rejected else "no",
+             *((f"{raters[s.rater].bias:+.2f}", format_ci(raters[s.rater].bias_ci_low, raters[s.rater].bias_ci_high),
+                format_value(raters[s.rater].inconsistency),
+                format_ci(raters[s.rater].inconsistency_ci_low, raters[s.rater].inconsistency_ci_high))
+               if s.rater in raters else none))
+            for s in a.screening],
             highlight=[s.rejected for s in a.screening])
         self.distribution_plot.set_data(a.distribution, {s.condition: s.mos for s in a.summary})
         self.rank_plot.set_data(a.mean_ranks)
@@ -229,19 +402,100 @@ class ResultsView(QWidget):
         self.retest_label.setText(text)
         self._set_buttons()
 
-    def export_to(self, path: Path) -> Path:
-        """Write the ratings shown (all raters) to ``path`` (.csv or .json)."""
-        if path.suffix.lower() == ".json":
-            return write_json(path, self.rows, self.study.design.to_dict() if self.study else None)
-        return write_csv(path, self.rows)
+    # ------------------------------------------------------------ metric agreement
+    def compute_agreement(self, wait: bool = False, metrics: Sequence[str] = AGREEMENT_METRICS,
+                          resamples: int = 400) -> None:
+        """Compute the metric ↔ MOS agreement off the GUI thread (``wait``: block, for tests)."""
+        if self.study is None or self.analysis is None or self._pending is not None:
+            return
+        study, analysis = self.study, self.analysis
+        self.agreement_status.setText("Computing the metrics of every rated stimulus…")
+        self._pending = self._pool.submit(study_agreement, study, analysis, list(metrics),
+                                          None, "alex", None, resamples)
+        self._set_buttons()
+        if wait:
+            self._pending.result()
+            self._check_agreement()
+        else:
+            self._poll.start()
 
-    def _export(self, kind: str) -> None:
-        name = self.study.folder.name if self.study else "ratings"
-        path, _ = QFileDialog.getSaveFileName(self, "Export ratings", f"{name}.{kind}",
-                                              "CSV (*.csv)" if kind == "csv" else "JSON (*.json)")
+    def _check_agreement(self) -> None:
+        if self._pending is None or not self._pending.done():
+            return
+        self._poll.stop()
+        future, self._pending = self._pending, None
+        try:
+            self.agreement = future.result()
+            self.agreement_status.setText("Metric ↔ MOS agreement over the rated stimuli"
+                                          + "".join(f" — {n}" for n in self.agreement.notes))
+        except (SrganDesktopError, OSError) as exc:
+            self.agreement = None
+            self.agreement_status.setText(f"The metrics could not be computed: {exc}")
+        self._show_agreement()
+        self._set_buttons()
+
+    def _show_agreement(self) -> None:
+        result = self.agreement
+        _fill(self.agreement_table, [] if result is None else [
+            (m.metric, m.stimuli, format_value(m.srocc, 3), format_ci3(*m.srocc_ci),
+             format_value(m.krocc, 3), format_ci3(*m.krocc_ci), format_value(m.plcc, 3),
+             format_ci3(*m.plcc_ci), m.note) for m in result.metrics])
+        for name, plot in self.agreement_plots.items():
+            found = next((m for m in result.metrics if m.metric == name), None) if result else None
+            cells = [c for c in result.stimuli if isinstance(c.values.get(name), (int, float))
+                     and math.isfinite(c.values[name])] if result else []
+            title = name.upper() if found is None else (
+                f"{name.upper()}: {found.note[:60]}" if found.note else
+                f"{name.upper()}: SROCC {found.srocc:.3f}, PLCC {found.plcc:.3f}")
+            plot.set_data([float(c.values[name]) for c in cells], [c.mos for c in cells],
+                          None if found is None or found.note else found.logistic, title)
+
+    # ------------------------------------------------------------ plots
+    def plots(self) -> dict[str, pg.PlotWidget]:
+        """Every plot by file-name stem."""
+        shown = {"mos_ci": self.mos_plot, "distribution": self.distribution_plot,
+                 "mean_rank": self.rank_plot}
+        if self.agreement is not None:
+            shown |= {f"agreement_{m}": p for m, p in self.agreement_plots.items()}
+        return shown
+
+    def save_plots(self, base: Path) -> list[Path]:
+        """Write every plot as ``<base>_<plot>.png`` (or .svg when ``base`` ends in .svg)."""
+        base = Path(base)
+        suffix = ".svg" if base.suffix.lower() == ".svg" else ".png"
+        stem = base.with_suffix("")
+        return [save_plot(plot, stem.with_name(f"{stem.name}_{name}{suffix}"))
+                for name, plot in self.plots().items()]
+
+    def _save_plots_dialog(self) -> None:
+        self._ask_and_write("Save plots", "png", "PNG images (*.png);;SVG drawings (*.svg)",
+                            self.save_plots, "Saving the plots failed")
+
+    def _ask_and_write(self, title: str, suffix: str, filters: str, write, failed: str) -> None:
+        """Ask for a file name (default: the study's folder name) and write it; errors in a box."""
+        name = self.study.folder.name if self.study else "results"
+        path, _ = QFileDialog.getSaveFileName(self, title, f"{name}.{suffix}", filters)
         if not path:
             return
         try:
-            self.export_to(Path(path))
+            write(Path(path))
         except ExportError as exc:
-            QMessageBox.warning(self, "Export failed", str(exc))
+            QMessageBox.warning(self, failed, str(exc))
+
+    def export_to(self, path: Path) -> Path:
+        """Write the ratings shown (all raters) to ``path`` (.csv or .json)."""
+        if path.suffix.lower() == ".json":
+            from dataclasses import asdict
+
+            from srgan_desktop.commands._common import jsonable
+
+            document = jsonable(asdict(self.analysis)) if self.analysis is not None else None
+            if document is not None and self.agreement is not None:
+                document["agreement"] = jsonable(asdict(self.agreement))
+            return write_json(path, self.rows, self.study.design.to_dict() if self.study else None,
+                              sitting_records(self.study.sittings()) if self.study else (), document)
+        return write_csv(path, self.rows)
+
+    def _export(self, kind: str) -> None:
+        self._ask_and_write("Export ratings", kind, "CSV (*.csv)" if kind == "csv" else "JSON (*.json)",
+                            self.export_to, "Export failed")
