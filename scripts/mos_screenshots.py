@@ -112,7 +112,6 @@ def main(argv: list[str] | None = None) -> int:
     grab(panel, args.out / "mos_calibration.png", 820, 640)
     while panel._calibration:
         panel.next_example()
-    panel.viewer.zoom_by(1.6)
     grab(panel, args.out / "mos_rating_panel.png", 820, 640)
     panel.pause()
 

@@ -105,7 +105,7 @@ def _plcc(x: np.ndarray, y: np.ndarray, start: Sequence[float]) -> float:
     """PLCC after a refit started from ``start`` (the full-data β); if the refit does not
     converge quickly (a resample with few distinct values), the full-data mapping is used."""
     try:
-        beta = fit_logistic4(x, y, start, maxfev=400)
+        beta = fit_logistic4(x, y, start, maxfev=100)
     except (RuntimeError, ValueError, optimize.OptimizeWarning):
         beta = tuple(start)
     fitted = logistic4(x, *beta)

@@ -29,6 +29,7 @@ Rules that protect the user from meaningless numbers:
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -138,6 +139,12 @@ def condition_order(rows: Iterable[RatingRow], preferred: Sequence[str] = ()) ->
     return [c for c in preferred if c in present] + sorted(present - set(preferred))
 
 
+@functools.lru_cache(maxsize=1024)
+def _t_quantile(q: float, df: int) -> float:
+    """Student t quantile, cached: a study has thousands of cells with a handful of n."""
+    return float(sps.t.ppf(q, df))
+
+
 def mean_ci(scores: Sequence[float], confidence: float = 0.95) -> tuple[float, float, float, float]:
     """(mean, SD with n − 1, CI low, CI high); the CI is mean ± t(1 − α/2, n − 1)·SD/√n."""
     x = np.asarray(scores, dtype=np.float64)
@@ -148,7 +155,7 @@ def mean_ci(scores: Sequence[float], confidence: float = 0.95) -> tuple[float, f
     if n == 1:
         return mean, math.nan, math.nan, math.nan
     sd = float(x.std(ddof=1))
-    half = float(sps.t.ppf(0.5 + confidence / 2, n - 1)) * sd / math.sqrt(n)
+    half = _t_quantile(0.5 + confidence / 2, n - 1) * sd / math.sqrt(n)
     return mean, sd, mean - half, mean + half
 
 
@@ -213,7 +220,8 @@ def mean_ranks(rows: Sequence[RatingRow], conditions: Sequence[str] = ()) -> dic
     complete = [b for b in blocks.values() if all(c in b for c in order)]
     if not complete or not order:
         return {c: math.nan for c in order}
-    ranks = np.array([sps.rankdata([-b[c] for c in order]) for b in complete])
+    scores = np.array([[b[c] for c in order] for b in complete], dtype=np.float64)
+    ranks = sps.rankdata(-scores, axis=1)          # one call for every block (ties: average)
     return {c: float(v) for c, v in zip(order, ranks.mean(axis=0))}
 
 
@@ -247,12 +255,13 @@ def pairwise_tests(rows: Sequence[RatingRow], conditions: Sequence[str] = ()) ->
         for row in grouped[cond]:
             per_rater[row.rater].append(row.score)
         rater_means[cond] = {r: float(np.mean(s)) for r, s in per_rater.items()}
+    scores = {cond: np.array([r.score for r in grouped[cond]]) for cond in order}
     raw = []
     for a, b in combinations(order, 2):
         common = sorted(set(rater_means[a]) & set(rater_means[b]))
         x = np.array([rater_means[a][r] for r in common])
         y = np.array([rater_means[b][r] for r in common])
-        sa, sb = [r.score for r in grouped[a]], [r.score for r in grouped[b]]
+        sa, sb = scores[a], scores[b]
         notes = []
         if len(common) >= MIN_RATERS_WILCOXON:
             w_stat, w_p = _wilcoxon(x, y)

@@ -196,11 +196,11 @@ def _reading(method):
 
 def rating_link(previous: str, rater: str, seed: int, position: int, stimulus_id: str,
                 replicate: int, score: int, response_ms: int, rated_at: str, app_version: str) -> str:
-    """One link of a session's hash chain (hex SHA-256); the rater ID is case-folded."""
-    text = json.dumps([previous, rater.casefold(), int(seed), int(position), stimulus_id,
-                       int(replicate), int(score), int(response_ms), rated_at, app_version],
-                      ensure_ascii=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode("ascii")).hexdigest()
+    """One link of a session's hash chain (hex SHA-256 of the fields joined by U+001F, the
+    rater ID case-folded, UTF-8)."""
+    text = "\x1f".join((previous, rater.casefold(), str(int(seed)), str(int(position)), stimulus_id,
+                        str(int(replicate)), str(int(score)), str(int(response_ms)), rated_at, app_version))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _refuse_non_integer_scores(conn: sqlite3.Connection) -> None:

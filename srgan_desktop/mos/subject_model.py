@@ -86,13 +86,19 @@ def score_array(rows: Sequence[RatingRow], conditions: Sequence[str] = ()
     raters = sorted({r.rater for r in rows})
     j_of = {s: j for j, s in enumerate(stimuli)}
     i_of = {r: i for i, r in enumerate(raters)}
-    cells: dict[tuple[int, int], list[int]] = {}
-    for row in rows:
-        cells.setdefault((j_of[(row.image, row.condition)], i_of[row.rater]), []).append(row.score)
-    reps = max((len(v) for v in cells.values()), default=1)
-    u = np.full((len(stimuli), len(raters), reps), np.nan)
-    for (j, i), scores in cells.items():
-        u[j, i, :len(scores)] = scores
+    j = np.fromiter((j_of[(r.image, r.condition)] for r in rows), np.int64, len(rows))
+    i = np.fromiter((i_of[r.rater] for r in rows), np.int64, len(rows))
+    score = np.fromiter((r.score for r in rows), np.float64, len(rows))
+    # the k-th score of a (stimulus, rater) cell goes to repeat k (stable order of the rows)
+    cell = j * len(raters) + i
+    order = np.argsort(cell, kind="stable")
+    sorted_cells = cell[order]
+    starts = np.flatnonzero(np.r_[True, sorted_cells[1:] != sorted_cells[:-1]])
+    rep_sorted = np.arange(len(rows)) - np.repeat(starts, np.diff(np.r_[starts, len(rows)]))
+    rep = np.empty(len(rows), np.int64)
+    rep[order] = rep_sorted
+    u = np.full((len(stimuli), len(raters), int(rep.max()) + 1 if len(rows) else 1), np.nan)
+    u[j, i, rep] = score
     return u, stimuli, raters
 
 
