@@ -10,7 +10,8 @@ import pytest
 from srgan_desktop import paths
 from srgan_desktop.core.benchmarks import find_dataset
 from srgan_desktop.core.engine import NetworkMethod, Upscaler
-from srgan_desktop.core.metrics import psnr, ssim, texture_ratio
+from srgan_desktop.core.metrics import grid_ratio, psnr, ssim, texture_ratio
+from srgan_desktop.core.niqe import niqe
 from srgan_desktop.core.weights import ModelRegistry
 
 BUNDLED = sorted(p.stem for p in paths.weights_dir().glob("*.safetensors"))
@@ -28,10 +29,13 @@ def test_bundled_model_reproduces_its_card_on_set5(name, datasets):
     model, descriptor = ModelRegistry(paths.weights_dir()).load(name)
     expected = descriptor.card["evaluation"]["Set5"]
     upscaler = Upscaler(NetworkMethod(model, descriptor), device="cpu")
-    scores = [(psnr(sr, p.hr), ssim(sr, p.hr), texture_ratio(sr, p.hr))
+    scores = [(psnr(sr, p.hr), ssim(sr, p.hr), texture_ratio(sr, p.hr), niqe(sr, 4), grid_ratio(sr, p.hr))
               for p in find_dataset(datasets / "Set5").pairs(4)
               for sr in [upscaler.upscale(p.lr).rgb]]
     assert float(np.mean([s[0] for s in scores])) == pytest.approx(expected["psnr"], abs=0.01)
     assert float(np.mean([s[1] for s in scores])) == pytest.approx(expected["ssim"], abs=0.001)
     if "texture" in expected:  # cards exported since the texture ratio joined validation
         assert float(np.mean([s[2] for s in scores])) == pytest.approx(expected["texture"], abs=0.002)
+    if "niqe" in expected:  # cards exported since NIQE and the grid measure joined validation
+        assert float(np.mean([s[3] for s in scores])) == pytest.approx(expected["niqe"], abs=0.01)
+        assert float(np.median([s[4] for s in scores])) == pytest.approx(expected["grid"], abs=0.01)

@@ -99,3 +99,23 @@ def test_ssim_refuses_images_smaller_than_its_window():
     img = np.full((16, 16, 3), 128, dtype=np.uint8)
     with pytest.raises(ValueError, match="too small"):
         ssim(img, img, border=4)
+
+
+def test_grid_ratio_sees_a_pixel_shuffle_grid_not_texture():
+    from srgan_desktop.core.measures import MEASURES, measure
+    from srgan_desktop.core.metrics import grid_ratio
+    from srgan_desktop.core.resize import upscale
+
+    rng = np.random.default_rng(5)
+    hr = np.clip(upscale(rng.integers(0, 256, (40, 40, 3), dtype=np.uint8), 4).astype(np.int16)
+                 + rng.normal(0, 6, (160, 160, 3)).astype(np.int16), 0, 255).astype(np.uint8)
+    assert grid_ratio(hr, hr) == pytest.approx(1.0)
+    noisy = np.clip(hr + rng.normal(0, 6, hr.shape), 0, 255).astype(np.uint8)  # more broadband texture
+    gridded = hr.astype(np.int16)
+    gridded[1::4, 2::4] += 10  # a faint 4-periodic lattice
+    gridded = np.clip(gridded, 0, 255).astype(np.uint8)
+    assert grid_ratio(noisy, hr) < 1.6
+    assert grid_ratio(gridded, hr) > 3 * grid_ratio(noisy, hr)
+    assert measure(gridded, hr, ["grid"])["grid"] == pytest.approx(grid_ratio(gridded, hr))
+    assert MEASURES["grid"].aggregate == "median" and MEASURES["psnr"].aggregate == "mean"
+    assert "too small" in measure(hr[:20, :20], hr[:20, :20], ["grid"])["grid"]

@@ -104,13 +104,14 @@ class ImageResult:
 
 
 def mean_values(images: list[ImageResult], metrics: list[str]) -> Values:
-    """Per measure: the mean over the images, or — if some image lacks it — why not."""
+    """Per measure: its aggregate over the images (the mean; the median for ``grid``, see
+    ``MEASURES``), or — if some image lacks it — why not."""
     mean: Values = {}
     for name in metrics:
         column = [r.values.get(name) for r in images]
         missing = [v for v in column if not is_number(v)]
         if not missing:
-            mean[name] = float(np.mean(column))
+            mean[name] = float(np.median(column) if MEASURES[name].aggregate == "median" else np.mean(column))
         else:
             mean[name] = f"{len(column) - len(missing)} of {len(column)} images: {missing[0]}"
     return mean

@@ -1,15 +1,18 @@
 """Every image-quality measure by name, run the same way for each front end.
 
 ``srgan-desktop eval``, the comparison window and the MOS results all ask for measures by name
-(``psnr``, ``ssim``, ``niqe``, ``lpips``, ``texture``) and get, per name, a number or — when
+(``psnr``, ``ssim``, ``niqe``, ``lpips``, ``texture``, ``grid``) and get, per name, a number or — when
 that measure cannot run on this image — a one-line reason (``"too small for NIQE: …"``,
 ``"no reference"``).  A measure that cannot run never raises and never becomes a NaN shown as
 a number: the reason is what the table cell or JSON field shows.
 
-* ``psnr``, ``ssim``, ``texture`` (:mod:`srgan_desktop.core.metrics`) and ``lpips``
+* ``psnr``, ``ssim``, ``texture``, ``grid`` (:mod:`srgan_desktop.core.metrics`) and ``lpips``
   (:mod:`srgan_desktop.core.lpips_metric`) compare with the HR reference; ``niqe``
   (:mod:`srgan_desktop.core.niqe`) needs none.
-* All of them leave out ``border`` pixels on each side (the scale, by the SR convention).
+* All of them leave out ``border`` pixels on each side (the scale, by the SR convention);
+  ``grid`` looks at the lattice of ``scale`` (default: ``border``).
+* A set of images is summarised by the mean of each measure, except ``grid``: its median, as
+  one image whose HR spectrum is nearly empty at the lattice frequencies would rule a mean.
 * LPIPS needs its network, loaded once by the caller (:func:`~srgan_desktop.core.lpips_metric.load_lpips`)
   and passed in; without it the ``lpips`` value is the reason given in ``lpips_unavailable``.
 
@@ -24,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from srgan_desktop.core.lpips_metric import LpipsModel
-from srgan_desktop.core.metrics import psnr, ssim, texture_ratio
+from srgan_desktop.core.metrics import grid_ratio, psnr, ssim, texture_ratio
 from srgan_desktop.core.niqe import niqe
 from srgan_desktop.errors import SrganDesktopError
 
@@ -41,6 +44,7 @@ class Measure:
     needs_reference: bool
     lower_is_better: bool
     about: str               # one line for table notes
+    aggregate: str = "mean"  # over a set of images: mean | median
 
 
 MEASURES: dict[str, Measure] = {m.name: m for m in (
@@ -52,6 +56,9 @@ MEASURES: dict[str, Measure] = {m.name: m for m in (
     Measure("texture", "texture", 3, True, False,
             "texture = high-frequency energy above 1/4 Nyquist relative to HR (1 = as much as HR; "
             "a pixel-shuffle grid counts as texture too)"),
+    Measure("grid", "grid", 2, True, True,
+            "grid = energy at the sub-pixel lattice frequencies (k/s, l/s) relative to HR's (1 = as "
+            "much as HR; more = a pixel-shuffle grid); median over images", aggregate="median"),
 )}
 DEFAULT_MEASURES = ("psnr", "ssim", "niqe")
 
@@ -66,8 +73,8 @@ def _reason(exc: BaseException) -> str:
 
 
 def measure(result: np.ndarray, reference: np.ndarray | None, names: Iterable[str], *, border: int = 4,
-            lpips: LpipsModel | None = None, lpips_unavailable: str = "no LPIPS weights"
-            ) -> dict[str, float | str]:
+            lpips: LpipsModel | None = None, lpips_unavailable: str = "no LPIPS weights",
+            scale: int | None = None) -> dict[str, float | str]:
     """``{name: value or reason}`` for each measure in ``names`` (unknown names: ValueError)."""
     values: dict[str, float | str] = {}
     for name in names:
@@ -83,6 +90,8 @@ def measure(result: np.ndarray, reference: np.ndarray | None, names: Iterable[st
                 values[name] = ssim(result, reference, border)
             elif name == "texture":
                 values[name] = texture_ratio(result, reference, border)
+            elif name == "grid":
+                values[name] = grid_ratio(result, reference, scale or border or 4, border)
             elif name == "niqe":
                 values[name] = niqe(result, border)
             elif lpips is None:
