@@ -14,7 +14,8 @@
 #   2. every bundled shared library resolves its links (ldd), apart from libraries a desktop
 #      provides itself (libcuda driver, Wayland client libs, GTK3 for the GTK theme plugin)
 #   3. `srgan-desktop selftest --output PNG` with no display: exit 0, JSON report valid, every
-#      available model ran, PNG written; timed
+#      available model ran, and the small spandrel model selftest builds itself (Real-ESRGAN
+#      Compact) loaded and ran; PNG written; timed
 #   4. the GUI under a virtual X display (xvfb-run), started as
 #      `srgan-desktop <bundled astronaut_lr.png> --quit-after MS`:
 #      the main window is mapped, the app closes it by itself MS later (it opens and runs the
@@ -71,7 +72,7 @@ for p in platforms/libqxcb.so platforms/libqoffscreen.so platforms/libqwayland.s
          imageformats/libqjpeg.so imageformats/libqtiff.so imageformats/libqwebp.so; do
     [[ -f $INTERNAL/PySide6/Qt/plugins/$p ]] || fail "Qt plugin $p not bundled"
 done
-for d in torchvision triton trainer tests tkinter matplotlib IPython sympy PySide6/Qt/qml; do
+for d in triton trainer tests tkinter matplotlib IPython sympy PySide6/Qt/qml; do
     [[ -e $INTERNAL/$d ]] && fail "$d is in the bundle but should not be"
 done
 if [[ ${SRGAN_DESKTOP_CUDA:-trim} == trim && -e $INTERNAL/nvidia/cudnn/lib/libcudnn_engines_precompiled.so.9 ]]; then
@@ -81,7 +82,7 @@ VIEWER=$(dirname "$PY_BUILD")/pyi-archive_viewer
 if [[ -x $VIEWER ]]; then
     # the Python modules inside the executable's archive
     "$VIEWER" --recursive --brief "$EXE" > "$TMP/archive.txt" 2>&1
-    bad=$(grep -oE "^ *(trainer|torchvision|tkinter|matplotlib|IPython|triton|sympy|pytest|PySide6\.Qt(Qml|Quick|WebEngine[A-Za-z]*|3D[A-Za-z]*|Multimedia[A-Za-z]*))(\.|$)" \
+    bad=$(grep -oE "^ *(trainer|tkinter|matplotlib|IPython|triton|sympy|pytest|PySide6\.Qt(Qml|Quick|WebEngine[A-Za-z]*|3D[A-Za-z]*|Multimedia[A-Za-z]*))(\.|$)" \
           "$TMP/archive.txt" | tr -d ' .' | sort -u | tr '\n' ' ')
     [[ -z $bad ]] || fail "excluded modules inside the archive: $bad"
 fi
@@ -122,6 +123,9 @@ failed = [m["name"] for m in models if m.get("ok") is False]
 assert report.get("frozen") is True, "selftest does not report a frozen app"
 assert report.get("inference_ok") is True and not failed, f"models failed: {failed}"
 assert ran, "no bundled model ran"
+spandrel = report.get("spandrel", {})
+assert spandrel.get("ok") is True, f"the spandrel model did not run: {spandrel.get('error')}"
+ran.append(f"{spandrel.get('name')} ({spandrel.get('architecture')})")
 print(f"version {report.get('version')}, models ran: {','.join(ran)}, "
       f"unavailable: {','.join(m['name'] for m in models if not m.get('available')) or '-'}, "
       f"device {report.get('device')}, torch {report.get('packages', {}).get('torch')} "

@@ -167,14 +167,14 @@ def test_bench_prints_figures(tmp_path, no_bundled_weights):
     out = tmp_path / "bench.json"
     done = cli("bench", "--size", "8", "--repeat", "1", "--json", out, "--device", "cpu")
     assert done.returncode == 0, done.stderr
-    for phrase in ("randomly initialised", "raw forward", "engine, default settings", "GFLOP/s",
-                   "matmul peak", "peak RSS", "auto tile"):
+    for phrase in ("randomly initialised", "raw forward", "engine, fp32, tile 0 = whole image", "GFLOP/s",
+                   "matmul peak", "peak RSS", "s per LR megapixel"):
         assert phrase in done.stdout, phrase
     report = json.loads(out.read_text())
     assert not report["bundled_weights"] and report["size"] == 8
     assert report["conv_gflop"] == pytest.approx(64 * 4_436_352 / 1e9)
     assert report["forward_gflops"] > 0 and report["matmul_gflops"] > 0 and report["engine_ratio"] > 0
-    assert report["engine_tile"] == 0
+    assert report["engine_tile"] == 0 and report["scale"] == 4 and report["seconds_per_lr_megapixel"] > 0
     rss = report["rss"]
     if rss is not None:  # not on Windows
         assert rss["side"] == 32 and rss["tile"] == 0 and rss["tiles"] == 1
@@ -183,6 +183,21 @@ def test_bench_prints_figures(tmp_path, no_bundled_weights):
         assert rss["peak_rss_bytes"] == pytest.approx(rss["child_peak_bytes"], rel=0.02)
         assert rss["child_peak_bytes"] > rss["child_start_bytes"] > 50 * 2 ** 20
         assert math.isfinite(rss["bytes_per_padded_lr_pixel"])
+
+
+def test_bench_times_any_model_per_lr_megapixel(tmp_path):
+    from spandrel.architectures.Compact import Compact
+
+    torch.manual_seed(0)
+    torch.save(Compact(num_feat=8, num_conv=2, upscale=2).state_dict(), tmp_path / "c2.pth")
+    out = tmp_path / "bench.json"
+    done = cli("bench", "--model", tmp_path / "c2.pth", "--size", "16", "--repeat", "1", "--tile", "8",
+               "--precision", "fp32", "--no-memory", "--json", out, "--device", "cpu")
+    assert done.returncode == 0, done.stderr
+    assert "RealESRGAN Compact ×2" in done.stdout and "16×16 → 32×32" in done.stdout
+    report = json.loads(out.read_text())
+    assert report["scale"] == 2 and report["engine_tile"] == 8 and report["rss"] is None
+    assert report["seconds_per_lr_megapixel"] == pytest.approx(min(report["engine_seconds"]) / (256 / 1e6))
 
 
 # --- selftest ------------------------------------------------------------------------------
@@ -195,12 +210,14 @@ def test_selftest_reports_json_and_exits_0(tmp_path):
     assert report["packages"]["torch"] and report["python"] == ".".join(map(str, sys.version_info[:3]))
     assert isinstance(report["cuda_available"], bool) and report["inference_device"] == "cpu"
     assert report["bicubic"]["ok"]
+    assert report["spandrel"]["ok"] and report["spandrel"]["architecture"] == "RealESRGAN Compact"
+    assert report["spandrel"]["output_shape"] == [64, 64, 3]
     assert report["niqe"]["ok"] and report["niqe"]["image"] == "astronaut.png" and 1 < report["niqe"]["value"] < 20
     for model in report["models"]:
         assert model["ok"] is (True if model["available"] else None), model
         assert model["available"] or model["reason"]
     image = load_image(tmp_path / "selftest.png")
-    assert image.height == 64 and image.width == 64 + 68 * (1 + report["models_available"])
+    assert image.height == 64 and image.width == 64 + 68 * (2 + report["models_available"])  # + bicubic, spandrel
 
 
 def test_selftest_fails_when_a_bundled_model_is_broken(tmp_path, monkeypatch, capsys):

@@ -1,4 +1,8 @@
-"""``srgan-desktop bench``: how fast SRResNet runs on this machine, and what memory it takes.
+"""``srgan-desktop bench``: how fast a model runs on this machine, and what memory it takes.
+
+``--model`` names any model the resolver loads (default: the bundled SRResNet, else a randomly
+initialised one); ``--tile`` and ``--precision`` set the engine as ``upscale`` does, and the
+engine's time is also given as seconds per LR megapixel (the figure to compare architectures by).
 
 * the raw full-frame forward time against the engine's time at its default settings, for
   the same input (their ratio is the engine's overhead: conversions, tiling, clipping);
@@ -26,7 +30,8 @@ from typing import NoReturn
 import numpy as np
 import torch
 
-from srgan_desktop.commands._common import CommandError, guarded, load_method, positive_int, write_json
+from srgan_desktop.commands._common import (CommandError, guarded, load_method, nonnegative_int,
+                                            positive_int, write_json)
 from srgan_desktop.core import engine
 from srgan_desktop.core.arch import SRResNet
 from srgan_desktop.core.engine import NetworkMethod, Upscaler, resolve_device, tile_boxes
@@ -41,9 +46,9 @@ DEFAULT_SIZE = 256
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
-        "bench", help="time SRResNet here: raw forward vs engine, GFLOP/s vs matmul peak, peak RSS",
-        description="Benchmark SRResNet on this machine (bundled weights if present, else a randomly "
-                    "initialised SRResNet): raw forward vs the engine at its defaults, achieved "
+        "bench", help="time a model here: raw forward vs engine, s per LR megapixel, GFLOP/s, peak RSS",
+        description="Benchmark a model on this machine (--model; default: the bundled SRResNet, else a "
+                    "randomly initialised SRResNet): raw forward vs the engine, achieved "
                     "GFLOP/s against a measured fp32 matmul peak, and the peak RSS of upscaling a "
                     "4·SIZE × 4·SIZE input with the engine's auto tiling (in a child process).")
     parser.add_argument("--size", type=positive_int, default=DEFAULT_SIZE, metavar="N",
@@ -53,6 +58,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                         help="timed runs after one warm-up; the best is reported (default: %(default)s)")
     parser.add_argument("--device", default="auto", metavar="DEV",
                         help="auto, cpu, cuda or mps (default: %(default)s)")
+    parser.add_argument("--model", metavar="SPEC",
+                        help="a model name or weights file of any architecture (default: srresnet)")
+    parser.add_argument("--tile", type=nonnegative_int, default=None, metavar="N",
+                        help="the engine's LR tile side; 0 = whole image (default: from free memory)")
+    parser.add_argument("--precision", choices=["auto", "fp32", "fp16", "bf16"], default="auto",
+                        help="the engine's precision, as for upscale (default: %(default)s)")
+    parser.add_argument("--no-memory", action="store_true",
+                        help="skip the peak-RSS child processes (faster)")
     parser.add_argument("--json", metavar="OUT", help="also write the figures here")
     parser.add_argument("--child", choices=["engine", "forward"], help=argparse.SUPPRESS)
     parser.add_argument("--child-size", type=positive_int, help=argparse.SUPPRESS)
@@ -69,8 +82,17 @@ class BenchSubject:
     bundled: bool
 
 
-def bench_subject() -> BenchSubject:
-    """The bundled SRResNet if it has weights, else a randomly initialised one (seed 0)."""
+def bench_subject(spec: str | None = None) -> BenchSubject:
+    """``spec`` through the resolver; by default the bundled SRResNet if it has weights, else a
+    randomly initialised one (seed 0)."""
+    if spec:
+        method = load_method(spec)
+        if not isinstance(method, NetworkMethod):
+            raise CommandError(f"'{spec}' is not a model (bench times networks)")
+        d = method.descriptor
+        where = d.path.name if d.path else "?"
+        return BenchSubject(method.model, d, f"{d.name} ({d.architecture} ×{d.scale}, {d.params:,} "
+                            f"parameters, {where})", d.card != {} and d.loader == "srgan_desktop")
     why = ""
     try:
         method = load_method("srresnet")
@@ -173,9 +195,9 @@ def _random_image(side: int) -> np.ndarray:
 
 # --- the child processes -------------------------------------------------------------------
 
-def _child(mode: str, side: int, device_name: str) -> NoReturn:
+def _child(mode: str, side: int, device_name: str, spec: str | None = None) -> NoReturn:
     """Run in a fresh process; print one JSON line with its own RSS before and at the peak."""
-    subject = bench_subject()
+    subject = bench_subject(spec)
     image = _random_image(side)
     x = torch.from_numpy(image.transpose(2, 0, 1).copy()).float().div(255.0).unsqueeze(0)
     baseline, _ = _own_memory()
@@ -201,18 +223,20 @@ def _child(mode: str, side: int, device_name: str) -> NoReturn:
     os._exit(0)
 
 
-def _child_command(mode: str, side: int, device: str) -> tuple[list[str], dict[str, str]]:
+def _child_command(mode: str, side: int, device: str, spec: str | None = None
+                   ) -> tuple[list[str], dict[str, str]]:
     env = dict(os.environ)
+    options = ["bench", "--child", mode, "--child-size", str(side), "--device", device]
+    options += ["--model", spec] if spec else []
     if is_frozen():
-        return [sys.executable, "bench", "--child", mode, "--child-size", str(side), "--device", device], env
+        return [sys.executable, *options], env
     package_root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH", "")) if p)
-    return ([sys.executable, "-m", "srgan_desktop", "bench", "--child", mode, "--child-size", str(side),
-             "--device", device], env)
+    return [sys.executable, "-m", "srgan_desktop", *options], env
 
 
-def _run_child(mode: str, side: int, device: str) -> dict:
-    command, env = _child_command(mode, side, device)
+def _run_child(mode: str, side: int, device: str, spec: str | None = None) -> dict:
+    command, env = _child_command(mode, side, device, spec)
     done = subprocess.run(command, capture_output=True, text=True, env=env)
     lines = done.stdout.strip().splitlines()
     if done.returncode != 0 or not lines:
@@ -245,20 +269,20 @@ class RssReport:
     engine_assumes: int = engine.BYTES_PER_LR_PIXEL
 
 
-def measure_rss(side: int, device: str) -> RssReport | None:
+def measure_rss(side: int, device: str, spec: str | None = None) -> RssReport | None:
     """Both child runs; None where ``getrusage`` does not exist (Windows).
 
     Run it while this process is still small: on Linux the children's ``ru_maxrss`` is at least
     the parent's high-water mark at the time it started them (see :func:`_own_memory`).
     """
     parent_peak = _own_memory()[1]
-    engine_run = _run_child("engine", side, device)
+    engine_run = _run_child("engine", side, device, spec)
     peak = _maxrss_bytes(children=True)
     if peak is None or parent_peak is None:
         return None
     tile, pad = int(engine_run["tile"]), int(engine_run["pad"])
     padded = largest_padded_span(side, tile, pad)
-    forward_run = _run_child("forward", padded, device)
+    forward_run = _run_child("forward", padded, device, spec)
     delta = int(forward_run["peak_bytes"]) - int(forward_run["baseline_bytes"])
     return RssReport(side=side, tile=tile, tiles=int(engine_run["tiles"]),
                      seconds=float(engine_run["seconds"]), peak_rss_bytes=peak,
@@ -279,6 +303,7 @@ class BenchReport:
     torch_threads: int
     load_average: float | None
     size: int
+    scale: int
     forward_seconds: list[float]
     engine_seconds: list[float]
     engine_tile: int
@@ -293,9 +318,14 @@ class BenchReport:
     def engine_ratio(self) -> float:
         return min(self.engine_seconds) / min(self.forward_seconds)
 
+    @property
+    def seconds_per_lr_megapixel(self) -> float:
+        return min(self.engine_seconds) / (self.size ** 2 / 1e6)
+
     def to_dict(self) -> dict:
         data = asdict(self)
         data["engine_ratio"] = self.engine_ratio
+        data["seconds_per_lr_megapixel"] = self.seconds_per_lr_megapixel
         data["forward_share_of_matmul_peak"] = self.forward_gflops / self.matmul_gflops
         return data
 
@@ -311,10 +341,10 @@ def format_report(report: BenchReport) -> str:
     lines = [
         f"model: {report.model}",
         f"device: {report.device} {report.precision}, {report.torch_threads} torch threads{load}",
-        f"input {n}×{n} → {4 * n}×{4 * n}, best of {len(report.forward_seconds)}:",
-        f"  raw forward, full frame   {min(report.forward_seconds):8.3f} s",
-        f"  engine, default settings  {min(report.engine_seconds):8.3f} s   (auto tile: {tile})   "
-        f"ratio {report.engine_ratio:.2f}×",
+        f"input {n}×{n} → {report.scale * n}×{report.scale * n}, best of {len(report.forward_seconds)}:",
+        f"  raw forward, full frame, fp32  {min(report.forward_seconds):8.3f} s",
+        f"  engine, {report.precision}, tile {tile:<15} {min(report.engine_seconds):8.3f} s   "
+        f"ratio {report.engine_ratio:.2f}×   = {report.seconds_per_lr_megapixel:.2f} s per LR megapixel",
         f"  convolutions {report.conv_gflop:.1f} GFLOP ({report.conv_gflop * 1e3 / n ** 2:.2f} MFLOP per "
         f"LR pixel) → {report.forward_gflops:.1f} GFLOP/s",
         f"  fp32 matmul peak ({report.matmul_n}×{report.matmul_n}): {report.matmul_gflops:.1f} GFLOP/s "
@@ -322,7 +352,7 @@ def format_report(report: BenchReport) -> str:
     ]
     rss = report.rss
     if rss is None:
-        lines.append("peak RSS: not measured on this platform (no resource module)")
+        lines.append("peak RSS: not measured (--no-memory, or no resource module on this platform)")
     else:
         tiling = "whole image (no tiling)" if rss.tile == 0 else f"{rss.tiles} tiles of {rss.tile} px"
         lines += [
@@ -344,16 +374,17 @@ def format_report(report: BenchReport) -> str:
 
 def _bench(args: argparse.Namespace) -> int:
     if args.child:
-        return _child(args.child, args.child_size or args.size, args.device)
+        return _child(args.child, args.child_size or args.size, args.device, args.model)
     device = resolve_device(args.device)
-    subject = bench_subject()
+    subject = bench_subject(args.model)
     method = NetworkMethod(subject.model, subject.descriptor)
-    upscaler = Upscaler(method, device=args.device)
+    upscaler = Upscaler(method, device=args.device, tile=args.tile, precision=args.precision)
     n = args.size
     image = _random_image(n)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-    print(f"measuring memory with a {4 * n}×{4 * n} input in a child process ...", file=sys.stderr)
-    rss = measure_rss(4 * n, args.device)  # first, while this process is still small
+    if not args.no_memory:
+        print(f"measuring memory with a {4 * n}×{4 * n} input in a child process ...", file=sys.stderr)
+    rss = None if args.no_memory else measure_rss(4 * n, args.device, args.model)  # first, while small
     print(f"timing {subject.label} on {device} ...", file=sys.stderr)
 
     model = subject.model.to(device)
@@ -370,7 +401,7 @@ def _bench(args: argparse.Namespace) -> int:
     report = BenchReport(
         model=subject.label, bundled_weights=subject.bundled, device=str(device),
         precision=upscaler.precision, torch_threads=torch.get_num_threads(), load_average=load,
-        size=n, forward_seconds=forward_times, engine_seconds=engine_times,
+        size=n, scale=method.scale, forward_seconds=forward_times, engine_seconds=engine_times,
         engine_tile=upscaler.auto_tile(n, n) if upscaler.tile is None else upscaler.tile,
         conv_gflop=flops / 1e9, forward_gflops=flops / min(forward_times) / 1e9,
         matmul_n=matmul_n, matmul_gflops=matmul_gflops(matmul_n, device), rss=rss)

@@ -1,7 +1,9 @@
 """``srgan-desktop selftest``: is this installation (or frozen build) able to upscale?
 
-Loads every bundled model that has weights, runs a 16×16 → 64×64 inference on the CPU with
-each (and with bicubic), computes NIQE of the bundled 512×512 sample (so a frozen build proves
+Loads every bundled model that has weights, runs a 16×16 inference on the CPU at each model's
+scale (and with bicubic ×4), plus one spandrel architecture — a small randomly initialised
+Real-ESRGAN Compact it builds, saves as safetensors and loads back through the resolver, so a
+frozen build proves it can load third-party models — computes NIQE of the bundled 512×512 sample (so a frozen build proves
 it carries NIQE's pristine model, ``resources/metrics``), optionally writes the results side by
 side as a PNG, and prints one JSON report.  Exit code 0 when every available model and NIQE
 worked, 1 otherwise.  It never imports
@@ -23,11 +25,12 @@ import torch
 
 from srgan_desktop import __version__
 from srgan_desktop.commands._common import default_registry, jsonable
-from srgan_desktop.core.engine import (BicubicMethod, Method, NetworkMethod, UpscaleError, Upscaler,
+from srgan_desktop.core.engine import (BicubicMethod, Method, UpscaleError, Upscaler,
                                        resolve_device)
 from srgan_desktop.core.images import ImageLoadError, ImageSaveError, load_image, save_image
 from srgan_desktop.core.niqe import niqe
-from srgan_desktop.core.weights import ModelEntry, WeightsError, load_model
+from srgan_desktop.core.models import ModelEntry
+from srgan_desktop.core.weights import WeightsError
 from srgan_desktop.errors import SrganDesktopError
 from srgan_desktop.paths import is_frozen, samples_dir, weights_dir
 
@@ -41,7 +44,8 @@ PACKAGES = {
     "torch": ("torch",), "torchvision": ("torchvision",), "numpy": ("numpy",),
     "PySide6": ("PySide6", "PySide6-Essentials", "PySide6_Essentials"), "pyqtgraph": ("pyqtgraph",),
     "pillow": ("pillow", "Pillow"), "opencv": ("opencv-python-headless", "opencv-python"),
-    "safetensors": ("safetensors",), "scipy": ("scipy",), "tqdm": ("tqdm",), "lpips": ("lpips",),
+    "safetensors": ("safetensors",), "scipy": ("scipy",), "tqdm": ("tqdm",),
+    "spandrel": ("spandrel",), "lpips": ("lpips",),
 }
 
 
@@ -65,6 +69,7 @@ class ModelCheck:
     seconds: float | None = None
     output_shape: list[int] | None = None
     error: str = ""
+    architecture: str = ""
 
 
 def package_versions() -> dict[str, str | None]:
@@ -135,10 +140,34 @@ def _check_entry(entry: ModelEntry, image: np.ndarray) -> tuple[ModelCheck, np.n
     if not entry.available or entry.path is None:
         return check, None
     try:
-        model, descriptor = load_model(entry.path, card=entry.card, name=entry.name)
-        rgb, check.seconds = check_method(NetworkMethod(model, descriptor), image)
+        rgb, check.seconds = check_method(default_registry().method(entry.name), image)
     except (WeightsError, UpscaleError, RuntimeError, ValueError) as exc:
         check.ok, check.error = False, " ".join(str(exc).split())
+        return check, None
+    check.ok, check.output_shape = True, list(rgb.shape)
+    return check, rgb
+
+
+def spandrel_check(image: np.ndarray) -> tuple[ModelCheck, np.ndarray | None]:
+    """Build a small random Real-ESRGAN Compact ×4 with spandrel's own class, save it as
+    safetensors in a temporary folder and run it through the resolver like any user model."""
+    import tempfile
+
+    check = ModelCheck("spandrel-compact", "Real-ESRGAN Compact ×4 (random, built by selftest)", True)
+    try:
+        from safetensors.torch import save_file
+        from spandrel.architectures.Compact import Compact
+
+        torch.manual_seed(0)
+        net = Compact(num_feat=16, num_conv=4, upscale=4)
+        with tempfile.TemporaryDirectory() as folder:
+            path = f"{folder}/compact_x4.safetensors"
+            save_file({k: v.contiguous() for k, v in net.state_dict().items()}, path)
+            method = default_registry().method(path)
+            rgb, check.seconds = check_method(method, image)
+        check.architecture = method.descriptor.architecture
+    except (ImportError, WeightsError, UpscaleError, RuntimeError, ValueError) as exc:
+        check.ok, check.error = False, " ".join(str(exc).split()) or type(exc).__name__
         return check, None
     check.ok, check.output_shape = True, list(rgb.shape)
     return check, rgb
@@ -183,7 +212,11 @@ def _selftest(args: argparse.Namespace) -> int:
         if rgb is not None:
             outputs.append(rgb)
     report["niqe"] = check_niqe()
-    ok = (report["bicubic"]["ok"] and "registry_error" not in report
+    spandrel_model, rgb = spandrel_check(image)
+    report["spandrel"] = asdict(spandrel_model)
+    if rgb is not None:
+        outputs.append(rgb)
+    ok = (report["bicubic"]["ok"] and "registry_error" not in report and spandrel_model.ok
           and all(m["ok"] is not False for m in report["models"]))
     report["models_available"] = sum(1 for m in report["models"] if m["available"])
     report["inference_ok"] = bool(ok)
