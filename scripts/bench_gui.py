@@ -10,6 +10,21 @@ canvases synchronously; the figure is the wall time of that, per frame.
 
 ``--stock`` runs the same pans with pyqtgraph's stock ``ImageItem`` in four linked ViewBoxes,
 for comparison.
+
+``--stall`` measures how long the comparison window's event loop stalls: a 5 ms QTimer counts
+the longest gap between its ticks while a 4000×3000 PNG is opened in Upscale mode (auto-run
+off), then while the window switches to Simulate mode, each until the panes are painted.  It
+also says how much of that gap the GUI thread spent computing (``time.thread_time``; the rest
+is waiting for a CPU on a busy machine), the gap of an idle window for comparison, and
+whether the progress indication was on screen meanwhile.
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/bench_gui.py --stall [--stall-size 4000x3000]
+
+``--timing`` runs SRResNet on one 1200×900 image three ways, one after the other: the engine
+alone in this process, the window (offscreen; its worker thread), and ``srgan-desktop upscale``
+in a subprocess; it prints each time with the machine's load average, so a busy machine shows.
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/bench_gui.py --timing [--timing-size 1200x900]
 """
 
 from __future__ import annotations
@@ -136,6 +151,167 @@ def bench_stock(images: list[np.ndarray], frames: int, width: int, height: int) 
     host.close()
 
 
+def _photo_png(folder: Path, width: int, height: int) -> Path:
+    """A photo-like PNG of that size (the astronaut sample enlarged, plus noise)."""
+    import cv2
+
+    from srgan_desktop import paths
+    from srgan_desktop.core.images import load_image, save_image
+
+    base = load_image(paths.samples_dir() / "astronaut.png").rgb
+    big = cv2.resize(base, (width, height), interpolation=cv2.INTER_CUBIC)
+    noise = np.random.default_rng(0).integers(-6, 7, big.shape, dtype=np.int16)
+    return save_image(folder / f"photo_{width}x{height}.png",
+                      np.clip(big.astype(np.int16) + noise, 0, 255).astype(np.uint8))
+
+
+def _window(folder: Path):  # noqa: ANN202 — a MainWindow, built for both the old and new window
+    from PySide6.QtWidgets import QApplication
+
+    from srgan_desktop.ui.main_window import MainWindow
+    from srgan_desktop.ui.settings import AppSettings
+
+    QApplication.instance() or QApplication([])
+    settings = AppSettings(folder / "settings.ini")
+    settings.auto_run = False
+    settings.sample_opened = True
+    window = MainWindow(settings, open_sample=False)
+    window.resize(1280, 820)
+    window.show()
+    return window
+
+
+def _state(window):  # noqa: ANN001, ANN202 — the comparison model (window.session before issue 13)
+    return getattr(window, "model", None) or window.session
+
+
+def _measure_stall(label: str, action, done, idle_ms: int = 0) -> None:  # noqa: ANN001
+    """Run ``action()``; until ``done()`` and 300 ms more, record the 5 ms timer's ticks."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication
+
+    window = [w for w in QApplication.topLevelWidgets() if w.objectName() == "mainWindow"][0]
+    progress = getattr(window, "_progress", None)
+    ticks: list[float] = []
+    cpu: list[float] = []  # the GUI thread's own CPU time at each tick
+    shown = []
+    timer = QTimer()
+    timer.setInterval(5)
+    timer.timeout.connect(lambda: (ticks.append(time.perf_counter()), cpu.append(time.thread_time()),
+                                   shown.append(bool(progress is not None and progress.isVisible()))))
+    timer.start()
+    QTest.qWait(100)
+    start = time.perf_counter()
+    action()
+    while not done():
+        QTest.qWait(5)
+        if time.perf_counter() - start > 120:
+            raise SystemExit(f"{label}: not done after 120 s")
+    finished = time.perf_counter()
+    QTest.qWait(300 + idle_ms)  # the panes paint the new images
+    for pane in window.grid.panes():
+        pane.canvas.viewport().repaint()
+    ticks.append(time.perf_counter())
+    cpu.append(time.thread_time())
+    timer.stop()
+    first = next(i for i, t in enumerate(ticks) if t >= start - 0.05)
+    gaps = np.diff(ticks[first:]) * 1000.0
+    worst = int(np.argmax(gaps))
+    busy = (cpu[first + worst + 1] - cpu[first + worst]) * 1000.0
+    at = (ticks[first + worst] - start) * 1000.0
+    print(f"  {label:<34} longest event-loop gap {gaps.max():5.0f} ms at +{at:.0f} ms, of which the GUI "
+          f"thread computed {busy:3.0f} ms   (ready after {(finished - start) * 1000:.0f} ms; progress shown: "
+          f"{'yes' if any(shown) else 'no'})")
+
+
+def bench_stall(size: str) -> None:
+    import tempfile
+
+    width, height = (int(v) for v in size.lower().split("x"))
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        os.environ["SRGAN_DESKTOP_DATA"] = str(folder / "data")
+        png = _photo_png(folder, width, height)
+        window = _window(folder)
+        from PySide6.QtTest import QTest
+
+        QTest.qWait(300)
+        print(f"event-loop stalls, {width}×{height} PNG ({png.stat().st_size / 1e6:.1f} MB), auto-run off "
+              f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores):")
+        _measure_stall("nothing (the machine's own noise)", lambda: None, lambda: True, idle_ms=3000)
+        model = lambda: _state(window)  # noqa: E731
+        preparing = lambda: bool(getattr(window, "is_preparing", lambda: False)())  # noqa: E731
+        _measure_stall("open in Upscale mode", lambda: window.open_path(png, "upscale"),
+                       lambda: model().has_image and not preparing())
+        _measure_stall("switch to Simulate mode", lambda: window.set_mode("simulate"),
+                       lambda: model().mode == "simulate" and model().reference is not None and not preparing())
+        window.close()
+
+
+def bench_timing(size: str, model_name: str) -> None:
+    """A model on one image: the engine alone, the window's worker, the ``upscale`` command.
+
+    Besides wall time it prints CPU seconds (this process's, or the child's for the command):
+    on a machine busy with other work the wall times of runs made one after the other differ
+    with the load, while the CPU seconds a run needs do not; equal CPU seconds mean the window
+    adds no work of its own.
+    """
+    import resource
+    import subprocess
+    import tempfile
+
+    from PySide6.QtTest import QTest
+
+    from srgan_desktop.core.engine import Upscaler
+    from srgan_desktop.core.images import load_image
+    from srgan_desktop.core.models import default_resolver
+
+    width, height = (int(v) for v in size.lower().split("x"))
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        png = _photo_png(folder, width, height)
+        rgb = load_image(png).rgb
+        print(f"{model_name} on {width}×{height}, CPU, torch threads {__import__('torch').get_num_threads()}:",
+              flush=True)
+
+        load = os.getloadavg()[0]
+        method = default_resolver().method(model_name)
+        Upscaler(method, device="cpu").upscale(np.zeros((16, 16, 3), np.uint8))  # warm-up, as the window does
+        cpu = time.process_time()
+        result = Upscaler(method, device="cpu").upscale(rgb)
+        print(f"  engine in this process : {result.seconds:7.1f} s wall, {time.process_time() - cpu:7.1f} CPU-s "
+              f"({result.tiles} tiles of {result.tile}; load average {load:.1f})", flush=True)
+
+        load = os.getloadavg()[0]
+        window = _window(folder)
+        window.set_device("cpu")
+        window.open_path(png, "upscale")
+        while not (_state(window).has_image and not window.is_preparing()):
+            QTest.qWait(20)
+        key = next(m.key for m in _state(window).methods() if m.key.startswith(model_name))
+        cpu, start = time.process_time(), time.perf_counter()
+        window.run_method(key)
+        while key not in _state(window).results:
+            QTest.qWait(50)
+        wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+        out = _state(window).results[key]
+        print(f"  window (worker thread) : {out.seconds:7.1f} s wall, {cpu:7.1f} CPU-s from Run to result, "
+              f"whole process (+ {out.load_seconds:.2f} s loading and warm-up, shown apart; {wall:.1f} s "
+              f"wall from Run to result; load average {load:.1f})", flush=True)
+        window.close()
+
+        load = os.getloadavg()[0]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "srgan_desktop", "upscale", str(png), "-m", model_name,
+                        "-o", str(folder / "out.png"), "--device", "cpu", "--no-progress"], check=True)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        child_cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        print(f"  srgan-desktop upscale  : {time.perf_counter() - start:7.1f} s wall, {child_cpu:7.1f} CPU-s, "
+              f"whole command (start-up, load, inference, save; load average {load:.1f})", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=4096, help="image side in pixels (default 4096)")
@@ -143,7 +319,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frames", type=int, default=60)
     parser.add_argument("--window", default="1600x1000", help="grid size WxH (default 1600x1000)")
     parser.add_argument("--stock", action="store_true", help="also time pyqtgraph's stock ImageItem")
+    parser.add_argument("--stall", action="store_true", help="only the window's event-loop stalls")
+    parser.add_argument("--stall-size", default="4000x3000", help="image for --stall (default 4000x3000)")
+    parser.add_argument("--timing", action="store_true", help="only window vs engine vs upscale command")
+    parser.add_argument("--timing-size", default="1200x900", help="image for --timing (default 1200x900)")
+    parser.add_argument("--timing-model", default="srresnet", help="model for --timing (default srresnet)")
     args = parser.parse_args(argv)
+    if args.stall:
+        bench_stall(args.stall_size)
+        return 0
+    if args.timing:
+        bench_timing(args.timing_size, args.timing_model)
+        return 0
     width, height = (int(v) for v in args.window.lower().split("x"))
     images = _images(args.size, args.panes)
     print(f"platform {os.environ.get('QT_QPA_PLATFORM')}, {os.cpu_count()} CPU cores")

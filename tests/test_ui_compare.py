@@ -18,7 +18,7 @@ from srgan_desktop.core.weights import save_model
 from srgan_desktop.ui.app import create_window, parse_args
 from srgan_desktop.ui.image_pane import ViewState
 from test_ui_window import (RUN_TIMEOUT_MS, _open, _photo, _registry, _run_all, _set_mode, _window,  # noqa: F401
-                            messages, slow_model, window)
+                            messages, window)
 from ui_events import drag, hover
 
 pytestmark = pytest.mark.gui
@@ -32,29 +32,29 @@ def x2_file(tmp_path) -> Path:
                       {"name": "tiny_x2", "title": "Tiny ×2"})
 
 
-def test_progress_is_busy_until_the_first_tile_then_counts_tiles(qtbot, tmp_path, slow_model):
-    window = _window(qtbot, tmp_path, _registry(tmp_path, [slow_model]), tile=16)
-    _open(qtbot, window, tmp_path, _photo(48, 48, seed=7))  # 9 tiles of 16 px
+def test_progress_is_busy_until_the_first_tile_then_counts_tiles(qtbot, tmp_path, tiny_model_file):
+    window = _window(qtbot, tmp_path, _registry(tmp_path, [tiny_model_file]), tile=8)
+    _open(qtbot, window, tmp_path, _photo(24, 24, seed=7))  # 9 tiles of 8 px
     seen: list[tuple[Status, int, int, str, bool]] = []
 
     def record(key: str) -> None:
-        if key == "slow_x4":
+        if key == "tiny_x4":
             state = window.model.state(key)
             seen.append((state.status, window._progress.minimum(), window._progress.maximum(),
                          window._progress_label.text(), window._progress.isTextVisible()))
 
     window.model.events.connect("status", record)
     with qtbot.waitSignal(window.runIdle, timeout=RUN_TIMEOUT_MS):
-        window.run_method("slow_x4")
+        window.run_method("tiny_x4")
     running = [s for s in seen if s[0] is Status.RUNNING]
     first, counted = running[0], [s for s in running if s[2]]
-    assert (first[1], first[2]) == (0, 0) and first[3] == "Slow 16-block: starting…"  # busy, not "100 %"
-    assert counted and counted[0][2] == 9 and counted[0][3] == "Slow 16-block: 1/9 tiles"
-    assert counted[-1][3] == "Slow 16-block: 9/9 tiles"
+    assert (first[1], first[2]) == (0, 0) and first[3] == "Tiny test model: starting…"  # busy, not "100 %"
+    assert counted and counted[0][2] == 9 and counted[0][3] == "Tiny test model: 1/9 tiles"
+    assert counted[-1][3] == "Tiny test model: 9/9 tiles"
     assert not any(s[4] for s in seen)  # the text is a label beside the bar, never clipped inside it
-    output = window.model.results["slow_x4"]
+    output = window.model.results["tiny_x4"]
     assert output.load_seconds > 0 and output.seconds > 0  # loading is timed apart from inference
-    row = [window.metrics.cell_text(r, 0) for r in range(window.metrics.rowCount())].index("Slow 16-block")
+    row = [window.metrics.cell_text(r, 0) for r in range(window.metrics.rowCount())].index("Tiny test model")
     headers = [window.metrics.horizontalHeaderItem(c).text() for c in range(window.metrics.columnCount())]
     load_col, time_col = headers.index("Load (s)"), headers.index("Time (s)")
     assert window.metrics.cell_text(row, load_col) == f"{output.load_seconds:.2f}"
@@ -210,3 +210,15 @@ def test_manage_models_adds_removes_and_shows_errors(qtbot, window, tmp_path, x2
     assert "tiny_x2" not in window.grid.keys()
     assert not (paths.user_models_dir() / "tiny_x2.safetensors").exists()
     dialog.close()
+
+
+def test_mode_and_scale_chosen_while_opening_apply_to_the_file(qtbot, window, tmp_path):
+    path = save_image(tmp_path / "hr.png", _photo(40, 32))
+    with qtbot.waitSignal(window.imageOpened, timeout=RUN_TIMEOUT_MS):
+        window.open_path(path, "upscale")
+        window.set_mode("simulate")  # before the file is decoded
+        window.set_scale(2)
+    qtbot.waitUntil(lambda: not window.is_preparing(), timeout=RUN_TIMEOUT_MS)
+    assert window.model.mode == "simulate" and window.model.scale == 2
+    assert window.model.reference.shape == (40, 32, 3) and window.model.lr.shape == (20, 16, 3)
+    assert window.settings.scale == 2 and window.settings.mode == "simulate"

@@ -26,6 +26,7 @@ size, not on the image's (a 4096×4096 result pans as fast as a small one).
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass
 
 import cv2
@@ -62,10 +63,20 @@ class ViewState:
 
 
 def _to_qimage(rgb: np.ndarray) -> QImage:
-    """An owned ``Format_RGB32`` copy (the raster engine's native format: no per-frame convert)."""
-    rgb = np.ascontiguousarray(rgb)
+    """A ``Format_RGB32`` image (the raster engine's native format: no per-frame convert).
+
+    The conversion is OpenCV's (B, G, R, 255 bytes = 0xffRRGGBB little-endian words), which
+    releases the GIL: ``QImage.convertToFormat`` held it for about 100 ms on a 4000×3000 image,
+    and a raster built on the task thread then stalled the GUI thread's event loop as long
+    (``scripts/bench_gui.py --stall``).  The QImage keeps the array alive.
+    """
     h, w = rgb.shape[:2]
-    wrapped = QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888)
+    if sys.byteorder == "little":
+        bgra = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2BGRA)
+        image = QImage(bgra.data, w, h, 4 * w, QImage.Format.Format_RGB32)
+        image._keep = bgra  # type: ignore[attr-defined]  # QImage does not own the buffer
+        return image
+    wrapped = QImage(np.ascontiguousarray(rgb).data, w, h, 3 * w, QImage.Format.Format_RGB888)
     return wrapped.convertToFormat(QImage.Format.Format_RGB32)
 
 

@@ -242,6 +242,7 @@ class MainWindow(QMainWindow):
         self._task_seq = itertools.count(1)
         self._preparing: int = 0          # the sequence number of the open/mode/scale task awaited
         self._preparing_text = ""
+        self._opening: tuple[Path, str, int] | None = None  # the file being opened, its mode and scale
         self._difference_seq = 0
         self._deferred_errors: list[tuple[str, str]] = []
         self._actions: dict[str, QAction] = {}
@@ -453,8 +454,10 @@ class MainWindow(QMainWindow):
         self.action("crosshair").setChecked(self.settings.crosshair)
         self._toggle_crosshair()
         self.difference.set_amplification(max(1, min(16, self.settings.amplification)))
-        if self.settings.mode in MODES and self.settings.mode != self.model.mode:
-            self.model.apply(Prepared(None, self.settings.mode, self.model.scale))
+        scale = self.settings.scale if self.settings.scale in self.model.scale_choices() else self.model.scale
+        if (self.settings.mode in MODES and self.settings.mode != self.model.mode) or scale != self.model.scale:
+            mode = self.settings.mode if self.settings.mode in MODES else self.model.mode
+            self.model.apply(Prepared(None, mode, scale))
         self._sync_mode_controls()
         self.set_view_mode(self.settings.view_mode if self.settings.view_mode in VIEW_MODES else "grid")
 
@@ -735,7 +738,7 @@ class MainWindow(QMainWindow):
         self.settings.sample_opened = True
         self.open_path(paths.samples_dir() / name, mode)
 
-    def open_path(self, path: str | Path, mode: str | None = None) -> None:
+    def open_path(self, path: str | Path, mode: str | None = None, scale: int | None = None) -> None:
         """Open an image (dialog, drop, command line, recent files) without blocking the window.
 
         Decoding, the Simulate mode reduction and the pane rasters are made on the task thread;
@@ -743,13 +746,14 @@ class MainWindow(QMainWindow):
         """
         path = Path(path)
         mode = mode or self.model.mode
-        scale = self.model.scale
+        scale = scale or self.model.scale
 
         def work() -> _Opened:
             loaded = load_image(path)
             return self._prepare_rasters(prepare(loaded, mode, scale), path)
 
         self._start_prepare(f"Opening {path.name}…", work)
+        self._opening = (path, mode, scale)  # a mode or scale chosen meanwhile re-opens it
 
     def _prepare_rasters(self, prepared: Prepared, path: Path | None = None) -> _Opened:
         """(task thread) The LR and ground-truth rasters, with their pyramids."""
@@ -760,7 +764,7 @@ class MainWindow(QMainWindow):
     def _start_prepare(self, text: str, work: Callable[[], _Opened]) -> None:
         if self.model.stop_all():
             self._worker.worker.cancel()
-        self._preparing_text = text
+        self._preparing_text, self._opening = text, None
         seq = self._run_task(work, lambda value: self._prepared_done(seq, value),
                              lambda message: self._prepared_failed(seq, message))
         self._preparing = seq
@@ -772,7 +776,7 @@ class MainWindow(QMainWindow):
     def _prepared_done(self, seq: int, opened: _Opened) -> None:
         if seq != self._preparing:
             return  # a later open/mode/scale superseded it
-        self._preparing = 0
+        self._preparing, self._opening = 0, None
         if self.model.stop_all():
             self._worker.worker.cancel()
         self._input_raster, self._reference_raster = opened.input_raster, opened.reference_raster
@@ -797,7 +801,7 @@ class MainWindow(QMainWindow):
     def _prepared_failed(self, seq: int, message: str) -> None:
         if seq != self._preparing:
             return
-        self._preparing = 0
+        self._preparing, self._opening = 0, None
         title = "Cannot open the image" if self._preparing_text.startswith("Opening") else "Cannot use this mode"
         self.settings.mode = self.model.mode
         self._sync_mode_controls()
@@ -819,6 +823,10 @@ class MainWindow(QMainWindow):
         if mode not in MODES:
             raise ValueError(mode)
         self.settings.mode = mode
+        if self._preparing and self._opening is not None:  # still opening a file: open it in this mode
+            path, _mode, scale = self._opening
+            self.open_path(path, mode, scale)
+            return
         if not self.model.has_image:
             if mode != self.model.mode:
                 self.model.apply(Prepared(None, mode, self.model.scale))
@@ -833,7 +841,12 @@ class MainWindow(QMainWindow):
 
     def set_scale(self, scale: int) -> None:
         """Compare at ×``scale`` (Compare ▸ Scale): models at other scales are disabled."""
+        self.settings.scale = scale
         if scale == self.model.scale and not self._preparing:
+            return
+        if self._preparing and self._opening is not None:  # still opening a file: open it at this scale
+            path, mode, _scale = self._opening
+            self.open_path(path, mode, scale)
             return
         if not self.model.has_image:
             self.model.set_scale(scale)

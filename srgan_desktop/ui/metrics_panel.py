@@ -63,6 +63,9 @@ class MetricsPanel(QTableWidget):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
 
     def set_rows(self, rows: list[MetricsRow]) -> None:
+        if rows == getattr(self, "_shown", None):
+            return  # unchanged (the window asks after every status change; a redraw costs ~8 ms)
+        self._shown = list(rows)
         self.setRowCount(len(rows))
         best_psnr = max((r.psnr for r in rows if r.psnr is not None), default=None)
         best_ssim = max((r.ssim for r in rows if r.ssim is not None), default=None)

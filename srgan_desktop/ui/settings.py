@@ -105,6 +105,8 @@ class AppSettings:
     #: True once the bundled sample was shown (it opens on the first launch only)
     sample_opened = _Value("files/sample_opened", False)
     mode = _Value("compare/mode", "upscale")
+    #: the compared scale (Compare ▸ Scale); 0 = the default (×4, or the only scale of the models)
+    scale = _Value("compare/scale", 0)
     device = _Value("compare/device", "auto")
     #: LR tile side for the engine; 0 = automatic (from free memory)
     tile = _Value("compare/tile", 0)
