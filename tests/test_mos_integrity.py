@@ -63,13 +63,11 @@ def _v1_copy(study: Study, target) -> None:
     dst = sqlite3.connect(target / "study.sqlite")
     for statement in MIGRATIONS[0]:
         dst.execute(statement)
-    dst.execute("INSERT INTO study SELECT id, name, seed, design_json, created_at, app_version FROM"
-                " (SELECT * FROM study)", ()) if False else None
     for table, cols in (("study", "id, name, seed, design_json, created_at, app_version"),
                         ("images", "*"), ("stimuli", "*"),
                         ("sessions", "id, rater, seed, started_at, updated_at, calibrated_at,"
                                      " completed_at, app_version"),
-                        ("session_trials", "*"),
+                        ("session_trials", "session_id, position, stimulus_id, replicate"),
                         ("ratings", "session_id, position, score, response_ms, rated_at, app_version")):
         rows = src.execute(f"SELECT {cols} FROM {table}").fetchall()
         if rows:

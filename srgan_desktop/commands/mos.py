@@ -66,6 +66,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                         help="a UTF-8 text file with the rater instructions (default: built-in text)")
     create.add_argument("--break-every", type=int, default=0, metavar="N",
                         help="a break page every N trials (default 0: none)")
+    create.add_argument("--paired", action="store_true",
+                        help="paired comparison: the rater picks the better of two stimuli of the "
+                             "same image (every pair of conditions, sides at random)")
+    create.add_argument("--show-reference", action="store_true",
+                        help="paired comparison: show the HR reference above the pair")
 
     sub.add_parser("list", parents=[common], help="list the studies under the root folder")
     check = sub.add_parser("check", parents=[common], help="check a study's database and stimulus hashes")
@@ -160,7 +165,8 @@ def _create(args: argparse.Namespace) -> int:
     design = make_design(args.name, list(sources), _conditions(args), replicates=args.replicates,
                          calibration=args.calibration, min_view_s=args.min_view, seed=args.seed,
                          magnification=args.magnification, grey_s=args.grey,
-                         instructions=instructions, break_every=args.break_every)
+                         instructions=instructions, break_every=args.break_every,
+                         kind="pc" if args.paired else "acr", show_reference=args.show_reference)
     folder = args.out or (args.root or studies_root()) / slugify(args.name)
 
     def progress(done: int, total: int, what: str) -> None:
@@ -201,6 +207,8 @@ def _summary(args: argparse.Namespace) -> int:
     from srgan_desktop.mos.store import open_study
 
     with open_study(args.study, root=args.root) as study:
+        if study.design.kind == "pc":
+            return _pair_summary(args, study)
         analysis = analyse(study.rows(), study.design.condition_keys,
                            exclude_flagged=args.exclude_flagged)
         analysis.warnings[:0] = [f"ratings changed outside the app: {p}" for p in study.verify_chain()]
@@ -217,6 +225,19 @@ def _summary(args: argparse.Namespace) -> int:
             from srgan_desktop.mos.report import format_agreement
 
             print("\n" + format_agreement(agreement))
+    return 0
+
+
+def _pair_summary(args: argparse.Namespace, study) -> int:
+    from srgan_desktop.mos.paired import analyse_pairs
+    from srgan_desktop.mos.report import format_pairs
+
+    result = analyse_pairs(study.rows(), study.design.condition_keys)
+    result.warnings[:0] = [f"ratings changed outside the app: {p}" for p in study.verify_chain()]
+    if args.json:
+        print(json.dumps(jsonable(asdict(result)), indent=1, allow_nan=False))
+    else:
+        print(format_pairs(study.name, result))
     return 0
 
 
@@ -237,8 +258,16 @@ def _export(args: argparse.Namespace) -> int:
                             f"(the study's own files must not be overwritten)")
         rows = study.rows()
         sittings = sitting_records(study.sittings())
-        analysis = analyse(rows, study.design.condition_keys)
-        agreement = _agreement(args, study, analysis)
+        if study.design.kind == "pc":
+            from srgan_desktop.mos.paired import analyse_pairs
+
+            analysis = analyse_pairs(rows, study.design.condition_keys)
+            agreement = None
+            if args.metrics is not None or args.per_image is not None:
+                return fail("mos export: --metrics and --per-image are for ACR (score) studies")
+        else:
+            analysis = analyse(rows, study.design.condition_keys)
+            agreement = _agreement(args, study, analysis)
         document = jsonable(asdict(analysis))
         if agreement is not None:
             document["agreement"] = jsonable(asdict(agreement))

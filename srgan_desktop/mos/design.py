@@ -10,6 +10,12 @@ pixel on one screen pixel; an integer k shows every stimulus k× in both directi
 for all), ``grey_ms`` (a mid-grey screen between stimuli), the rater ``instructions`` (empty =
 the built-in text) and ``break_every`` (a break prompt every N trials; 0 = none).
 
+Study kinds: ``acr`` (absolute category rating 1–5, the paper's) and ``pc`` (paired
+comparison: two stimuli of the same image side by side, the rater picks the better one;
+optionally the HR reference is shown above them).  A ``pc`` schedule is balanced: every pair of
+conditions of every image once per replicate, in the rater's own random order, each with its
+sides drawn at random for that rater.
+
 Everything here is pure: the same design, seed and rater ID always give the same order.
 """
 
@@ -19,6 +25,7 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass, field
+from itertools import combinations
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +33,7 @@ import numpy as np
 from srgan_desktop.errors import SrganDesktopError
 
 __all__ = ["DesignError", "Condition", "StudyDesign", "Trial", "CalibrationExample",
-           "CONDITION_KINDS", "BUILTIN_CONDITIONS", "SCORE_LABELS", "ANCHORS",
+           "CONDITION_KINDS", "STUDY_KINDS", "BUILTIN_CONDITIONS", "SCORE_LABELS", "ANCHORS",
            "parse_condition", "rater_seed", "normalize_rater", "trial_list", "trial_order",
            "calibration_examples", "validate_design", "make_design"]
 
@@ -35,6 +42,9 @@ CONDITION_KINDS = ("nearest", "bicubic", "model", "reference", "results")
 
 #: ACR labels of ITU-T P.910 / BT.500, as the SRGAN paper used them.
 SCORE_LABELS = {1: "Bad", 2: "Poor", 3: "Fair", 4: "Good", 5: "Excellent"}
+
+#: Study kinds: absolute category rating, paired comparison.
+STUDY_KINDS = ("acr", "pc")
 
 #: Calibration anchors: nearest-neighbour is a 1, the original HR image a 5.
 ANCHORS = {"nearest": 1, "reference": 5}
@@ -111,6 +121,7 @@ class Trial:
     image: str
     condition: str
     replicate: int = 0
+    condition_b: str = ""    # paired comparison: the right-hand stimulus ('' in ACR)
 
 
 @dataclass(frozen=True)
@@ -138,6 +149,8 @@ class StudyDesign:
     grey_ms: int = 0                         # mid-grey screen between stimuli
     instructions: str = ""                   # shown to raters; empty = the built-in text
     break_every: int = 0                     # break prompt every N trials; 0 = never
+    kind: str = "acr"                        # "acr" (scores 1–5) or "pc" (paired comparison)
+    show_reference: bool = False             # pc: show the HR reference above the pair
 
     @property
     def condition_keys(self) -> list[str]:
@@ -154,6 +167,8 @@ class StudyDesign:
     def stimulus_keys(self) -> list[tuple[str, str]]:
         """Every (image, condition) that needs a stimulus file: the trials' and the anchors'."""
         keys = [(image, cond.key) for image in self.images for cond in self.conditions]
+        if self.kind == "pc" and self.show_reference:
+            keys += [(image, "reference") for image in self.images if (image, "reference") not in keys]
         for example in calibration_examples(self):
             if (example.image, example.condition) not in keys:
                 keys.append((example.image, example.condition))
@@ -166,7 +181,8 @@ class StudyDesign:
                 "replicates": self.replicates, "calibration_images": list(self.calibration_images),
                 "min_view_ms": self.min_view_ms, "seed": self.seed, "scale": self.scale,
                 "magnification": self.magnification, "grey_ms": self.grey_ms,
-                "instructions": self.instructions, "break_every": self.break_every}
+                "instructions": self.instructions, "break_every": self.break_every,
+                "kind": self.kind, "show_reference": self.show_reference}
 
     @classmethod
     def from_dict(cls, data: dict) -> StudyDesign:
@@ -178,7 +194,8 @@ class StudyDesign:
                    scale=int(data.get("scale", 4)), magnification=int(data.get("magnification", 1)),
                    grey_ms=int(data.get("grey_ms", 0)),
                    instructions=str(data.get("instructions", "") or ""),
-                   break_every=int(data.get("break_every", 0)))
+                   break_every=int(data.get("break_every", 0)), kind=str(data.get("kind", "acr")),
+                   show_reference=bool(data.get("show_reference", False)))
 
 
 def validate_design(design: StudyDesign) -> None:
@@ -220,6 +237,13 @@ def validate_design(design: StudyDesign) -> None:
         raise DesignError("the grey screen between stimuli lasts 0 to 60 s")
     if not 0 <= design.break_every <= 100_000:
         raise DesignError("a break every N trials needs N ≥ 0 (0 = no breaks)")
+    if design.kind not in STUDY_KINDS:
+        raise DesignError(f"unknown study kind '{design.kind}' (acr or pc)")
+    if design.kind == "pc":
+        if len(design.conditions) < 2:
+            raise DesignError("a paired comparison needs at least two conditions")
+        if design.calibration_images:
+            raise DesignError("a paired comparison has no calibration anchors (they are ACR scores)")
     if len(design.instructions) > 20_000:
         raise DesignError("the rater instructions are limited to 20,000 characters")
 
@@ -241,16 +265,27 @@ def rater_seed(study_seed: int, rater: str) -> int:
 
 
 def trial_list(design: StudyDesign) -> list[Trial]:
-    """Every trial of the design exactly once, in design order."""
+    """Every trial of the design exactly once, in design order (pc: every pair of conditions
+    of every image, the first condition of the design on the left)."""
+    if design.kind == "pc":
+        return [Trial(image, a.key, rep, condition_b=b.key) for image in design.images
+                for a, b in combinations(design.conditions, 2) for rep in range(design.replicates)]
     return [Trial(image, cond.key, rep) for image in design.images for cond in design.conditions
             for rep in range(design.replicates)]
 
 
 def trial_order(design: StudyDesign, seed: int) -> list[Trial]:
-    """The trials fully randomized with ``seed`` (use :func:`rater_seed`)."""
+    """The trials fully randomized with ``seed`` (use :func:`rater_seed`); in a paired
+    comparison each pair's sides are also drawn at random."""
     trials = trial_list(design)
-    permutation = np.random.default_rng(seed).permutation(len(trials))
-    return [trials[int(i)] for i in permutation]
+    rng = np.random.default_rng(seed)
+    permutation = rng.permutation(len(trials))
+    ordered = [trials[int(i)] for i in permutation]
+    if design.kind == "pc":
+        swap = rng.random(len(ordered)) < 0.5
+        ordered = [Trial(t.image, t.condition_b, t.replicate, condition_b=t.condition) if s else t
+                   for t, s in zip(ordered, swap)]
+    return ordered
 
 
 def calibration_examples(design: StudyDesign) -> list[CalibrationExample]:
@@ -262,14 +297,16 @@ def calibration_examples(design: StudyDesign) -> list[CalibrationExample]:
 def make_design(name: str, images: list[str], conditions: list[Condition], replicates: int = 1,
                 calibration: int = 1, min_view_s: float = 0.0, seed: int | None = None,
                 magnification: int = 1, grey_s: float = 0.0, instructions: str = "",
-                break_every: int = 0) -> StudyDesign:
+                break_every: int = 0, kind: str = "acr", show_reference: bool = False) -> StudyDesign:
     """A validated design from form or command-line values: the first ``calibration`` images
     are the anchors' images, times are in seconds, no seed means a random one."""
     design = StudyDesign(name=name.strip(), images=list(images), conditions=list(conditions),
-                         replicates=replicates, calibration_images=list(images)[:max(0, calibration)],
+                         replicates=replicates,
+                         calibration_images=[] if kind == "pc" else list(images)[:max(0, calibration)],
                          min_view_ms=int(round(min_view_s * 1000)),
                          seed=secrets.randbelow(2 ** 31) if seed is None else int(seed),
                          magnification=int(magnification), grey_ms=int(round(grey_s * 1000)),
-                         instructions=instructions.strip(), break_every=int(break_every))
+                         instructions=instructions.strip(), break_every=int(break_every),
+                         kind=kind, show_reference=bool(show_reference))
     validate_design(design)
     return design

@@ -30,11 +30,13 @@ class RatingRow:
     rated_at: str = ""        # ISO 8601, UTC
     sitting: int = 0          # 1-based number of the rater's sitting (0 = not recorded)
     station: str = ""         # the rating station's name ('' = the study's own machine)
+    condition_b: str = ""     # paired comparison: the right-hand condition; score 1 = left
+                              # (``condition``) is better, 2 = right (``condition_b``)
 
 
 ROW_FIELDS: list[str] = [f.name for f in fields(RatingRow)]
 #: Columns an older export may lack (they have defaults).
-OPTIONAL_FIELDS = frozenset({"rated_at", "sitting", "station"})
+OPTIONAL_FIELDS = frozenset({"rated_at", "sitting", "station", "condition_b"})
 
 
 class ScoreError(SrganDesktopError, ValueError):

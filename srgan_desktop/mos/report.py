@@ -7,7 +7,7 @@ import math
 from srgan_desktop.mos.stats import Analysis, RetestResult
 
 __all__ = ["format_value", "format_p", "format_ci", "format_ci3", "format_test_p", "format_analysis",
-           "format_agreement",
+           "format_agreement", "format_pairs",
            "format_retest", "TOO_FEW_SHORT"]
 
 #: What a table shows where an interval or test was withheld (see ``stats.TOO_FEW``).
@@ -102,6 +102,26 @@ def format_agreement(result) -> str:
 def format_ci3(low: float, high: float) -> str:
     return TOO_FEW_SHORT if math.isnan(low) or math.isnan(high) else \
         f"[{format_value(low, 3)}, {format_value(high, 3)}]"
+
+
+def format_pairs(name: str, result) -> str:
+    """A paired-comparison study (a :class:`~srgan_desktop.mos.paired.PairAnalysis`) as text."""
+    lines = [f"Study '{name}' (paired comparison): {result.raters} rater(s), {result.comparisons} "
+             f"choice(s)"]
+    lines += [f"WARNING: {w}" for w in result.warnings]
+    lines.append("Bradley–Terry scale values (log-odds, mean 0; 95 % bootstrap CI over raters; "
+                 "fitted by choix):")
+    lines.append(f"{'condition':<16}{'value':>8}{'95% CI':>18}{'wins':>7}{'compared':>10}")
+    for v in sorted(result.scale, key=lambda v: -v.value):
+        lines.append(f"{v.condition:<16}{v.value:>+8.2f}{format_ci(v.ci_low, v.ci_high):>18}"
+                     f"{v.wins:>7}{v.comparisons:>10}")
+    if result.conditions:
+        lines += ["", "Preferences (row preferred to column):",
+                  f"{'':<16}" + "".join(f"{c[:9]:>10}" for c in result.conditions)]
+        for a in result.conditions:
+            lines.append(f"{a:<16}" + "".join(f"{'–' if a == b else result.wins[a][b]:>10}"
+                                            for b in result.conditions))
+    return "\n".join(lines)
 
 
 def format_retest(retest: RetestResult | None) -> str:

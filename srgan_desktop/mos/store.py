@@ -25,7 +25,9 @@ Schema v2 (a real migration from v1, run on open):
   the app is found by :meth:`Study.verify_chain` (``mos check``, ``mos merge``).  It is a
   checksum against accidents and naive edits, not a signature: someone who recomputes the
   chain can forge it;
-* ``study.uid`` (one random ID shared by a study and its station copies) and ``study.station``.
+* ``study.uid`` (one random ID shared by a study and its station copies) and ``study.station``;
+* ``session_trials.stimulus_b``: the right-hand stimulus of a paired-comparison trial, whose
+  ``score`` is then 1 (the left one, ``stimulus_id``, is better) or 2 (the right one).
 
 Any damaged content (bytes changed on disk, a truncated copy) raises
 :class:`StudyIntegrityError` — one message, never an ``IndexError`` or a decoding error.
@@ -122,6 +124,20 @@ MIGRATIONS: list[list[str]] = [
         "UPDATE study SET uid = lower(hex(randomblob(16))) WHERE uid = ''",
         "ALTER TABLE sessions ADD COLUMN chain_head TEXT NOT NULL DEFAULT ''",
         "ALTER TABLE sessions ADD COLUMN chain_count INTEGER NOT NULL DEFAULT 0",
+        # paired comparison: a trial may show two stimuli, and a stimulus is in several pairs
+        """CREATE TABLE session_trials_v2 (
+             session_id INTEGER NOT NULL REFERENCES sessions(id),
+             position INTEGER NOT NULL CHECK (position >= 0),
+             stimulus_id TEXT NOT NULL REFERENCES stimuli(id),
+             replicate INTEGER NOT NULL CHECK (replicate >= 0),
+             stimulus_b TEXT REFERENCES stimuli(id),
+             PRIMARY KEY (session_id, position))""",
+        """INSERT INTO session_trials_v2 (session_id, position, stimulus_id, replicate)
+           SELECT session_id, position, stimulus_id, replicate FROM session_trials""",
+        "DROP TABLE session_trials",
+        "ALTER TABLE session_trials_v2 RENAME TO session_trials",
+        """CREATE UNIQUE INDEX session_trials_once ON session_trials
+             (session_id, stimulus_id, COALESCE(stimulus_b, ''), replicate)""",
         """CREATE TABLE sittings (
              id INTEGER PRIMARY KEY AUTOINCREMENT,
              session_id INTEGER NOT NULL REFERENCES sessions(id),
@@ -214,6 +230,11 @@ def _refuse_non_integer_scores(conn: sqlite3.Connection) -> None:
             f"the scores, and import them into a new study.")
 
 
+def _pair(stimulus_id: str, stimulus_b: str | None) -> str:
+    """The stimulus field of a chain link: the stimulus, or both of a pair."""
+    return stimulus_id if not stimulus_b else f"{stimulus_id}+{stimulus_b}"
+
+
 def _rebuild_chains(conn: sqlite3.Connection) -> None:
     """Chain every session's ratings in ``seq`` order (the v1 → v2 migration)."""
     sessions = conn.execute("SELECT id, rater, seed FROM sessions ORDER BY id").fetchall()
@@ -302,6 +323,8 @@ class SessionTrial:
     replicate: int
     score: int | None = None
     response_ms: int | None = None
+    stimulus_b: str = ""     # paired comparison: the right-hand stimulus
+    condition_b: str = ""
 
 
 @dataclass(frozen=True)
@@ -408,18 +431,28 @@ def migrate(conn: sqlite3.Connection, path: Path) -> int:
     if version > SCHEMA_VERSION:
         raise StoreError(f"{path} was written by a newer srgan-desktop (study schema v{version}; "
                          f"this version reads up to v{SCHEMA_VERSION}). Update the app to open it.")
-    while version < SCHEMA_VERSION:
-        with _transaction(conn):
-            version = conn.execute("PRAGMA user_version").fetchone()[0]  # another process may have
-            if version >= SCHEMA_VERSION:
-                break
-            for statement in MIGRATIONS[version]:
-                if statement in _MIGRATION_STEPS:
-                    _MIGRATION_STEPS[statement](conn)
-                else:
-                    conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {version + 1}")
-        version += 1
+    # Tables are rebuilt the way SQLite documents it (sqlite.org/lang_altertable.html): foreign
+    # keys off outside the transaction, a foreign_key_check before each step commits.
+    conn.execute("PRAGMA foreign_keys = OFF")
+    try:
+        while version < SCHEMA_VERSION:
+            with _transaction(conn):
+                version = conn.execute("PRAGMA user_version").fetchone()[0]  # another process may have
+                if version >= SCHEMA_VERSION:
+                    break
+                for statement in MIGRATIONS[version]:
+                    if statement in _MIGRATION_STEPS:
+                        _MIGRATION_STEPS[statement](conn)
+                    else:
+                        conn.execute(statement)
+                dangling = conn.execute("PRAGMA foreign_key_check").fetchall()
+                if dangling:
+                    raise StudyIntegrityError(f"{path}: upgrading the study left {len(dangling)} row(s) "
+                                              f"that refer to missing rows; nothing was changed")
+                conn.execute(f"PRAGMA user_version = {version + 1}")
+            version += 1
+    finally:
+        conn.execute("PRAGMA foreign_keys = ON")
     return version
 
 
@@ -590,9 +623,10 @@ class Study:
             " VALUES (?, ?, ?, ?, ?)", (rater, seed, started_at or now, now, __version__))
         session_id = int(cursor.lastrowid)
         conn.executemany(
-            "INSERT INTO session_trials (session_id, position, stimulus_id, replicate)"
-            " VALUES (?, ?, ?, ?)",
-            [(session_id, pos, self._by_key[(t.image, t.condition)].id, t.replicate)
+            "INSERT INTO session_trials (session_id, position, stimulus_id, replicate, stimulus_b)"
+            " VALUES (?, ?, ?, ?, ?)",
+            [(session_id, pos, self._by_key[(t.image, t.condition)].id, t.replicate,
+              self._by_key[(t.image, t.condition_b)].id if t.condition_b else None)
              for pos, t in enumerate(trial_order(self.design, seed))])
         return session_id
 
@@ -600,11 +634,14 @@ class Study:
     def trials(self, session_id: int) -> list[SessionTrial]:
         """The session's trials in showing order, with scores where given."""
         return [SessionTrial(r["position"], r["stimulus_id"], r["image"], r["condition"],
-                             r["replicate"], r["score"], r["response_ms"])
+                             r["replicate"], r["score"], r["response_ms"], r["stimulus_b"] or "",
+                             r["condition_b"] or "")
                 for r in self._conn.execute(
                     "SELECT t.position, t.stimulus_id, t.replicate, s.image, s.condition,"
+                    " t.stimulus_b, s2.condition AS condition_b,"
                     " r.score, r.response_ms FROM session_trials t"
                     " JOIN stimuli s ON s.id = t.stimulus_id"
+                    " LEFT JOIN stimuli s2 ON s2.id = t.stimulus_b"
                     " LEFT JOIN ratings r ON r.session_id = t.session_id AND r.position = t.position"
                     " WHERE t.session_id = ? ORDER BY t.position", (session_id,))]
 
@@ -620,14 +657,16 @@ class Study:
                        response_ms: int, rated_at: str, app_version: str, sitting_id: int | None) -> None:
         """Insert one rating as the next link of its session's chain (inside a transaction)."""
         trial = conn.execute(
-            "SELECT t.stimulus_id, t.replicate, s.rater, s.seed, s.chain_head, s.chain_count"
-            " FROM session_trials t JOIN sessions s ON s.id = t.session_id"
+            "SELECT t.stimulus_id, t.stimulus_b, t.replicate, s.rater, s.seed, s.chain_head,"
+            " s.chain_count FROM session_trials t JOIN sessions s ON s.id = t.session_id"
             " WHERE t.session_id = ? AND t.position = ?", (session_id, position)).fetchone()
         if trial is None:
             raise StoreError(f"session {session_id} has no trial {position}")
+        if trial["stimulus_b"] and score not in (1, 2):
+            raise StoreError(f"a paired-comparison choice is 1 (left) or 2 (right), not {score!r}")
         link = rating_link(trial["chain_head"], trial["rater"], trial["seed"], position,
-                           trial["stimulus_id"], trial["replicate"], score, response_ms, rated_at,
-                           app_version)
+                           _pair(trial["stimulus_id"], trial["stimulus_b"]), trial["replicate"],
+                           score, response_ms, rated_at, app_version)
         try:
             conn.execute("INSERT INTO ratings (session_id, position, score, response_ms, rated_at,"
                          " app_version, sitting_id, seq, chain) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -682,13 +721,16 @@ class Study:
                           response_ms=r["response_ms"], trial_index=r["position"],
                           replicate=r["replicate"], seed=r["seed"], app_version=r["app_version"],
                           rated_at=r["rated_at"], sitting=numbers.get(r["sitting_id"], (0, ""))[0],
-                          station=numbers.get(r["sitting_id"], (0, ""))[1])
+                          station=numbers.get(r["sitting_id"], (0, ""))[1],
+                          condition_b=r["condition_b"] or "")
                 for r in self._conn.execute(
                     "SELECT r.session_id, r.position, r.score, r.response_ms, r.rated_at,"
-                    " r.app_version, r.sitting_id, s.rater, s.seed, t.replicate, st.image, st.condition"
+                    " r.app_version, r.sitting_id, s.rater, s.seed, t.replicate, st.image, st.condition,"
+                    " st2.condition AS condition_b"
                     " FROM ratings r JOIN sessions s ON s.id = r.session_id"
                     " JOIN session_trials t ON t.session_id = r.session_id AND t.position = r.position"
-                    " JOIN stimuli st ON st.id = t.stimulus_id ORDER BY r.session_id, r.position")]
+                    " JOIN stimuli st ON st.id = t.stimulus_id"
+                    " LEFT JOIN stimuli st2 ON st2.id = t.stimulus_b ORDER BY r.session_id, r.position")]
         try:
             check_scores(rows)
         except ValueError as exc:
@@ -749,7 +791,7 @@ class Study:
             head, count = "", 0
             for r in self._conn.execute(
                     "SELECT r.position, r.score, r.response_ms, r.rated_at, r.app_version, r.seq,"
-                    " r.chain, t.stimulus_id, t.replicate FROM ratings r JOIN session_trials t"
+                    " r.chain, t.stimulus_id, t.stimulus_b, t.replicate FROM ratings r JOIN session_trials t"
                     " ON t.session_id = r.session_id AND t.position = r.position"
                     " WHERE r.session_id = ? ORDER BY r.seq", (session["id"],)).fetchall():
                 if r["seq"] != count:
@@ -757,8 +799,8 @@ class Study:
                                     f"trial {r['position'] + 1} were deleted outside the app")
                     break
                 head = rating_link(head, session["rater"], session["seed"], r["position"],
-                                   r["stimulus_id"], r["replicate"], r["score"], r["response_ms"],
-                                   r["rated_at"], r["app_version"])
+                                   _pair(r["stimulus_id"], r["stimulus_b"]), r["replicate"],
+                                   r["score"], r["response_ms"], r["rated_at"], r["app_version"])
                 if head != r["chain"]:
                     problems.append(f"rater '{session['rater']}': the rating of trial "
                                     f"{r['position'] + 1} was altered outside the app")
@@ -805,12 +847,10 @@ class Study:
                 mine = {r["position"]: r for r in conn.execute(
                     "SELECT position, score, response_ms, rated_at FROM ratings WHERE session_id = ?",
                     (session_id,))}
-                expected = [r["stimulus_id"] for r in conn.execute(
-                    "SELECT stimulus_id FROM session_trials WHERE session_id = ? ORDER BY position",
-                    (session_id,))]
-                theirs = [r["stimulus_id"] for r in source.execute(
-                    "SELECT stimulus_id FROM session_trials WHERE session_id = ? ORDER BY position",
-                    (sess["id"],))]
+                order_sql = ("SELECT stimulus_id || '+' || COALESCE(stimulus_b, '') FROM session_trials"
+                             " WHERE session_id = ? ORDER BY position")
+                expected = [r[0] for r in conn.execute(order_sql, (session_id,))]
+                theirs = [r[0] for r in source.execute(order_sql, (sess["id"],))]
                 if expected != theirs:
                     raise StoreError(f"station '{label}': rater '{sess['rater']}' has another trial "
                                      f"order than in study '{self.name}'")

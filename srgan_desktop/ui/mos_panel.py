@@ -24,6 +24,10 @@ Viewing conditions (ITU-T P.910), set in the study design and the same for every
   in device pixels, device pixel ratio, magnification, screen name) and its end;
 * the rater instructions come from the study (editable), and a break page appears every
   ``break_every`` trials.
+
+In a paired-comparison study (``kind`` "pc") two stimuli of the same image are shown side by
+side (both at the study's magnification), optionally with the original above them, and the
+rater picks the better one: "Left is better" / "Right is better", or the keys ← → (or 1, 2).
 """
 
 from __future__ import annotations
@@ -57,6 +61,8 @@ INSTRUCTIONS = (
     "and continue later with the same ID.")
 
 LOGIN, RATING, DONE, BREAK = 0, 1, 2, 3
+#: Paired comparison: the two answers, recorded as 1 (left) and 2 (right).
+PAIR_LABELS = {1: "Left is better", 2: "Right is better"}
 
 
 def placement(view_w: float, view_h: float, dpr: float, image_w: int, image_h: int,
@@ -182,6 +188,12 @@ class RatingPanel(QWidget):
                 shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
                 shortcut.activated.connect(lambda s=score: self.rate(s))
                 self._shortcuts.append(shortcut)
+        if self.study.design.kind == "pc":
+            for key, score in (("Left", 1), ("Right", 2)):
+                shortcut = QShortcut(QKeySequence(key), self)
+                shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
+                shortcut.activated.connect(lambda s=score: self.rate(s))
+                self._shortcuts.append(shortcut)
         for key in ("Return", "Enter", "Space"):
             shortcut = QShortcut(QKeySequence(key), self)
             shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
@@ -244,8 +256,17 @@ class RatingPanel(QWidget):
         top.addWidget(self.progress_bar, 1)
         top.addWidget(self.pause_button)
 
-        self.viewer = StimulusView(self.study.design.magnification)
-        self.viewer.setAccessibleName("Image to rate")
+        design = self.study.design
+        self.paired = design.kind == "pc"
+        self.viewer = StimulusView(design.magnification)
+        self.viewer.setAccessibleName("Left image" if self.paired else "Image to rate")
+        self.viewer_b = StimulusView(design.magnification)
+        self.viewer_b.setAccessibleName("Right image")
+        self.reference_view = StimulusView(design.magnification)
+        self.reference_view.setAccessibleName("Original image for comparison")
+        self.views = [self.viewer] + ([self.viewer_b] if self.paired else [])
+        if self.paired and design.show_reference:
+            self.views.append(self.reference_view)
 
         self.anchor_label = QLabel("")
         self.anchor_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -259,10 +280,11 @@ class RatingPanel(QWidget):
 
         self.score_buttons: list[QPushButton] = []
         scores = QHBoxLayout()
-        for score, label in SCORE_LABELS.items():
-            button = QPushButton(f"{score}\n{label}")
+        for score, label in (PAIR_LABELS if self.paired else SCORE_LABELS).items():
+            key = ("←" if score == 1 else "→") if self.paired else str(score)
+            button = QPushButton(f"{key}\n{label}")
             button.setAccessibleName(f"Score {score}: {label}")
-            button.setToolTip(f"{label} (key {score})")
+            button.setToolTip(f"{label} (key {key})")
             button.setMinimumHeight(56)
             button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -276,7 +298,18 @@ class RatingPanel(QWidget):
 
         layout = QVBoxLayout(page)
         layout.addLayout(top)
-        layout.addWidget(self.viewer, 1)
+        if self.paired:
+            if design.show_reference:
+                original = QLabel("Original (for comparison)")
+                original.setAlignment(Qt.AlignmentFlag.AlignCenter)
+                layout.addWidget(original)
+                layout.addWidget(self.reference_view, 1)
+            pair = QHBoxLayout()
+            pair.addWidget(self.viewer, 1)
+            pair.addWidget(self.viewer_b, 1)
+            layout.addLayout(pair, 1)
+        else:
+            layout.addWidget(self.viewer, 1)
         layout.addWidget(self.anchor_label)
         layout.addWidget(self.next_button, 0, Qt.AlignmentFlag.AlignHCenter)
         layout.addLayout(scores)
@@ -334,8 +367,13 @@ class RatingPanel(QWidget):
                        screen.name() if screen is not None else "")
 
     def largest_stimulus(self) -> tuple[int, int]:
+        """The largest image area (image pixels) a trial shows: one stimulus, or a pair side by
+        side (with the original above it when shown)."""
         sizes = [(s.width, s.height) for s in self.study.stimuli.values()]
-        return (max(w for w, _ in sizes), max(h for _, h in sizes)) if sizes else (0, 0)
+        width, height = (max(w for w, _ in sizes), max(h for _, h in sizes)) if sizes else (0, 0)
+        if self.paired:
+            return 2 * width, height * (2 if self.study.design.show_reference else 1)
+        return width, height
 
     def start(self) -> None:
         """Begin or resume the session of the rater ID typed in (refused, with the reason,
@@ -392,7 +430,8 @@ class RatingPanel(QWidget):
         self.end_sitting()
         self.session = None
         self.trial = None
-        self.viewer.clear()
+        for view in (self.viewer, self.viewer_b, self.reference_view):
+            view.clear()
         self.rater_edit.clear()
         self.login_status.setText("")
         self.pages.setCurrentIndex(LOGIN)
@@ -403,15 +442,19 @@ class RatingPanel(QWidget):
         self._countdown.stop()
         self._grey_timer.stop()
 
-    def _show_image(self, path) -> bool:
+    def _show_image(self, path, view: StimulusView | None = None) -> bool:
+        view = view or self.viewer
         try:
             rgb = load_image(path).rgb
         except ImageLoadError:
             self.status_label.setText("This image could not be loaded. Please tell the experimenter.")
-            self.viewer.clear()
+            view.clear()
             return False
-        self.viewer.set_image(rgb)
+        view.set_image(rgb)
         return True
+
+    def _fits(self) -> bool:
+        return all(view.fits() for view in self.views)
 
     # ------------------------------------------------------------ calibration
     def _show_example(self) -> None:
@@ -482,7 +525,8 @@ class RatingPanel(QWidget):
             return
         grey = self.study.design.grey_ms
         if grey > 0 and session.rated > 0:
-            self.viewer.show_grey()
+            for view in self.views:
+                view.show_grey()
             self._set_scores_enabled(False)
             self.wait_label.setText("")
             self._grey_timer.start(grey)
@@ -503,10 +547,16 @@ class RatingPanel(QWidget):
         """Show the current trial's stimulus and start its viewing time."""
         if self.trial is None:
             return
-        if not self._show_image(self.study.stimulus_path(self.trial.stimulus_id)):
+        shown = [(self.trial.stimulus_id, self.viewer)]
+        if self.trial.stimulus_b:
+            shown.append((self.trial.stimulus_b, self.viewer_b))
+            if self.reference_view in self.views:
+                reference = self.study.stimulus_for(self.trial.image, "reference")
+                shown.append((reference.id, self.reference_view))
+        if not all(self._show_image(self.study.stimulus_path(sid), view) for sid, view in shown):
             self._set_scores_enabled(False)
             return
-        if not self.viewer.fits():
+        if not self._fits():
             self.status_label.setText("The window is too small to show the whole image: make it "
                                       "larger (F11: full screen).")
         self._elapsed.start()
@@ -542,7 +592,9 @@ class RatingPanel(QWidget):
         if (not self.scores_enabled() or self.trial is None or self.session is None
                 or self._viewing_left_ms() > 0):
             return False
-        if not self.viewer.fits():  # never rate a cropped stimulus
+        if self.paired and score not in PAIR_LABELS:
+            return False
+        if not self._fits():  # never rate a cropped stimulus
             self.status_label.setText("The window is too small to show the whole image: make it "
                                       "larger (F11: full screen).")
             return False
@@ -563,7 +615,8 @@ class RatingPanel(QWidget):
         self._stop_timers()
         self.end_sitting()
         self.trial = None
-        self.viewer.clear()
+        for view in (self.viewer, self.viewer_b, self.reference_view):
+            view.clear()
         total = self.session.total if self.session else 0
         self.done_label.setText(
             (f"All {total} images are already rated under this ID." if already else

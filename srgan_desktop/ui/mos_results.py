@@ -204,6 +204,10 @@ class AgreementPlot(_StaticPlot):
             self.curve.setData([], [])
 
 
+SUMMARY_HEADERS = ["condition", "n", "MOS", "SD", "95% CI", "raters", "mean rank", "model score",
+                   "model 95% CI"]
+
+
 class ResultsView(QWidget):
     """Shows the analysis of a study (or of imported rows) and exports its ratings."""
 
@@ -242,8 +246,7 @@ class ResultsView(QWidget):
         self.plots_button.clicked.connect(self._save_plots_dialog)
         bar.addWidget(self.plots_button)
 
-        self.summary_table = _table(["condition", "n", "MOS", "SD", "95% CI", "raters", "mean rank",
-                                     "model score", "model 95% CI"])
+        self.summary_table = _table(SUMMARY_HEADERS)
         self.summary_table.setToolTip("model score: the Li & Bampis subject model (rater bias and "
                                       "inconsistency removed), as Netflix sureal's MLE_CO_AP2")
         self.distribution_plot = DistributionPlot()
@@ -343,12 +346,18 @@ class ResultsView(QWidget):
         self.refresh()
 
     def refresh(self) -> None:
+        if self.study is not None and self.study.design.kind == "pc":
+            self._refresh_pairs()
+            return
         try:
             self.analysis = analyse(self.rows, self.conditions, exclude_flagged=self.exclude_box.isChecked())
         except SrganDesktopError as exc:  # e.g. an imported score that is not 1–5
             self.warnings_label.setText(str(exc))
             return
         a = self.analysis
+        self.summary_table.setHorizontalHeaderLabels(SUMMARY_HEADERS)
+        self.mos_plot.setTitle("MOS with 95 % CI", color="k")
+        self.mos_plot.setLabel("left", "MOS")
         warnings = list(a.warnings)
         if self.study is not None:
             try:
@@ -402,6 +411,33 @@ class ResultsView(QWidget):
         text += ". " + format_retest(a.retest)
         self.retest_label.setText(text)
         self._set_buttons()
+
+    def _refresh_pairs(self) -> None:
+        """A paired-comparison study: Bradley–Terry scale values (choix) in the MOS tab."""
+        from srgan_desktop.mos.paired import analyse_pairs
+
+        try:
+            result = analyse_pairs(self.rows, self.conditions)
+        except SrganDesktopError as exc:
+            self.warnings_label.setText(str(exc))
+            return
+        self.analysis = None
+        self.pairs = result
+        self.warnings_label.setText("\n".join(f"⚠ {w}" for w in result.warnings))
+        self.warnings_label.setVisible(bool(result.warnings))
+        self.summary_table.setHorizontalHeaderLabels(["condition", "choices", "BT scale value",
+                                                      "", "95% CI", "wins", "", "", ""])
+        _fill(self.summary_table, [(v.condition, v.comparisons, f"{v.value:+.2f}", "",
+                                    format_ci(v.ci_low, v.ci_high), v.wins, "", "", "")
+                                   for v in result.scale])
+        self.mos_plot.setTitle("Bradley–Terry scale value with 95 % CI", color="k")
+        self.mos_plot.set_data([v.condition for v in result.scale], [v.value + 3 for v in result.scale],
+                               [v.ci_low + 3 for v in result.scale], [v.ci_high + 3 for v in result.scale])
+        self.mos_plot.setLabel("left", "scale value + 3")
+        for table in (self.pairwise_table, self.screening_table, self.image_table):
+            table.setRowCount(0)
+        self._set_buttons()
+        self.agreement_button.setEnabled(False)
 
     # ------------------------------------------------------------ metric agreement
     def compute_agreement(self, wait: bool = False, metrics: Sequence[str] = AGREEMENT_METRICS,
