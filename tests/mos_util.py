@@ -68,6 +68,20 @@ def row(rater: str, image: str, condition: str, score: int, replicate: int = 0,
                      seed=1, app_version="test")
 
 
+def shown_panel(qtbot, study: Study, rater: str = "", size: tuple[int, int] = (640, 520)):
+    """A RatingPanel on ``study``, shown and active (so key presses reach it)."""
+    from srgan_desktop.ui.mos_panel import RatingPanel
+
+    panel = RatingPanel(study, rater=rater)
+    qtbot.addWidget(panel)
+    panel.resize(*size)
+    with qtbot.waitExposed(panel):
+        panel.show()
+    with qtbot.waitActive(panel):
+        panel.activateWindow()
+    return panel
+
+
 def subprocess_env() -> dict[str, str]:
     """The environment for a child Python that imports this checkout."""
     env = dict(os.environ)

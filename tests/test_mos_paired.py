@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from mos_util import IMAGE_NAMES, row, write_hr_images
+from mos_util import IMAGE_NAMES, row, shown_panel, write_hr_images
 from srgan_desktop.__main__ import main
 from srgan_desktop.mos.design import DesignError, make_design, parse_condition, rater_seed, trial_order
 from srgan_desktop.mos.paired import analyse_pairs, preferences
@@ -68,19 +68,13 @@ def test_bradley_terry_scale_values_with_intervals():
 
 @pytest.mark.gui
 def test_paired_rating_panel_store_and_summary(qtbot, tmp_path, capsys):
-    from srgan_desktop.ui.mos_panel import RATING, RatingPanel
+    from srgan_desktop.ui.mos_panel import RATING
 
     sources = find_sources(write_hr_images(tmp_path / "hr"))
     design = make_design("pc study", list(sources), [parse_condition(c) for c in CONDS],
                          kind="pc", show_reference=True, seed=4)
     study = create_study(design, sources, tmp_path / "pc")
-    panel = RatingPanel(study, rater="p1")
-    qtbot.addWidget(panel)
-    panel.resize(700, 600)
-    with qtbot.waitExposed(panel):
-        panel.show()
-    with qtbot.waitActive(panel):
-        panel.activateWindow()
+    panel = shown_panel(qtbot, study, "p1", (700, 600))
     assert [b.text().split("\n")[1] for b in panel.score_buttons] == ["Left is better", "Right is better"]
     panel.start()
     assert panel.page == RATING

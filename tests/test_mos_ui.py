@@ -7,7 +7,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractButton, QLabel, QLineEdit, QProgressBar, QWidget
 
-from mos_util import IMAGE_NAMES, build_study, write_hr_images
+from mos_util import IMAGE_NAMES, build_study, shown_panel, write_hr_images
 from srgan_desktop.core.images import load_image
 from srgan_desktop.mos.export import read_csv
 from srgan_desktop.mos.store import Study
@@ -54,14 +54,7 @@ def assert_blind(panel: RatingPanel, words: set[str]) -> None:
 @pytest.fixture
 def panel_for(qtbot):
     def make(study: Study, rater: str = "") -> RatingPanel:
-        panel = RatingPanel(study, rater=rater)
-        qtbot.addWidget(panel)
-        panel.resize(640, 520)
-        with qtbot.waitExposed(panel):
-            panel.show()
-        with qtbot.waitActive(panel):
-            panel.activateWindow()
-        return panel
+        return shown_panel(qtbot, study, rater)
     return make
 
 
