@@ -222,3 +222,24 @@ def test_mode_and_scale_chosen_while_opening_apply_to_the_file(qtbot, window, tm
     assert window.model.mode == "simulate" and window.model.scale == 2
     assert window.model.reference.shape == (40, 32, 3) and window.model.lr.shape == (20, 16, 3)
     assert window.settings.scale == 2 and window.settings.mode == "simulate"
+
+
+def test_results_folder_follows_the_images_opened(qtbot, window, tmp_path, messages):
+    inputs, folder = tmp_path / "inputs", tmp_path / "esrgan"
+    inputs.mkdir()
+    folder.mkdir()
+    first, second = _photo(10, 12, seed=1), _photo(8, 8, seed=2)
+    for name, lr in (("one", first), ("two", second)):
+        save_image(inputs / f"{name}.png", lr)
+    save_image(folder / "one_x4.png", _photo(40, 48, seed=3))
+    save_image(folder / "two.png", _photo(30, 30, seed=4))  # wrong size: 8×8 × 4 is 32×32
+    with qtbot.waitSignal(window.imageOpened, timeout=RUN_TIMEOUT_MS):
+        window.open_path(inputs / "one.png", "upscale")
+    with qtbot.waitSignal(window.resultReady, timeout=RUN_TIMEOUT_MS):
+        window.add_results_folder(folder)
+    assert "file:esrgan" in window.grid.keys() and window.model.method("file:esrgan").title == "esrgan"
+    assert window.model.image_for("file:esrgan").shape == (40, 48, 3)
+    with qtbot.waitSignal(window.imageOpened, timeout=RUN_TIMEOUT_MS):
+        window.open_path(inputs / "two.png", "upscale")  # the next image: its result is checked too
+    qtbot.waitUntil(lambda: "two.png is 30×30" in window.statusBar().currentMessage(), timeout=RUN_TIMEOUT_MS)
+    assert "file:esrgan" not in window.grid.keys() and not messages

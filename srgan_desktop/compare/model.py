@@ -41,6 +41,7 @@ from srgan_desktop.compare.methods import (BICUBIC_KEY, INPUT_KEY, REFERENCE_KEY
                                            ModelSource)
 from srgan_desktop.compare.scores import Scores
 from srgan_desktop.core.engine import UpscaleResult
+from srgan_desktop.core.external import Expected, ExternalResults
 from srgan_desktop.core.images import LoadedImage
 from srgan_desktop.core.resize import downscale
 from srgan_desktop.errors import SrganDesktopError
@@ -211,6 +212,8 @@ class ComparisonModel:
         self._states: dict[str, MethodState] = {}
         self._outstanding: list[RunRequest] = []
         self._cache = _Cache(cache_bytes)
+        #: folders of results made elsewhere (``KEY=DIR``): each image opened gets its result from each
+        self.result_folders: list[ExternalResults] = []
         self.refresh_methods()
 
     # ================================================================ state
@@ -518,7 +521,7 @@ class ComparisonModel:
 
     # ================================================================ files
     def add_file_result(self, title: str, rgb: np.ndarray, alpha: np.ndarray | None = None,
-                        path: Path | None = None) -> RunRequest:
+                        path: Path | None = None, name: str | None = None) -> RunRequest:
         """A result made elsewhere, as one more method; returns its score-only request.
 
         Its size must be LR × scale (in simulate mode: the ground truth's), else
@@ -532,7 +535,7 @@ class ComparisonModel:
             raise CompareError(f"{title} is {rgb.shape[1]}×{rgb.shape[0]}; {what} is "
                                f"{expected[1]}×{expected[0]}")
         used = {m.key for m in self.methods()}
-        base = "file:" + (path.stem if path is not None else title)
+        base = "file:" + (name or (path.stem if path is not None else title))
         key, n = base, 2
         while key in used:
             key, n = f"{base}#{n}", n + 1
@@ -544,6 +547,14 @@ class ComparisonModel:
         self.events.emit("methods")
         request = self._request(spec, "cpu", None, known=output)
         return request
+
+    def expected_result(self) -> Expected | None:
+        """What a result read from a results folder must be, for the open image (None: no file name)."""
+        image = self.image
+        if image is None or image.path is None or self.lr is None:
+            return None
+        hr = tuple(image.rgb.shape[:2]) if self.mode == "simulate" else None
+        return Expected(image.path.stem, tuple(self.lr.shape[:2]), hr)  # type: ignore[arg-type]
 
     def remove_file_result(self, key: str) -> None:
         self._files = [m for m in self._files if m.key != key]

@@ -17,6 +17,7 @@ threads:
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import weakref
@@ -36,6 +37,7 @@ from srgan_desktop import paths
 from srgan_desktop.compare import (INPUT_KEY, MODES, REFERENCE_KEY, ComparisonModel, MethodKind,
                                    MethodOutput, ModelSource, Prepared, RunRequest, Scores, Status, prepare)
 from srgan_desktop.compare import perceptual
+from srgan_desktop.core.external import ExternalResults
 from srgan_desktop.core.images import IMAGE_SUFFIXES, ImageSaveError, load_image, save_image
 from srgan_desktop.core.lpips_metric import lpips_missing
 from srgan_desktop.core.models import ModelResolver
@@ -112,6 +114,9 @@ def action_table() -> list[ActionSpec]:
         ActionSpec("samples", "Open sa&mple", menu="&File", submenu=True),
         ActionSpec("add_result", "Add result &image…", "add_result_dialog", "&File", ("Ctrl+I",),
                    tip="Add an image made elsewhere as one more method (LR × scale, or HR size in Simulate)"),
+        ActionSpec("add_results_folder", "Add results &folder…", "add_results_folder_dialog", "&File",
+                   tip="A folder of results made elsewhere, named like the inputs: every image you open "
+                       "gets its result from it"),
         _sep("&File"),
         ActionSpec("save", "&Save result…", "save_dialog", "&File", ("Ctrl+S",),
                    tip="Save the active pane's image at full resolution"),
@@ -515,6 +520,7 @@ class MainWindow(QMainWindow):
         self._rebuild_panes()
         self.sync.fit()
         self._use_cached()
+        self._load_folder_results(self.model.result_folders, quiet=True)
 
     def _on_model_methods(self) -> None:
         self._rebuild_panes()
@@ -971,6 +977,55 @@ class MainWindow(QMainWindow):
 
             self._run_task(measure_all, done, lambda message: self.statusBar().showMessage(f"LPIPS: {message}", 10000))
         return reason
+
+    def add_results_folder_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Results folder (files named like the inputs)",
+                                                  self.settings.last_dir)
+        if folder:
+            self.add_results_folder(folder)
+
+    def add_results_folder(self, folder: str | Path, key: str | None = None) -> None:
+        """Results made elsewhere, one file per input (``NAME.png``, ``NAME_x4.png``…): the open
+        image gets its result now, every image opened later gets its own (browse image by image)."""
+        folder = Path(folder)
+        try:
+            results = ExternalResults.open(key or folder.name, folder, self.model.scale)
+        except SrganDesktopError as exc:
+            self._error("Cannot use the folder", str(exc))
+            return
+        self.model.result_folders.append(results)
+        self._load_folder_results([results], quiet=False)
+
+    def _load_folder_results(self, folders: list[ExternalResults], quiet: bool) -> None:
+        """Read the open image's result from each folder on the task thread (size-checked)."""
+        item = self.model.expected_result()
+        if item is None or not folders:
+            return
+        tag, scale = self.model.lr_hash, self.model.scale
+        for results in folders:
+            results = dataclasses.replace(results, scale=scale)
+
+            def done(rgb, results=results) -> None:  # noqa: ANN001
+                if tag != self.model.lr_hash:
+                    return
+                try:
+                    request = self.model.add_file_result(results.key, rgb, None, results.path_for(item.name),
+                                                         name=results.key)
+                except SrganDesktopError as exc:
+                    failed(str(exc))
+                    return
+                self._rasters[request.known] = Raster(request.known.rgb)
+                self._refresh_key(request.key)
+                self._worker.worker.submit([request])
+                self.resultReady.emit(request.key)
+
+            def failed(message: str) -> None:
+                if quiet:
+                    self.statusBar().showMessage(message, 10000)
+                else:
+                    self._error("Cannot add the result", message)
+
+            self._run_task(lambda results=results: results.load(item), done, failed)
 
     # ================================================================ models
     def manage_models(self) -> QWidget:
