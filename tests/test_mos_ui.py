@@ -246,14 +246,26 @@ def test_editor_creates_a_study_with_the_engine(qtbot, tmp_path, tiny_model_file
     editor.replicate_spin.setValue(2)
     editor.min_view_spin.setValue(1.5)
     editor.seed_spin.setValue(42)
+    editor.magnification_spin.setValue(2)
+    editor.grey_spin.setValue(0.5)
+    editor.break_spin.setValue(10)
+    editor.instructions_edit.setPlainText("Judge the detail.")
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    for name in IMAGE_NAMES:   # results made elsewhere, named like the sources, HR-sized
+        (theirs / f"{name}.png").write_bytes((tmp_path / "hr" / f"{name}.png").read_bytes())
+    editor.add_results_folder(theirs, "mine")
     editor.device_edit.setText("cpu")
     with qtbot.waitSignal(editor.created, timeout=60_000) as created:
         editor.create()
     with Study.open(created.args[0]) as study:
         assert study.folder == root / "From-the-editor"
-        assert study.design.condition_keys == ["nearest", "bicubic", "reference", "tiny_x4"]
+        assert study.design.condition_keys == ["nearest", "bicubic", "reference", "tiny_x4", "mine"]
         assert (study.design.replicates, study.design.min_view_ms, study.design.seed) == (2, 1500, 42)
-        assert len(study.stimuli) == 3 * 4
+        d = study.design
+        assert (d.magnification, d.grey_ms, d.break_every, d.instructions, d.kind) == (
+            2, 500, 10, "Judge the detail.", "acr")
+        assert len(study.stimuli) == 3 * 5
 
 
 def test_mos_window_lists_opens_and_starts_rating(qtbot, tmp_path):

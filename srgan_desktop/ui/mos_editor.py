@@ -1,5 +1,7 @@
-"""The study editor: name, source images, conditions, calibration, replicates, viewing time and
-seed; "Create" renders the stimuli with the core engine in a worker thread."""
+"""The study editor: name, source images, conditions (built-in methods, model files, folders of
+results made elsewhere), ACR or paired comparison, calibration, replicates, viewing time,
+viewing conditions (magnification, grey interval), rater instructions, breaks and seed;
+"Create" renders the stimuli with the core engine in a worker thread."""
 
 from __future__ import annotations
 
@@ -9,8 +11,8 @@ from pathlib import Path
 from PySide6.QtCore import QThread, Signal
 from PySide6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog,
                                QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
-                               QListWidget, QProgressBar, QPushButton, QSpinBox, QVBoxLayout,
-                               QWidget)
+                               QListWidget, QPlainTextEdit, QProgressBar, QPushButton, QSpinBox,
+                               QVBoxLayout, QWidget)
 
 from srgan_desktop.mos.design import (BUILTIN_CONDITIONS, Condition, DesignError, StudyDesign,
                                       make_design, parse_condition)
@@ -114,13 +116,18 @@ class StudyEditor(QDialog):
         self.model_list.setMaximumHeight(80)
         add_model = QPushButton("Add model file…")
         add_model.clicked.connect(self._add_model)
+        add_folder = QPushButton("Add results folder…")
+        add_folder.setToolTip("images made elsewhere (another method, a paper's outputs), one per "
+                              "source image and named like it")
+        add_folder.clicked.connect(self._add_results_folder)
         remove_model = QPushButton("Remove")
         remove_model.clicked.connect(lambda: self.model_list.takeItem(self.model_list.currentRow()))
         model_row = QHBoxLayout()
         model_row.addWidget(add_model)
+        model_row.addWidget(add_folder)
         model_row.addWidget(remove_model)
         model_row.addStretch(1)
-        cond_layout.addWidget(QLabel("Your own models:"))
+        cond_layout.addWidget(QLabel("Your own models and results folders:"))
         cond_layout.addWidget(self.model_list)
         cond_layout.addLayout(model_row)
 
@@ -137,6 +144,25 @@ class StudyEditor(QDialog):
         self.min_view_spin.setRange(0.0, 600.0)
         self.min_view_spin.setDecimals(1)
         self.min_view_spin.setSuffix(" s")
+        self.paired_box = QCheckBox("Paired comparison (pick the better of two) instead of scores 1–5")
+        self.reference_box = QCheckBox("Show the original above each pair")
+        self.magnification_spin = QSpinBox()
+        self.magnification_spin.setRange(1, 8)
+        self.magnification_spin.setPrefix("×")
+        self.magnification_spin.setToolTip("screen pixels per image pixel, the same for every stimulus "
+                                           "(×1: one image pixel on one screen pixel)")
+        self.grey_spin = QDoubleSpinBox()
+        self.grey_spin.setRange(0.0, 60.0)
+        self.grey_spin.setDecimals(1)
+        self.grey_spin.setSuffix(" s")
+        self.grey_spin.setToolTip("a mid-grey screen between stimuli (ITU-T P.910)")
+        self.break_spin = QSpinBox()
+        self.break_spin.setRange(0, 100_000)
+        self.break_spin.setSpecialValueText("no breaks")
+        self.break_spin.setSuffix(" trials")
+        self.instructions_edit = QPlainTextEdit()
+        self.instructions_edit.setPlaceholderText("Rater instructions (empty: the built-in text)")
+        self.instructions_edit.setMaximumHeight(70)
         self.seed_spin = QSpinBox()
         self.seed_spin.setRange(0, 2 ** 31 - 1)
         self.seed_spin.setValue(secrets.randbelow(2 ** 31))
@@ -157,6 +183,12 @@ class StudyEditor(QDialog):
         form.addRow("Calibration:", self.calibration_spin)
         form.addRow("Replicates:", self.replicate_spin)
         form.addRow("Minimum viewing time:", self.min_view_spin)
+        form.addRow("Study kind:", self.paired_box)
+        form.addRow("", self.reference_box)
+        form.addRow("Magnification:", self.magnification_spin)
+        form.addRow("Grey between stimuli:", self.grey_spin)
+        form.addRow("Break every:", self.break_spin)
+        form.addRow("Instructions:", self.instructions_edit)
         form.addRow("Seed:", self.seed_spin)
         form.addRow("Device:", self.device_edit)
         form.addRow("Saved in:", folder_row)
@@ -206,6 +238,15 @@ class StudyEditor(QDialog):
     def add_model(self, path: Path) -> None:
         self.model_list.addItem(str(path))
 
+    def _add_results_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Folder of results made elsewhere")
+        if folder:
+            self.add_results_folder(Path(folder))
+
+    def add_results_folder(self, folder: Path, key: str = "") -> None:
+        """A folder of results as the condition ``KEY=DIR`` (KEY: the folder's name)."""
+        self.model_list.addItem(f"{key or slugify(Path(folder).name)}={folder}")
+
     def _choose_root(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Where studies are saved", str(self.root))
         if folder:
@@ -231,7 +272,13 @@ class StudyEditor(QDialog):
         return make_design(self.name_edit.text(), list(self.sources), self.conditions(),
                            replicates=self.replicate_spin.value(),
                            calibration=self.calibration_spin.value(),
-                           min_view_s=self.min_view_spin.value(), seed=self.seed_spin.value())
+                           min_view_s=self.min_view_spin.value(), seed=self.seed_spin.value(),
+                           magnification=self.magnification_spin.value(),
+                           grey_s=self.grey_spin.value(),
+                           instructions=self.instructions_edit.toPlainText(),
+                           break_every=self.break_spin.value(),
+                           kind="pc" if self.paired_box.isChecked() else "acr",
+                           show_reference=self.reference_box.isChecked())
 
     # ------------------------------------------------------------------ create
     def create(self) -> None:
