@@ -180,18 +180,13 @@ class StudyEditor(QDialog):
         form.addRow("Source images:", images_row)
         form.addRow("", self.images_label)
         form.addRow(conditions)
-        form.addRow("Calibration:", self.calibration_spin)
-        form.addRow("Replicates:", self.replicate_spin)
-        form.addRow("Minimum viewing time:", self.min_view_spin)
-        form.addRow("Study kind:", self.paired_box)
-        form.addRow("", self.reference_box)
-        form.addRow("Magnification:", self.magnification_spin)
-        form.addRow("Grey between stimuli:", self.grey_spin)
-        form.addRow("Break every:", self.break_spin)
-        form.addRow("Instructions:", self.instructions_edit)
-        form.addRow("Seed:", self.seed_spin)
-        form.addRow("Device:", self.device_edit)
-        form.addRow("Saved in:", folder_row)
+        for label, field in (("Calibration:", self.calibration_spin), ("Replicates:", self.replicate_spin),
+                             ("Minimum viewing time:", self.min_view_spin), ("Study kind:", self.paired_box),
+                             ("", self.reference_box), ("Magnification:", self.magnification_spin),
+                             ("Grey between stimuli:", self.grey_spin), ("Break every:", self.break_spin),
+                             ("Instructions:", self.instructions_edit), ("Seed:", self.seed_spin),
+                             ("Device:", self.device_edit), ("Saved in:", folder_row)):
+            form.addRow(label, field)
 
         self.progress = QProgressBar()
         self.progress.setVisible(False)
