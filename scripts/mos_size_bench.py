@@ -102,6 +102,8 @@ def main() -> None:
     print(f"study: {study}")
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print(f"python -m srgan_desktop --version (start-up): {timed(['--version'])}")
+    empty = Path(tempfile.mkdtemp(prefix="mos-empty-"))
+    print(f"mos list of an empty root (start-up cost):   {timed(['mos', 'list', '--root', str(empty)])}")
     print(f"mos summary (fresh process):                 {timed(['mos', 'summary', str(study)])}")
     print(f"mos summary --json (fresh process):          {timed(['mos', 'summary', str(study), '--json'])}")
     print(f"mos check (fresh process):                   {timed(['mos', 'check', str(study)])}")
