@@ -233,7 +233,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
             row = {b.name: validate(shown, b, str(device), cfg.scale) for b in benchmarks}
             logger.write({"iteration": iteration, "validation": row})
             bar.write(f"iter {iteration}: " + ", ".join(
-                f"{k} {v['psnr']:.2f} dB / {v['ssim']:.4f} / NIQE {v['niqe']:.2f} / grid {v['grid']:.2f}"
+                f"{k} {v['psnr']:.2f} dB / {v['ssim']:.4f} / NIQE {v.get('niqe', float('nan')):.2f} / grid {v['grid']:.2f}"
                 f" / texture {v['texture']:.3f}" for k, v in row.items()))
             if cfg.snapshots:
                 _save_snapshot(out / "snapshots" / f"iter_{iteration:07d}.pt", cfg, iteration,

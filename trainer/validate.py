@@ -1,7 +1,8 @@
 """Validation during training: PSNR/SSIM (Y, border = scale), NIQE, the grid measure and the
 texture ratio on benchmarks.
 
-NIQE is the mean over the images NIQE can score (all of Set5 and Set14); the grid measure is the
+NIQE is the mean over the images NIQE can score (all of Set5 and Set14; absent when none can be);
+the grid measure is the
 median over images of :func:`srgan_desktop.core.metrics.grid_ratio` (a mean would be ruled by the
 one image whose HR spectrum is nearly empty at the lattice frequencies).
 
@@ -61,6 +62,8 @@ def validate(generator: torch.nn.Module, benchmark: Dataset, device: str = "cpu"
     finally:
         generator.train(was_training)
     mean = np.mean(np.array(scores, dtype=np.float64), axis=0)
-    return {"psnr": float(mean[0]), "ssim": float(mean[1]), "texture": float(mean[2]),
-            "niqe": float(np.mean(naturalness)) if naturalness else float("nan"),
-            "grid": float(np.median(grids))}
+    row = {"psnr": float(mean[0]), "ssim": float(mean[1]), "texture": float(mean[2]),
+           "grid": float(np.median(grids))}
+    if naturalness:  # no key at all when every image is too small for NIQE
+        row["niqe"] = float(np.mean(naturalness))
+    return row
