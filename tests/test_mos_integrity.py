@@ -189,7 +189,7 @@ def test_damaged_study_files_give_one_clear_error_never_a_traceback(tmp_path, ca
             outcomes.append(code)
     assert outcomes.count(2) >= 10  # most flips land in data the checks see
     # and as real processes: no traceback on stderr
-    for folder in copies[:2]:  # each child imports the CLI (~10 s on a busy 2-core machine)
+    for folder in copies[:1]:  # a child imports the CLI and torch (~6 s CPU)
         done = subprocess.run([PYTHON, "-m", "srgan_desktop", "mos", "summary", str(folder)],
                               capture_output=True, text=True, env=subprocess_env(), timeout=120)
         assert "Traceback" not in done.stderr and done.returncode in (0, 2), done.stderr
