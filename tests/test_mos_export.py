@@ -9,7 +9,7 @@ import pytest
 
 from mos_util import IMAGE_NAMES, PYTHON, REPO, build_study, subprocess_env, write_hr_images
 from srgan_desktop.__main__ import main
-from srgan_desktop.mos.export import ExportError, read_csv, read_json, write_csv, write_json
+from srgan_desktop.mos.ratings_file import ExportError, read_csv, read_json, write_csv, write_json
 from srgan_desktop.mos.records import ROW_FIELDS
 from srgan_desktop.mos.stats import analyse
 from srgan_desktop.mos.store import Study, open_study

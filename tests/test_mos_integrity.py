@@ -13,7 +13,7 @@ import pytest
 
 from mos_util import PYTHON, build_study, subprocess_env
 from srgan_desktop.__main__ import main
-from srgan_desktop.mos.export import read_json
+from srgan_desktop.mos.ratings_file import read_json
 from srgan_desktop.mos.store import (MIGRATIONS, SCHEMA_VERSION, Display, StoreError, Study,
                                      StudyIntegrityError)
 

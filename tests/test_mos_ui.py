@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QAbstractButton, QLabel, QLineEdit, QProgressBar, 
 
 from mos_util import IMAGE_NAMES, build_study, shown_panel, write_hr_images
 from srgan_desktop.core.images import load_image
-from srgan_desktop.mos.export import read_csv
+from srgan_desktop.mos.ratings_file import read_csv
 from srgan_desktop.mos.store import Study
 from srgan_desktop.ui.mos_panel import (BREAK, DONE, LOGIN, MID_GREY, RATING, RATING_TITLE, RatingPanel,
                                         StimulusView, placement)

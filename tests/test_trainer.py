@@ -17,7 +17,7 @@ from srgan_desktop.core.arch import Discriminator, SRResNet
 from srgan_desktop.core.resize import imresize
 from srgan_desktop.core.weights import ModelRegistry
 from trainer.data import CropDataset, StreamSampler
-from trainer.export import export_checkpoint
+from trainer.publish import export_checkpoint
 from trainer.losses import (VGGContentLoss, VGGWeightsError, adversarial_generator_loss,
                             content_loss, discriminator_loss)
 from trainer.loop import TrainConfig, train, training_step

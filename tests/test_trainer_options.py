@@ -124,7 +124,7 @@ def test_ema_follows_the_weights_and_is_exported(image_folder, tmp_path):
     assert "generator_ema" in ckpt
     assert any(not torch.equal(ckpt["generator_ema"][k], ckpt["generator"][k]) for k in ckpt["generator"]
                if ckpt["generator"][k].is_floating_point())
-    from trainer.export import export_checkpoint
+    from trainer.publish import export_checkpoint
     card = export_checkpoint(tmp_path / "run" / "last.pt", "ema_x4", tmp_path / "w", eval_dirs=[])
     assert card["training"]["weights_exported"].startswith("EMA")
     from safetensors.torch import load_file

@@ -8,7 +8,7 @@ from PySide6.QtCore import QRectF, Qt
 
 from srgan_desktop.core.images import load_image
 from srgan_desktop.ui.difference_view import ColorScaleBar, difference_map
-from srgan_desktop.ui.export import Crop, composite_figure, crop_scene, export_view
+from srgan_desktop.ui.figures import Crop, composite_figure, crop_scene, export_view
 from srgan_desktop.ui.image_pane import ImagePane, ViewState
 from srgan_desktop.ui.pane_grid import PaneGrid, ViewSync, grid_shape
 from ui_events import drag, hover, wheel

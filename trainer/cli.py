@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "export":
-            from trainer.export import export_checkpoint
+            from trainer.publish import export_checkpoint
 
             card = export_checkpoint(args.checkpoint, args.name, Path(args.dest), title=args.title,
                                      data_note=args.data_note, eval_dirs=args.eval, notes=args.notes)

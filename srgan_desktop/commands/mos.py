@@ -242,10 +242,10 @@ def _pair_summary(args: argparse.Namespace, study) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from srgan_desktop.mos.export import write_csv, write_json
+    from srgan_desktop.mos.ratings_file import write_csv, write_json
     from srgan_desktop.mos.store import open_study
 
-    from srgan_desktop.mos.export import sitting_records, write_table_csv
+    from srgan_desktop.mos.ratings_file import sitting_records, write_table_csv
     from srgan_desktop.mos.stats import analyse
 
     targets = (args.csv, args.json, args.sittings, args.per_image)

@@ -36,7 +36,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter
 from PySide6.QtWidgets import QGraphicsItem, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from srgan_desktop.ui.export import crop_scene
+from srgan_desktop.ui.figures import crop_scene
 
 __all__ = ["ImagePane", "RasterItem", "Raster", "ViewState", "UNSYNC_MODIFIER", "MIN_ZOOM",
            "MAX_ZOOM", "ZOOM_PRESETS"]

@@ -43,7 +43,7 @@ from srgan_desktop.core.lpips_metric import lpips_missing
 from srgan_desktop.core.models import ModelResolver
 from srgan_desktop.errors import SrganDesktopError
 from srgan_desktop.ui.difference_view import DifferenceView
-from srgan_desktop.ui.export import Crop, ExportResult, crop_scene, export_view
+from srgan_desktop.ui.figures import Crop, ExportResult, crop_scene, export_view
 from srgan_desktop.ui.flicker_view import FlickerView
 from srgan_desktop.ui.image_pane import ZOOM_PRESETS, ImagePane, Raster
 from srgan_desktop.ui.metrics_panel import MetricsPanel, MetricsRow

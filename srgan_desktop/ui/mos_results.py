@@ -26,12 +26,12 @@ from PySide6.QtWidgets import (QCheckBox, QFileDialog, QGridLayout, QHBoxLayout,
                                QMessageBox, QPushButton, QScrollArea, QSplitter, QTableWidget,
                                QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
-from srgan_desktop.mos.export import ExportError, write_csv, write_json
+from srgan_desktop.mos.ratings_file import ExportError, write_csv, write_json
 from srgan_desktop.mos.records import RatingRow
 from srgan_desktop.errors import SrganDesktopError
 from srgan_desktop.utils import atomic_path
 from srgan_desktop.mos.agreement import AGREEMENT_METRICS, Agreement, logistic4, study_agreement
-from srgan_desktop.mos.export import sitting_records
+from srgan_desktop.mos.ratings_file import sitting_records
 from srgan_desktop.mos.report import (format_ci, format_ci3, format_p, format_retest, format_test_p,
                                       format_value)
 from srgan_desktop.mos.stats import Analysis, analyse
