@@ -23,7 +23,7 @@ from srgan_desktop.core.engine import BicubicMethod, NetworkMethod, Upscaler
 from srgan_desktop.core.images import load_image
 from srgan_desktop.core.metrics import grid_ratio, psnr
 from srgan_desktop.core.niqe import niqe
-from srgan_desktop.core.weights import ModelRegistry
+from srgan_desktop.core.models import ModelResolver
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO.parent / "shared" / "datasets"
@@ -175,7 +175,7 @@ def main() -> int:
     for dataset in ("Set5", "Set14"):
         target = OUT / f"eval_{dataset}.json"
         evals[dataset] = json.loads(target.read_text()) if args.skip_eval else run_eval(dataset)
-    registry = ModelRegistry(paths.weights_dir())
+    registry = ModelResolver(paths.weights_dir())
     methods = {"bicubic": Upscaler(BicubicMethod())}
     for name in ("srresnet_x4", "srgan_x4"):
         try:

@@ -12,7 +12,7 @@ from srgan_desktop.core.benchmarks import find_dataset
 from srgan_desktop.core.engine import NetworkMethod, Upscaler
 from srgan_desktop.core.metrics import grid_ratio, psnr, ssim, texture_ratio
 from srgan_desktop.core.niqe import niqe
-from srgan_desktop.core.weights import ModelRegistry
+from srgan_desktop.core.models import ModelResolver
 
 BUNDLED = sorted(p.stem for p in paths.weights_dir().glob("*.safetensors"))
 
@@ -26,7 +26,7 @@ def test_every_card_names_its_model_and_the_paper_architecture():
 
 @pytest.mark.parametrize("name", BUNDLED)
 def test_bundled_model_reproduces_its_card_on_set5(name, datasets):
-    model, descriptor = ModelRegistry(paths.weights_dir()).load(name)
+    model, descriptor = ModelResolver(paths.weights_dir()).load(name)
     expected = descriptor.card["evaluation"]["Set5"]
     upscaler = Upscaler(NetworkMethod(model, descriptor), device="cpu")
     scores = [(psnr(sr, p.hr), ssim(sr, p.hr), texture_ratio(sr, p.hr), niqe(sr, 4), grid_ratio(sr, p.hr))

@@ -15,7 +15,7 @@ from PIL import Image
 
 from srgan_desktop.core.arch import Discriminator, SRResNet
 from srgan_desktop.core.resize import imresize
-from srgan_desktop.core.weights import ModelRegistry
+from srgan_desktop.core.models import ModelResolver
 from trainer.data import CropDataset, StreamSampler
 from trainer.publish import export_checkpoint
 from trainer.losses import (VGGContentLoss, VGGWeightsError, adversarial_generator_loss,
@@ -263,7 +263,7 @@ def test_export_is_loaded_by_the_app_registry(image_folder, tmp_path):
                                                                abs=1e-4)
     summary = (tmp_path / "weights" / "README.md").read_text()
     assert "`tiny_x4` | srresnet-mse | 1 |" in summary
-    model, descriptor = ModelRegistry(tmp_path / "weights").load("tiny_x4")
+    model, descriptor = ModelResolver(tmp_path / "weights").load("tiny_x4")
     assert descriptor.scale == 4 and descriptor.num_blocks == 2 and descriptor.variant == "srresnet-mse"
     out = model(torch.rand(1, 3, 8, 8))
     assert out.shape == (1, 3, 32, 32)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from srgan_desktop.core.weights import ModelRegistry
+from srgan_desktop.core.models import ModelResolver
 from srgan_desktop.ui.main_window import MainWindow
 from srgan_desktop.ui.mos_window import MosWindow
 from srgan_desktop.ui.settings import AppSettings
@@ -16,7 +16,7 @@ def test_studies_menu_opens_the_mos_window(qtbot, tmp_path):
     settings = AppSettings(tmp_path / "settings.ini")
     settings.auto_run = False
     (tmp_path / "bundled").mkdir()
-    window = MainWindow(settings, ModelRegistry(tmp_path / "bundled"), open_sample=False)
+    window = MainWindow(settings, ModelResolver(tmp_path / "bundled"), open_sample=False)
     qtbot.addWidget(window)
     menus = {a.text().replace("&", ""): a.menu() for a in window.menuBar().actions()}
     entries = [a for a in menus["Studies"].actions() if "MOS" in a.text()]

@@ -20,7 +20,8 @@ from srgan_desktop.compare import INPUT_KEY, REFERENCE_KEY
 from srgan_desktop.core.images import load_image, save_image
 from srgan_desktop.core.metrics import psnr
 from srgan_desktop.core.resize import downscale
-from srgan_desktop.core.weights import ModelRegistry, save_model
+from srgan_desktop.core.models import ModelResolver
+from srgan_desktop.core.weights import save_model
 from srgan_desktop.ui.app import create_window, parse_args
 from srgan_desktop.ui.difference_view import difference_map
 from srgan_desktop.ui.image_pane import ViewState
@@ -54,7 +55,7 @@ def messages(monkeypatch) -> list[tuple[str, str]]:
     return seen
 
 
-def _registry(tmp_path: Path, model_files: list[Path]) -> ModelRegistry:
+def _registry(tmp_path: Path, model_files: list[Path]) -> ModelResolver:
     users = paths.user_models_dir()
     users.mkdir(parents=True, exist_ok=True)
     for path in model_files:
@@ -63,10 +64,10 @@ def _registry(tmp_path: Path, model_files: list[Path]) -> ModelRegistry:
                 shutil.copy(sibling, users / sibling.name)
     bundled = tmp_path / "bundled"
     bundled.mkdir(exist_ok=True)
-    return ModelRegistry(bundled, users)
+    return ModelResolver(bundled, users)
 
 
-def _window(qtbot, tmp_path: Path, registry: ModelRegistry, tile: int = 0) -> MainWindow:
+def _window(qtbot, tmp_path: Path, registry: ModelResolver, tile: int = 0) -> MainWindow:
     settings = AppSettings(tmp_path / "settings.ini")
     settings.auto_run = False
     settings.tile = tile
@@ -237,7 +238,7 @@ def test_unavailable_model_is_listed_with_its_reason(qtbot, tmp_path, messages):
     bundled = tmp_path / "weights"
     bundled.mkdir()
     (bundled / "srgan_x4.json").write_text('{"name": "srgan_x4", "title": "SRGAN"}')
-    window = _window(qtbot, tmp_path, ModelRegistry(bundled, tmp_path / "none"))
+    window = _window(qtbot, tmp_path, ModelResolver(bundled, tmp_path / "none"))
     _open(qtbot, window, tmp_path, _photo(8, 8))
     assert "srgan_x4.safetensors is missing" in window.grid.pane("srgan_x4").message()
     window.run_method("srgan_x4")

@@ -14,7 +14,8 @@ import torch
 
 from conftest import make_tiny_generator
 from srgan_desktop.core.arch import Discriminator, SRResNet
-from srgan_desktop.core.weights import ModelRegistry, WeightsError, load_model, save_model
+from srgan_desktop.core.models import ModelResolver
+from srgan_desktop.core.weights import WeightsError, load_model, save_model
 
 
 def _same_weights(loaded: torch.nn.Module, original: torch.nn.Module) -> bool:
@@ -40,7 +41,7 @@ def test_registry_lists_bundled_cards_and_marks_missing_weights(bundled, tmp_pat
     user.mkdir()
     torch.save(make_tiny_generator(seed=1).state_dict(), user / "mine.pth")
     (user / "readme.txt").write_text("not a model")
-    entries = {e.name: e for e in ModelRegistry(bundled, user).entries()}
+    entries = {e.name: e for e in ModelResolver(bundled, user).entries()}
     assert set(entries) == {"srresnet_x4", "srgan_x4", "mine"}
     assert entries["srresnet_x4"].available and entries["srresnet_x4"].bundled
     assert entries["srresnet_x4"].title == "SRResNet (MSE)"
@@ -51,7 +52,7 @@ def test_registry_lists_bundled_cards_and_marks_missing_weights(bundled, tmp_pat
 
 
 def test_registry_finds_short_names_and_refuses_unavailable_ones(bundled):
-    registry = ModelRegistry(bundled)
+    registry = ModelResolver(bundled)
     assert registry.find("srresnet").name == "srresnet_x4"
     model, descriptor = registry.load("srresnet")
     assert descriptor.name == "srresnet_x4" and descriptor.num_blocks == 2
@@ -63,7 +64,7 @@ def test_registry_finds_short_names_and_refuses_unavailable_ones(bundled):
 
 
 def test_registry_of_a_missing_folder_is_empty(tmp_path):
-    assert ModelRegistry(tmp_path / "nothing", tmp_path / "nothing either").entries() == []
+    assert ModelResolver(tmp_path / "nothing", tmp_path / "nothing either").entries() == []
 
 
 def test_a_broken_card_marks_only_its_model_unavailable(tmp_path, tiny_model_file):
@@ -72,11 +73,11 @@ def test_a_broken_card_marks_only_its_model_unavailable(tmp_path, tiny_model_fil
     (bundled / "broken.json").write_text("{ not json")
     shutil.copy(tiny_model_file, bundled / "tiny_x4.safetensors")
     shutil.copy(tiny_model_file.with_suffix(".json"), bundled / "tiny_x4.json")
-    entries = {e.name: e for e in ModelRegistry(bundled).entries()}
+    entries = {e.name: e for e in ModelResolver(bundled).entries()}
     assert not entries["broken"].available and "broken.json" in entries["broken"].reason
     assert entries["tiny_x4"].available
     with pytest.raises(WeightsError, match="broken.json"):
-        ModelRegistry(bundled).load("broken")
+        ModelResolver(bundled).load("broken")
 
 
 def test_a_failed_save_leaves_no_partial_files(tmp_path, monkeypatch):

@@ -115,8 +115,7 @@ def _file_key(path: Path) -> tuple[str, int, int]:
 class ModelResolver:
     """Bundled models (cards in ``bundled_dir``), user weight files in ``user_dir``, any path.
 
-    ``ModelResolver(bundled_dir, user_dir)``; :func:`default_resolver` uses the app's folders.
-    (``srgan_desktop.core.weights.ModelRegistry`` is this class under its old name.)"""
+    ``ModelResolver(bundled_dir, user_dir)``; :func:`default_resolver` uses the app's folders."""
 
     def __init__(self, bundled_dir: str | os.PathLike | None = None,
                  user_dir: str | os.PathLike | None = None) -> None:

@@ -131,16 +131,6 @@ def read_card(path: Path) -> dict[str, Any]:
         raise WeightsError(f"model card {path.name} is unreadable: {exc}") from exc
 
 
-def __getattr__(name: str) -> Any:
-    """``ModelRegistry``/``ModelEntry`` moved to :mod:`srgan_desktop.core.models` (the resolver);
-    the old import path keeps working."""
-    if name in ("ModelRegistry", "ModelEntry"):
-        from srgan_desktop.core import models
-
-        return models.ModelResolver if name == "ModelRegistry" else models.ModelEntry
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 def _unwrap(obj: Any, path: Path) -> dict[str, torch.Tensor]:
     for _ in range(3):
         if isinstance(obj, dict) and not all(isinstance(v, torch.Tensor) for v in obj.values()):

@@ -24,10 +24,10 @@ __all__ = ["StudyEditor", "CreateWorker", "model_availability"]
 
 def model_availability() -> dict[str, str]:
     """Bundled model conditions that cannot be used yet → why (e.g. weights still training)."""
-    from srgan_desktop import paths
-    from srgan_desktop.core.weights import ModelRegistry, WeightsError
+    from srgan_desktop.core.models import default_resolver
+    from srgan_desktop.core.weights import WeightsError
 
-    registry = ModelRegistry(paths.weights_dir(), paths.user_models_dir())
+    registry = default_resolver()
     missing: dict[str, str] = {}
     for key, cond in BUILTIN_CONDITIONS.items():
         if cond.kind != "model":
