@@ -51,3 +51,18 @@ def test_eval_refuses_a_results_folder_with_a_wrong_size_image_by_name(tmp_path,
     assert main(["eval", "--hr", str(hr), "-m", "bicubic", f"mine={results}", "--metrics", "psnr",
                  "--no-progress", "--summary"]) == 0
     assert "mine" in capsys.readouterr().out
+
+
+def test_a_corrupt_or_hostile_result_file_is_refused_in_one_line(tmp_path, capsys):
+    from srgan_desktop.errors import SrganDesktopError
+
+    hr, results = tmp_path / "hr", tmp_path / "results"
+    save_image(hr / "bird.png", _rgb(48, 48))
+    results.mkdir()
+    (results / "bird.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00garbage" * 50)  # truncated/corrupt PNG
+    with pytest.raises(SrganDesktopError, match="bird.png"):
+        ExternalResults.open("mine", results, 4).check([Expected("bird", (12, 12))])
+    assert main(["eval", "--hr", str(hr), "-m", "bicubic", f"mine={results}", "--metrics", "psnr",
+                 "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("srgan-desktop: error:") and "bird.png" in err and "\n" not in err, err
