@@ -175,3 +175,29 @@ def test_grid_score_of_a_gridded_image_is_larger():
     gridded[::4, ::4] += 12
     gridded = np.clip(gridded, 0, 255).astype(np.uint8)
     assert grid_score(gridded, 4) > 5 * grid_score(img, 4)
+
+
+def test_measure_rewrites_only_the_cards_figures(image_folder, tmp_path):
+    from PIL import Image
+
+    from trainer.cli import main as train_main
+    from trainer.publish import export_checkpoint
+
+    bench = tmp_path / "bench" / "Tiny"
+    (bench / "HR").mkdir(parents=True)
+    for src in sorted(image_folder.iterdir())[:2]:
+        Image.open(src).crop((0, 0, 64, 64)).save(bench / "HR" / src.name)
+    train(_tiny_config(image_folder, tmp_path / "run", iterations=1))
+    dest = tmp_path / "w"
+    card = export_checkpoint(tmp_path / "run" / "last.pt", "tiny_x4", dest, eval_dirs=[])
+    weights = (dest / "tiny_x4.safetensors").read_bytes()
+    assert card["evaluation"] == {}
+    assert train_main(["measure", "tiny_x4", "--dest", str(dest), "--eval", str(bench)]) == 0
+    import json
+
+    measured = json.loads((dest / "tiny_x4.json").read_text())
+    assert set(measured["evaluation"]["Tiny"]) == {"psnr", "ssim", "texture", "grid"}
+    assert {k: v for k, v in measured.items() if k != "evaluation"} == {k: v for k, v in card.items()
+                                                                          if k != "evaluation"}
+    assert (dest / "tiny_x4.safetensors").read_bytes() == weights
+    assert "| `tiny_x4` |" in (dest / "README.md").read_text()

@@ -117,6 +117,14 @@ def build_parser() -> argparse.ArgumentParser:
                         help="benchmark folders to measure for the card (default: Set5 and Set14 "
                              "from ../shared/datasets if present)")
     export.add_argument("--notes", default="", help="free text for the card")
+    measure = sub.add_parser("measure", help="measure a published model again and rewrite its card's figures",
+                             description="Run today's validation (PSNR, SSIM, NIQE, grid, texture) on a model "
+                                         "in resources/weights and rewrite the evaluation of its card (the "
+                                         "weights are not touched).")
+    measure.add_argument("name", help="model name, e.g. srresnet_x4")
+    measure.add_argument("--dest", default="resources/weights", help="weights folder (default: %(default)s)")
+    measure.add_argument("--eval", nargs="*", default=None, metavar="DIR",
+                         help="benchmark folders (default: Set5 and Set14 from ../shared/datasets if present)")
     return parser
 
 
@@ -129,6 +137,11 @@ def main(argv: list[str] | None = None) -> int:
             card = export_checkpoint(args.checkpoint, args.name, Path(args.dest), title=args.title,
                                      data_note=args.data_note, eval_dirs=args.eval, notes=args.notes)
             print(json.dumps(card, indent=2))
+            return 0
+        if args.command == "measure":
+            from trainer.publish import remeasure
+
+            print(json.dumps(remeasure(args.name, Path(args.dest), args.eval)["evaluation"], indent=2))
             return 0
         from trainer.loop import TrainConfig, train
 

@@ -17,10 +17,11 @@ import torch
 
 from srgan_desktop.core.arch import SRResNet
 from srgan_desktop.core.weights import load_model, save_model
+from srgan_desktop.utils import atomic_write
 from trainer.checkpoint import load_checkpoint
 from trainer.validate import load_benchmark, validate
 
-__all__ = ["export_checkpoint", "write_cards_summary", "DEFAULT_EVAL_DIRS"]
+__all__ = ["export_checkpoint", "remeasure", "measure_card", "write_cards_summary", "DEFAULT_EVAL_DIRS"]
 
 DEFAULT_EVAL_DIRS = ["../shared/datasets/Set5", "../shared/datasets/Set14"]
 
@@ -89,12 +90,32 @@ def export_checkpoint(checkpoint: str | Path, name: str, dest: Path, title: str 
         "exported_with": {"torch": torch.__version__, "python": platform.python_version()},
         "notes": notes,
     }
+    card["evaluation"] = measure_card(generator, eval_dirs)
+    path = save_model(generator, Path(dest) / f"{name}.safetensors", card)
+    load_model(path)  # the app's loader must accept what we wrote
+    write_cards_summary(Path(dest))
+    return card
+
+
+def measure_card(generator: torch.nn.Module, eval_dirs: list[str] | None = None) -> dict[str, dict[str, float]]:
+    """The card's ``evaluation``: :func:`~trainer.validate.validate` on each benchmark folder."""
+    evaluation = {}
     for folder in eval_dirs if eval_dirs is not None else DEFAULT_EVAL_DIRS:
         if Path(folder).is_dir():
             bench = load_benchmark(folder, generator.scale)
-            card["evaluation"][bench.name] = {k: round(v, 4) for k, v in validate(generator, bench).items()}
-    path = save_model(generator, Path(dest) / f"{name}.safetensors", card)
-    load_model(path)  # the app's loader must accept what we wrote
+            evaluation[bench.name] = {k: round(v, 4) for k, v in validate(generator, bench).items()}
+    return evaluation
+
+
+def remeasure(name: str, dest: Path, eval_dirs: list[str] | None = None) -> dict[str, Any]:
+    """Measure the published model ``dest/NAME`` again with today's validation (e.g. after NIQE
+    and the grid measure joined it) and rewrite its card's ``evaluation``; weights untouched."""
+    generator, descriptor = load_model(Path(dest) / f"{name}.safetensors")
+    generator.eval()
+    card = dict(descriptor.card)
+    card["evaluation"] = measure_card(generator, eval_dirs)
+    card_path = Path(dest) / f"{name}.json"
+    atomic_write(card_path, json.dumps(card, indent=2) + "\n")
     write_cards_summary(Path(dest))
     return card
 
