@@ -6,10 +6,10 @@ import pytest
 import torch
 
 from srgan_desktop.core.arch import Discriminator, SRResNet
-from srgan_desktop.core.metrics import grid_score
+from srgan_desktop.core.metrics import grid_score, lattice_mask
 from trainer.cli import build_parser
 from trainer.losses import (adversarial_generator_loss, content_loss, discriminator_loss,
-                            lattice_loss, lattice_mask)
+                            lattice_loss)
 from trainer.loop import TrainConfig, icnr_, spectral_norm_, train, training_step, update_ema
 
 from test_trainer import _batch, _tiny_config, image_folder  # noqa: F401 - fixture

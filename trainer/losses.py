@@ -22,11 +22,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from srgan_desktop.core.backbones import BackboneWeightsError, load_backbone_features
+from srgan_desktop.core.metrics import lattice_mask
 
 __all__ = ["VGGWeightsError", "VGG_LAYERS", "CONTENT_LOSSES", "GAN_KINDS", "load_vgg19_features",
            "VGGContentLoss", "content_loss", "uses_feature_matching", "feature_matching_loss",
@@ -117,19 +119,6 @@ def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor,
             + F.softplus(fake_logits - real_logits.mean()).mean()) / 2
 
 
-def lattice_mask(height: int, width: int, scale: int, device: torch.device | None = None) -> torch.Tensor:
-    """1 on the 3×3 FFT bins around each ``(k·H/s, l·W/s)``, ``(k, l) ≠ (0, 0)``; else 0."""
-    mask = torch.zeros(height, width, device=device)
-    for k in range(scale):
-        for m in range(scale):
-            if k == 0 and m == 0:
-                continue
-            for dy in (-1, 0, 1):
-                for dx in (-1, 0, 1):
-                    mask[(k * height // scale + dy) % height, (m * width // scale + dx) % width] = 1.0
-    return mask
-
-
 def lattice_loss(sr: torch.Tensor, hr: torch.Tensor, scale: int) -> torch.Tensor:
     """The squared error of ``sr`` against ``hr`` that lies at the sub-pixel lattice frequencies.
 
@@ -137,5 +126,5 @@ def lattice_loss(sr: torch.Tensor, hr: torch.Tensor, scale: int) -> torch.Tensor
     the lattice bins, so weight w makes those frequencies count (1 + w) times as much as in MSE."""
     height, width = sr.shape[-2:]
     spectrum = torch.fft.fft2((sr.float() - hr.float()), norm="ortho")
-    mask = lattice_mask(height, width, scale, sr.device)
+    mask = torch.from_numpy(lattice_mask(height, width, scale).astype(np.float32)).to(sr.device)
     return (spectrum.abs() ** 2 * mask).sum() / (sr.shape[0] * sr.shape[1] * height * width)

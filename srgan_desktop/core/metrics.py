@@ -19,10 +19,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import cv2
+from functools import lru_cache
+
 import numpy as np
 
 __all__ = ["rgb_to_y", "psnr", "ssim", "high_frequency_share", "texture_ratio", "grid_score", "grid_ratio",
-           "ImageScores", "score"]
+           "lattice_mask", "ImageScores", "score"]
 
 
 def rgb_to_y(rgb: np.ndarray) -> np.ndarray:
@@ -114,10 +116,22 @@ def grid_score(rgb: np.ndarray, scale: int = 4, border: int = 4) -> float:
     total = float(power.sum())
     if total == 0.0:
         return 0.0
-    rows = (np.arange(scale)[:, None] * (h // scale) + np.arange(-1, 2)[None, :]) % h
-    cols = (np.arange(scale)[:, None] * (w // scale) + np.arange(-1, 2)[None, :]) % w
-    lattice = power[np.ix_(rows.ravel(), cols.ravel())].sum() - power[np.ix_(rows[0], cols[0])].sum()
-    return float(lattice) / total
+    return float(power[lattice_mask(h, w, scale)].sum()) / total
+
+
+@lru_cache(maxsize=32)
+def lattice_mask(height: int, width: int, scale: int) -> np.ndarray:
+    """The sub-pixel lattice of an FFT of ``height × width`` (sides multiples of ``scale`` and
+    at least 8 × scale): True on the 3×3 bins around each ``(k·H/s, l·W/s)``, ``(k, l) ≠ (0, 0)``.
+    The one definition of the grid frequencies, for :func:`grid_score` and the trainer's loss.
+    Read-only (cached)."""
+    rows = (np.arange(scale)[:, None] * (height // scale) + np.arange(-1, 2)[None, :]) % height
+    cols = (np.arange(scale)[:, None] * (width // scale) + np.arange(-1, 2)[None, :]) % width
+    mask = np.zeros((height, width), dtype=bool)
+    mask[np.ix_(rows.ravel(), cols.ravel())] = True
+    mask[np.ix_(rows[0], cols[0])] = False
+    mask.flags.writeable = False
+    return mask
 
 
 def grid_ratio(result: np.ndarray, reference: np.ndarray, scale: int = 4, border: int = 4) -> float:
