@@ -27,8 +27,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from srgan_desktop import __version__
 from srgan_desktop.commands._common import (CommandError, NoWeights, add_engine_options, guarded,
                                             load_method, positive_int, write_json)
@@ -37,7 +35,7 @@ from srgan_desktop.core.external import Expected, ExternalResults
 from srgan_desktop.core.models import parse_method
 from srgan_desktop.core.benchmarks import Dataset, Pair, find_dataset
 from srgan_desktop.core.lpips_metric import LPIPS_NETS, LpipsModel, load_lpips
-from srgan_desktop.core.measures import DEFAULT_MEASURES, MEASURES, is_number, measure
+from srgan_desktop.core.measures import DEFAULT_MEASURES, MEASURES, is_number, measure, summarise
 from srgan_desktop.errors import SrganDesktopError
 
 __all__ = ["add_parser", "run", "Dataset", "Pair", "ImageResult", "MethodResult", "DatasetResult",
@@ -111,7 +109,7 @@ def mean_values(images: list[ImageResult], metrics: list[str]) -> Values:
         column = [r.values.get(name) for r in images]
         missing = [v for v in column if not is_number(v)]
         if not missing:
-            mean[name] = float(np.median(column) if MEASURES[name].aggregate == "median" else np.mean(column))
+            mean[name] = summarise(name, column)
         else:
             mean[name] = f"{len(column) - len(missing)} of {len(column)} images: {missing[0]}"
     return mean

@@ -31,7 +31,7 @@ from srgan_desktop.core.metrics import grid_ratio, psnr, ssim, texture_ratio
 from srgan_desktop.core.niqe import niqe
 from srgan_desktop.errors import SrganDesktopError
 
-__all__ = ["Measure", "MEASURES", "DEFAULT_MEASURES", "NO_REFERENCE", "measure", "is_number"]
+__all__ = ["Measure", "MEASURES", "DEFAULT_MEASURES", "NO_REFERENCE", "measure", "is_number", "summarise"]
 
 NO_REFERENCE = "no reference"
 
@@ -65,6 +65,11 @@ DEFAULT_MEASURES = ("psnr", "ssim", "niqe")
 
 def is_number(value: float | str | None) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def summarise(name: str, values: list[float]) -> float:
+    """One figure for a set of images: the measure's aggregate (mean; median for ``grid``)."""
+    return float(np.median(values) if MEASURES[name].aggregate == "median" else np.mean(values))
 
 
 def _reason(exc: BaseException) -> str:
