@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QMessageBox
 
 from srgan_desktop import paths
@@ -185,6 +186,33 @@ def test_add_result_image_from_a_file(qtbot, window, tmp_path, messages):
     window.set_view_mode("swipe")
     window.swipe.set_pair(key, REFERENCE_KEY)
     assert window.swipe.pane.image() is window.model.image_for(key)
+
+
+def _drop(window, path: Path, where) -> None:  # noqa: ANN001
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    window.dropEvent(QDropEvent(QPointF(where), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                                Qt.KeyboardModifier.NoModifier))
+
+
+def test_an_image_dropped_on_a_pane_is_a_result_elsewhere_it_opens(qtbot, window, tmp_path):
+    _open(qtbot, window, tmp_path, _photo(10, 8, seed=2))
+    window.resize(900, 700)
+    window.show()
+    qtbot.waitExposed(window)
+    made = _photo(40, 32, seed=4)
+    path = save_image(tmp_path / "diffusion_out.png", made)
+    pane = window.grid.pane(INPUT_KEY)
+    on_pane = pane.mapTo(window, pane.rect().center())
+    with qtbot.waitSignal(window.resultReady, timeout=RUN_TIMEOUT_MS):
+        _drop(window, path, on_pane)
+    assert (window.grid.pane("file:diffusion_out").image() == made).all()
+    assert window.model.image.path.name != "diffusion_out.png"  # the input stayed
+    other = save_image(tmp_path / "next_input.png", _photo(6, 6, seed=8))
+    menu_bar = window.menuBar().geometry().center()  # not a pane: opens the file
+    with qtbot.waitSignal(window.imageOpened, timeout=RUN_TIMEOUT_MS):
+        _drop(window, other, menu_bar)
+    assert window.model.image.path == other
 
 
 def test_manage_models_adds_removes_and_shows_errors(qtbot, window, tmp_path, x2_file, messages):

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (QComboBox, QDockWidget, QFileDialog, QLabel, QMainWindow, QMenu,
                                QMessageBox, QProgressBar, QStackedWidget, QToolButton, QWidget)
@@ -887,10 +887,23 @@ class MainWindow(QMainWindow):
             event.ignore()
 
     def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        """An image dropped on a pane, while an image is open, is a result made elsewhere (as
+        File ▸ Add result image…); dropped anywhere else it is opened as the new input."""
         path = self._dropped_path(event)
-        if path is not None:
-            event.acceptProposedAction()
+        if path is None:
+            return
+        event.acceptProposedAction()
+        if self.model.has_image and self._pane_at(event.position().toPoint()) is not None:
+            self.add_result_file(path)
+        else:
             self.open_path(path)
+
+    def _pane_at(self, pos: QPoint) -> ImagePane | None:
+        """The image pane under ``pos`` (window coordinates), if any."""
+        widget = self.childAt(pos)
+        while widget is not None and not isinstance(widget, ImagePane):
+            widget = widget.parentWidget()
+        return widget
 
     @staticmethod
     def _dropped_path(event: QDragEnterEvent | QDropEvent) -> Path | None:
