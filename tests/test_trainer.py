@@ -20,6 +20,7 @@ from trainer.data import CropDataset, StreamSampler
 from trainer.publish import export_checkpoint
 from trainer.losses import (VGGContentLoss, VGGWeightsError, adversarial_generator_loss,
                             content_loss, discriminator_loss)
+from trainer.checkpoint import load_checkpoint
 from trainer.loop import TrainConfig, train, training_step
 
 REPO = Path(__file__).resolve().parent.parent
@@ -151,6 +152,8 @@ def test_resume_gives_the_same_next_step_loss(image_folder, tmp_path, stage):
     assert resumed["last"]["loss"] == pytest.approx(straight["last"]["loss"], rel=1e-5, abs=1e-7)
     rows = [json.loads(line) for line in (tmp_path / "b" / "log.jsonl").read_text().splitlines()]
     assert [r["iteration"] for r in rows if "loss" in r] == [1, 2]
+    config = json.loads(load_checkpoint(tmp_path / "b" / "last.pt")["config"])
+    assert config["init"] == init  # the resumed run still names the weights it started from
 
 
 def test_srgan_refuses_to_resume_from_a_stage1_checkpoint(image_folder, tmp_path):

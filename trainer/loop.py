@@ -172,6 +172,8 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         restore_rng_state(ckpt["rng"])
         start = int(ckpt["iteration"])
         elapsed_before = float(ckpt.get("elapsed", 0.0))
+        # a resumed run keeps the first run's starting weights, so model cards can name them
+        cfg.init = cfg.init or json.loads(ckpt.get("config", "{}")).get("init")
     elif cfg.init:
         generator.load_state_dict(load_generator_weights(cfg.init))
     ema = None
