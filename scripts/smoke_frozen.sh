@@ -72,7 +72,7 @@ for p in platforms/libqxcb.so platforms/libqoffscreen.so platforms/libqwayland.s
          imageformats/libqjpeg.so imageformats/libqtiff.so imageformats/libqwebp.so; do
     [[ -f $INTERNAL/PySide6/Qt/plugins/$p ]] || fail "Qt plugin $p not bundled"
 done
-for d in triton trainer tests tkinter matplotlib IPython sympy PySide6/Qt/qml; do
+for d in triton trainer tests tkinter matplotlib IPython PySide6/Qt/qml; do
     [[ -e $INTERNAL/$d ]] && fail "$d is in the bundle but should not be"
 done
 if [[ ${SRGAN_DESKTOP_CUDA:-trim} == trim && -e $INTERNAL/nvidia/cudnn/lib/libcudnn_engines_precompiled.so.9 ]]; then
@@ -82,15 +82,17 @@ VIEWER=$(dirname "$PY_BUILD")/pyi-archive_viewer
 if [[ -x $VIEWER ]]; then
     # the Python modules inside the executable's archive
     "$VIEWER" --recursive --brief "$EXE" > "$TMP/archive.txt" 2>&1
-    bad=$(grep -oE "^ *(trainer|tkinter|matplotlib|IPython|triton|sympy|pytest|PySide6\.Qt(Qml|Quick|WebEngine[A-Za-z]*|3D[A-Za-z]*|Multimedia[A-Za-z]*))(\.|$)" \
+    bad=$(grep -oE "^ *(trainer|tkinter|matplotlib|IPython|triton|pytest|PySide6\.Qt(Qml|Quick|WebEngine[A-Za-z]*|3D[A-Za-z]*|Multimedia[A-Za-z]*))(\.|$)" \
           "$TMP/archive.txt" | tr -d ' .' | sort -u | tr '\n' ' ')
     [[ -z $bad ]] || fail "excluded modules inside the archive: $bad"
 fi
 [[ $FAILS == 0 ]] && ok "bundle layout: $cards model card(s), samples, icons, metadata, Qt plugins; no excluded packages"
 
 # --- 2. shared libraries resolve -------------------------------------------------------------
+# (torch/lib too: torchvision's operators link torch's libraries by name, which torch has
+#  loaded before torchvision imports them, in the bundle as in a source install)
 find "$INTERNAL" -type f \( -name "*.so" -o -name "*.so.*" \) -print0 \
-    | LD_LIBRARY_PATH=$INTERNAL xargs -0 -n 50 ldd 2>/dev/null \
+    | LD_LIBRARY_PATH=$INTERNAL:$INTERNAL/torch/lib xargs -0 -n 50 ldd 2>/dev/null \
     | awk '/^\//{f=$1} /not found/{print f, $1}' | sort -u > "$TMP/ldd-missing.txt"
 grep -vE ' (libcuda\.so\.1|libwayland-[a-z]+\.so\.[0-9]+|libgtk-3\.so\.0|libgdk-3\.so\.0)$' \
     "$TMP/ldd-missing.txt" > "$TMP/ldd-bad.txt"

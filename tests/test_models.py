@@ -119,7 +119,9 @@ def test_half_precision_only_where_the_model_supports_it(model_files, monkeypatc
     monkeypatch.setattr(engine, "cpu_has_native_bf16", lambda: False)
     assert Upscaler(swin, device="cpu").precision == "fp32"  # emulated bf16 would be slower
     monkeypatch.setattr(engine, "cpu_has_native_bf16", lambda: True)
-    assert Upscaler(swin, device="cpu").precision == ("bf16" if engine.CPU_AUTO_BF16 else "fp32")
+    assert Upscaler(swin, device="cpu").precision == "fp32"  # SRGAN_DESKTOP_CPU_BF16=off (conftest)
+    monkeypatch.delenv("SRGAN_DESKTOP_CPU_BF16")
+    assert engine.CPU_AUTO_BF16 and Upscaler(swin, device="cpu").precision == "bf16"
     result = Upscaler(swin, device="cpu", precision="bf16", tile=0).upscale(_image(16, 16))
     assert result.precision == "bf16" and result.rgb.shape == (64, 64, 3)
 

@@ -116,6 +116,25 @@ def test_spec_parses_and_builds_a_one_folder_gui_app(spec):
         assert Path(hook).is_file()
 
 
+def test_spec_bundles_torchvisions_compiled_operators(spec):
+    """Without them the frozen app's ``import lpips`` (and spandrel) dies at start-up."""
+    import torchvision
+
+    analysis, = spec["Analysis"].calls
+    folder = Path(torchvision.__file__).parent
+    ops = {Path(src).name: dest for src, dest in analysis.kwargs["binaries"]}
+    expected = {p.name for p in folder.glob("_C*.so")}
+    assert expected, f"no compiled operators in {folder}"
+    assert set(ops) == expected and set(ops.values()) == {"torchvision"}
+
+
+def test_spec_without_spandrel_excludes_it(monkeypatch):
+    namespace = _spec_namespace(monkeypatch, {"SRGAN_DESKTOP_SPANDREL": "off"})
+    analysis, = namespace["Analysis"].calls
+    assert {"spandrel", "einops"} <= set(analysis.kwargs["excludes"])
+    assert not any(name.startswith("spandrel") for name in analysis.kwargs["hiddenimports"])
+
+
 def test_spec_is_valid_python_without_pyinstaller():
     tree = ast.parse(SPEC.read_text(encoding="utf-8"))
     called = {node.func.id for node in ast.walk(tree)
@@ -150,13 +169,16 @@ def test_spec_collects_every_resource_and_only_resources(spec):
 
 def test_spec_excludes_the_big_unused_modules(spec):
     excludes = set(spec["EXCLUDES"])
-    must = {"trainer", "tests", "tkinter", "matplotlib", "IPython", "triton", "sympy",
-            "torch._inductor", "PySide6.QtWebEngineCore", "PySide6.QtWebEngineWidgets",
+    must = {"trainer", "tests", "tkinter", "matplotlib", "IPython", "triton",
+            "PySide6.QtWebEngineCore", "PySide6.QtWebEngineWidgets",
             "PySide6.Qt3DCore", "PySide6.QtQuick", "PySide6.QtQml", "PySide6.QtMultimedia",
             "PyQt5", "PyQt6", "PySide2"}
     assert must <= excludes, must - excludes
     analysis, = spec["Analysis"].calls
     assert set(analysis.kwargs["excludes"]) == excludes
+    # torchvision's start-up imports these (test_excluded_modules_are_not_needed_at_run_time)
+    assert not {"sympy", "torch._inductor", "torch.onnx"} & excludes
+    assert "torch/_inductor/" not in spec["DROP_ALWAYS"]  # its config reads its own source
 
 
 def _excluded(name: str, excludes) -> bool:
@@ -192,6 +214,13 @@ class Block(importlib.abc.MetaPathFinder):
         if any(name == e or name.startswith(e + ".") for e in EXCLUDES):
             raise ModuleNotFoundError(f"No module named {{name!r}} (excluded from the bundle)", name=name)
 sys.meta_path.insert(0, Block())
+import importlib.util
+_find_spec = importlib.util.find_spec
+def find_spec(name, package=None):  # probing an absent module gives None, as in the bundle
+    if any(name == e or name.startswith(e + ".") for e in EXCLUDES):
+        return None
+    return _find_spec(name, package)
+importlib.util.find_spec = find_spec
 import srgan_desktop
 names = ["srgan_desktop.__main__", "srgan_desktop.paths"] + [
     m.name for m in pkgutil.walk_packages(srgan_desktop.__path__, "srgan_desktop.")]
@@ -204,6 +233,12 @@ from srgan_desktop.core.arch import SRResNet
 with torch.no_grad():
     out = SRResNet(num_blocks=1).eval()(torch.rand(1, 3, 8, 8))
 assert out.shape == (1, 3, 32, 32), out.shape
+# the third-party paths load torchvision (its ops import torch.onnx): LPIPS and spandrel
+import lpips
+import numpy as np
+from srgan_desktop.commands.selftest import spandrel_check
+check, rgb = spandrel_check(np.random.default_rng(0).integers(0, 256, (8, 8, 3), dtype=np.uint8))
+assert check.ok and rgb.shape == (32, 32, 3), check.error
 print("OK", len(names))
 """
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
