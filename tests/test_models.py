@@ -236,3 +236,24 @@ def test_a_stimulus_can_come_from_any_architecture(tmp_path, model_files):
     assert sorted(s.condition for s in stimuli) == ["bicubic", "esr", "swin"]
     shapes = {load_image(tmp_path / "study" / s.file).rgb.shape for s in stimuli}
     assert shapes == {(32, 40, 3)}  # 34×41 cropped to a multiple of 4
+
+
+def test_a_x2_study_uses_x2_models_and_refuses_a_x4_one(tmp_path, model_files):
+    from mos_util import write_hr_images
+    from srgan_desktop.mos.design import DesignError, make_design, parse_condition
+    from srgan_desktop.mos.stimuli import StimulusError, find_sources, generate_stimuli
+
+    sources = find_sources(write_hr_images(tmp_path / "hr", names=("one",)))
+    conds = [parse_condition("nearest"), parse_condition("bicubic"),
+             parse_condition(f"compact2={model_files['compact2', '.safetensors']}")]
+    design = make_design("x2", list(sources), conds, calibration=0, seed=1, scale=2)
+    _images, stimuli = generate_stimuli(design, sources, tmp_path / "study", device="cpu")
+    assert sorted(s.condition for s in stimuli) == ["bicubic", "compact2", "nearest"]
+    shapes = {load_image(tmp_path / "study" / s.file).rgb.shape for s in stimuli}
+    assert shapes == {(34, 40, 3)}  # 34×41 cropped to a multiple of 2
+    wrong = make_design("x2 with a x4 model", list(sources),
+                        [parse_condition(f"esr={model_files['rrdb', '.pth']}")], calibration=0, seed=1, scale=2)
+    with pytest.raises(StimulusError, match="×4.*×2"):
+        generate_stimuli(wrong, sources, tmp_path / "wrong", device="cpu")
+    with pytest.raises(DesignError, match="×5"):
+        make_design("x5", list(sources), conds, calibration=0, scale=5)

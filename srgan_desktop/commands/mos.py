@@ -2,7 +2,7 @@
 
     srgan-desktop mos create NAME --images DIR [--conditions nearest,bicubic,srresnet,srgan,reference]
                                   [--model FILE ...] [--replicates N] [--calibration N]
-                                  [--min-view SECONDS] [--seed N] [--out DIR] [--magnification K]
+                                  [--min-view SECONDS] [--seed N] [--out DIR] [--scale N] [--magnification K]
                                   [--grey SECONDS] [--instructions FILE] [--break-every N]
     srgan-desktop mos list
     srgan-desktop mos check STUDY
@@ -58,6 +58,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     create.add_argument("--seed", type=int, default=None, help="randomization seed (default: random)")
     create.add_argument("--out", type=Path, default=None, help="study folder (default: ROOT/NAME)")
     create.add_argument("--device", default="cpu", help="device for the networks (auto, cpu, cuda, mps)")
+    create.add_argument("--scale", type=int, default=4, metavar="N",
+                        help="super-resolution factor of the study: LR made with the MATLAB "
+                             "bicubic ×1/N, every model condition must be ×N (2, 3, 4 or 8; default 4)")
     create.add_argument("--magnification", type=int, default=1, metavar="K",
                         help="screen pixels per image pixel, the same for every stimulus (default 1: 1:1)")
     create.add_argument("--grey", type=float, default=0.0, metavar="SECONDS",
@@ -166,7 +169,8 @@ def _create(args: argparse.Namespace) -> int:
                          calibration=args.calibration, min_view_s=args.min_view, seed=args.seed,
                          magnification=args.magnification, grey_s=args.grey,
                          instructions=instructions, break_every=args.break_every,
-                         kind="pc" if args.paired else "acr", show_reference=args.show_reference)
+                         kind="pc" if args.paired else "acr", show_reference=args.show_reference,
+                         scale=args.scale)
     folder = args.out or (args.root or studies_root()) / slugify(args.name)
 
     def progress(done: int, total: int, what: str) -> None:

@@ -33,7 +33,7 @@ import numpy as np
 from srgan_desktop.errors import SrganDesktopError
 
 __all__ = ["DesignError", "Condition", "StudyDesign", "Trial", "CalibrationExample",
-           "CONDITION_KINDS", "STUDY_KINDS", "BUILTIN_CONDITIONS", "SCORE_LABELS", "ANCHORS",
+           "CONDITION_KINDS", "STUDY_KINDS", "STUDY_SCALES", "BUILTIN_CONDITIONS", "SCORE_LABELS", "ANCHORS",
            "parse_condition", "rater_seed", "normalize_rater", "trial_list", "trial_order",
            "calibration_examples", "validate_design", "make_design"]
 
@@ -45,6 +45,8 @@ SCORE_LABELS = {1: "Bad", 2: "Poor", 3: "Fair", 4: "Good", 5: "Excellent"}
 
 #: Study kinds: absolute category rating, paired comparison.
 STUDY_KINDS = ("acr", "pc")
+#: The scales a study may have: LR made with the MATLAB bicubic ×1/N, models of that scale.
+STUDY_SCALES = (2, 3, 4, 8)
 
 #: Calibration anchors: nearest-neighbour is a 1, the original HR image a 5.
 ANCHORS = {"nearest": 1, "reference": 5}
@@ -228,8 +230,9 @@ def validate_design(design: StudyDesign) -> None:
         raise DesignError(f"calibration image(s) not in the study: {', '.join(missing)}")
     if not 0 <= design.min_view_ms <= 600_000:
         raise DesignError("the minimum viewing time must be between 0 and 600 s")
-    if design.scale != 4:
-        raise DesignError("only ×4 studies are supported (the paper's setting)")
+    if design.scale not in STUDY_SCALES:
+        raise DesignError(f"a study's scale is one of {', '.join(f'×{k}' for k in STUDY_SCALES)} "
+                          f"(the paper's: ×4), not ×{design.scale}")
     if not 1 <= design.magnification <= 8:
         raise DesignError("the magnification is a whole number from 1 (one image pixel on one "
                           "screen pixel) to 8")
@@ -297,9 +300,11 @@ def calibration_examples(design: StudyDesign) -> list[CalibrationExample]:
 def make_design(name: str, images: list[str], conditions: list[Condition], replicates: int = 1,
                 calibration: int = 1, min_view_s: float = 0.0, seed: int | None = None,
                 magnification: int = 1, grey_s: float = 0.0, instructions: str = "",
-                break_every: int = 0, kind: str = "acr", show_reference: bool = False) -> StudyDesign:
+                break_every: int = 0, kind: str = "acr", show_reference: bool = False,
+                scale: int = 4) -> StudyDesign:
     """A validated design from form or command-line values: the first ``calibration`` images
-    are the anchors' images, times are in seconds, no seed means a random one."""
+    are the anchors' images, times are in seconds, no seed means a random one; every model
+    condition must be a ×``scale`` model (checked when the stimuli are made)."""
     design = StudyDesign(name=name.strip(), images=list(images), conditions=list(conditions),
                          replicates=replicates,
                          calibration_images=[] if kind == "pc" else list(images)[:max(0, calibration)],
@@ -307,6 +312,6 @@ def make_design(name: str, images: list[str], conditions: list[Condition], repli
                          seed=secrets.randbelow(2 ** 31) if seed is None else int(seed),
                          magnification=int(magnification), grey_ms=int(round(grey_s * 1000)),
                          instructions=instructions.strip(), break_every=int(break_every),
-                         kind=kind, show_reference=bool(show_reference))
+                         kind=kind, show_reference=bool(show_reference), scale=int(scale))
     validate_design(design)
     return design

@@ -1,9 +1,10 @@
 """Making a study's stimuli once, with the core engine, and checking them later by SHA-256.
 
-Each HR source is cropped to a multiple of the scale, degraded with the benchmark's MATLAB
-bicubic ×1/4 (:func:`srgan_desktop.core.resize.downscale`), and every condition is rendered
-from that one LR image: nearest-neighbour ×4 (pixel replication), bicubic ×4 and networks
-through :class:`~srgan_desktop.core.engine.Upscaler`; the reference is the cropped HR itself.
+Each HR source is cropped to a multiple of the study's scale N (×4 in the paper; 2, 3, 4 or 8),
+degraded with the benchmark's MATLAB bicubic ×1/N (:func:`srgan_desktop.core.resize.downscale`),
+and every condition is rendered from that one LR image: nearest-neighbour ×N (pixel
+replication), bicubic ×N and ×N networks through :class:`~srgan_desktop.core.engine.Upscaler`
+(a model of another scale is refused by name); the reference is the cropped HR itself.
 Stimuli are written as ``stimuli/<random id>.png``: neither the name nor the order of the files
 tells which method made them.
 """
