@@ -266,6 +266,9 @@ def test_editor_creates_a_study_with_the_engine(qtbot, tmp_path, tiny_model_file
         assert (d.magnification, d.grey_ms, d.break_every, d.instructions, d.kind) == (
             2, 500, 10, "Judge the detail.", "acr")
         assert len(study.stimuli) == 3 * 5
+        assert d.scale == 4  # the default
+    editor.scale_combo.setCurrentIndex(editor.scale_combo.findData(2))
+    assert editor.design().scale == 2  # a ×2 study; its ×4 tiny model is refused when rendering
 
 
 def test_mos_window_lists_opens_and_starts_rating(qtbot, tmp_path):

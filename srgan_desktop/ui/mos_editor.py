@@ -9,12 +9,12 @@ import secrets
 from pathlib import Path
 
 from PySide6.QtCore import QThread, Signal
-from PySide6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog,
                                QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
                                QListWidget, QPlainTextEdit, QProgressBar, QPushButton, QSpinBox,
                                QVBoxLayout, QWidget)
 
-from srgan_desktop.mos.design import (BUILTIN_CONDITIONS, Condition, DesignError, StudyDesign,
+from srgan_desktop.mos.design import (BUILTIN_CONDITIONS, Condition, DesignError, STUDY_SCALES, StudyDesign,
                                       make_design, parse_condition)
 from srgan_desktop.mos.stimuli import StimulusError, find_sources
 from srgan_desktop.mos.store import StoreError, create_study, slugify, studies_root
@@ -151,6 +151,12 @@ class StudyEditor(QDialog):
         self.magnification_spin.setPrefix("×")
         self.magnification_spin.setToolTip("screen pixels per image pixel, the same for every stimulus "
                                            "(×1: one image pixel on one screen pixel)")
+        self.scale_combo = QComboBox()
+        for factor in STUDY_SCALES:
+            self.scale_combo.addItem(f"×{factor}", factor)
+        self.scale_combo.setCurrentIndex(STUDY_SCALES.index(4))
+        self.scale_combo.setToolTip("LR made with the MATLAB bicubic ×1/N; every model must be ×N "
+                                    "(the bundled SRResNet and SRGAN are ×4)")
         self.grey_spin = QDoubleSpinBox()
         self.grey_spin.setRange(0.0, 60.0)
         self.grey_spin.setDecimals(1)
@@ -182,7 +188,8 @@ class StudyEditor(QDialog):
         form.addRow(conditions)
         for label, field in (("Calibration:", self.calibration_spin), ("Replicates:", self.replicate_spin),
                              ("Minimum viewing time:", self.min_view_spin), ("Study kind:", self.paired_box),
-                             ("", self.reference_box), ("Magnification:", self.magnification_spin),
+                             ("", self.reference_box), ("Scale:", self.scale_combo),
+                             ("Magnification:", self.magnification_spin),
                              ("Grey between stimuli:", self.grey_spin), ("Break every:", self.break_spin),
                              ("Instructions:", self.instructions_edit), ("Seed:", self.seed_spin),
                              ("Device:", self.device_edit), ("Saved in:", folder_row)):
@@ -269,6 +276,7 @@ class StudyEditor(QDialog):
                            calibration=self.calibration_spin.value(),
                            min_view_s=self.min_view_spin.value(), seed=self.seed_spin.value(),
                            magnification=self.magnification_spin.value(),
+                           scale=int(self.scale_combo.currentData()),
                            grey_s=self.grey_spin.value(),
                            instructions=self.instructions_edit.toPlainText(),
                            break_every=self.break_spin.value(),
