@@ -46,7 +46,8 @@ def export_checkpoint(checkpoint: str | Path, name: str, dest: Path, title: str 
     variant = _variant(stage, loss)
     if title is None:
         title = {"srresnet-mse": "SRResNet (MSE)", "srgan-mse": "SRGAN (MSE content loss)",
-                 "srgan-vgg54": "SRGAN (VGG54)", "srgan-vgg22": "SRGAN (VGG22)"}.get(variant, name)
+                 "srgan-vgg54": "SRGAN (VGG54)", "srgan-vgg22": "SRGAN (VGG22)",
+                 "srgan-dfeat": "SRGAN (D-features)", "srgan-mse+dfeat": "SRGAN (MSE + D-features)"}.get(variant, name)
     card: dict[str, Any] = {
         "name": name,
         "title": title,
