@@ -5,6 +5,7 @@ resource locator in a (simulated) frozen app.  The real build + smoke test is sc
 from __future__ import annotations
 
 import ast
+import inspect
 import json
 import os
 import re
@@ -207,17 +208,17 @@ def test_excluded_modules_are_not_needed_at_run_time(spec):
     """Import every app module and run a tiny network with the excluded modules made unimportable,
     as they are in the frozen app (a fresh interpreter, so nothing is imported beforehand)."""
     code = f"""
-import importlib, importlib.abc, pkgutil, sys
+import importlib, importlib.abc, importlib.util, pkgutil, sys
 EXCLUDES = {sorted(spec["EXCLUDES"])!r}
+{inspect.getsource(_excluded)}
 class Block(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
-        if any(name == e or name.startswith(e + ".") for e in EXCLUDES):
+        if _excluded(name, EXCLUDES):
             raise ModuleNotFoundError(f"No module named {{name!r}} (excluded from the bundle)", name=name)
 sys.meta_path.insert(0, Block())
-import importlib.util
 _find_spec = importlib.util.find_spec
 def find_spec(name, package=None):  # probing an absent module gives None, as in the bundle
-    if any(name == e or name.startswith(e + ".") for e in EXCLUDES):
+    if _excluded(name, EXCLUDES):
         return None
     return _find_spec(name, package)
 importlib.util.find_spec = find_spec

@@ -17,10 +17,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import cv2
 from functools import lru_cache
 
+import cv2
 import numpy as np
 
 __all__ = ["rgb_to_y", "psnr", "ssim", "high_frequency_share", "texture_ratio", "grid_score", "grid_ratio",
