@@ -20,15 +20,18 @@ def _job(tiny_model_file, key: str, tile: int) -> RunRequest:
 def test_cancel_reaches_queued_batches_but_not_later_ones(qtbot, tiny_model_file):
     owner = WorkerThread()
     worker = owner.worker
-    finished, cancelled = [], []
+    finished, cancelled, idle = [], [], []
     worker.finished.connect(lambda job, _result, _raster: finished.append(job.key))
     worker.cancelled.connect(lambda job: cancelled.append(job.key))
+    # connected before the first submit: a cancelled batch may be over before any later line runs
+    worker.idle.connect(lambda batch: idle.append([job.key for job in batch]))
     try:
         worker.submit([_job(tiny_model_file, "first", tile=8)])   # 36 tiles
         worker.submit([_job(tiny_model_file, "second", tile=8)])  # queued behind it
         worker.cancel()                                           # both are before the cancel
-        with qtbot.waitSignals([worker.idle, worker.idle, worker.idle], timeout=60_000):
-            worker.submit([_job(tiny_model_file, "third", tile=0)])  # after the cancel: runs
+        worker.submit([_job(tiny_model_file, "third", tile=0)])  # after the cancel: runs
+        qtbot.waitUntil(lambda: len(idle) == 3, timeout=60_000)
+        assert idle == [["first"], ["second"], ["third"]]
         assert finished == ["third"]
         assert sorted(cancelled) == ["first", "second"]
     finally:
