@@ -96,13 +96,30 @@ def test_srresnet_step_decreases_mse(amp):
     assert all(p.dtype == torch.float32 for p in gen.parameters())  # autocast keeps fp32 masters
 
 
-def test_amp_choice_on_the_cpu():
-    from trainer.loop import _amp_dtype
+def test_amp_choice_on_the_cpu(monkeypatch):
+    import trainer.loop as loop
     cpu = torch.device("cpu")
-    assert _amp_dtype("auto", cpu) is None and _amp_dtype("off", cpu) is None
-    assert _amp_dtype("bf16", cpu) is torch.bfloat16
+    monkeypatch.setattr(loop, "cpu_has_native_bf16", lambda: False)
+    assert loop.training_path("auto", cpu).autocast is None and loop.training_path("off", cpu).autocast is None
+    assert "no native bf16" in loop.training_path("auto", cpu).describe()
+    assert loop.training_path("bf16", cpu).autocast is torch.bfloat16
+    monkeypatch.setattr(loop, "cpu_has_native_bf16", lambda: True)
+    assert loop.training_path("auto", cpu).autocast is torch.bfloat16
+    assert loop.training_path("auto", cpu).describe().startswith("bf16 autocast + channels_last")
     with pytest.raises(ValueError, match="needs CUDA"):
-        _amp_dtype("fp16", cpu)
+        loop.training_path("fp16", cpu)
+
+
+def test_x4_weights_start_a_x2_generator_except_the_second_subpixel_block():
+    from srgan_desktop.core.arch import SRResNet
+    from trainer.loop import load_matching
+    x4, x2 = SRResNet(num_blocks=2, scale=4), SRResNet(num_blocks=2, scale=2)
+    left_out = load_matching(x2, x4.state_dict())
+    assert left_out == []  # x2's tensors all exist in x4 (its one sub-pixel block is x4's first)
+    assert torch.equal(x2.upsample[0].body[0].weight, x4.upsample[0].body[0].weight)
+    assert torch.equal(x2.tail.weight, x4.tail.weight)
+    with pytest.raises(ValueError, match="do not fit"):
+        load_matching(SRResNet(num_blocks=2, channels=32, scale=2), x4.state_dict())
 
 
 def test_srgan_step_decreases_generator_and_discriminator_losses():
@@ -299,5 +316,30 @@ def test_ddp_two_processes_on_gloo(image_folder, tmp_path):
     assert len(summaries) == 2 and all(s["iteration"] == 3 for s in summaries), result.stdout[-2000:]
     # DDP keeps the replicas identical: both ranks report losses of the same model on different data
     rows = [json.loads(line) for line in (tmp_path / "ddp" / "log.jsonl").read_text().splitlines()]
-    assert [r["iteration"] for r in rows] == [1, 2, 3]
+    assert [r["iteration"] for r in rows if "iteration" in r] == [1, 2, 3]
+    assert "channels_last" in rows[0]["precision"]  # the first line says what --amp auto picked
     assert (tmp_path / "ddp" / "last.pt").is_file()
+
+
+def test_hold_out_images_are_not_trained_on_and_validate_the_run(image_folder, tmp_path):
+    """--hold-out: those photos leave the crop stream; --validation hold-out measures on them."""
+    from trainer.loop import HOLD_OUT
+    cfg = _tiny_config(image_folder, tmp_path / "run", hold_out=["img_0", "img_1"],
+                       validation=[HOLD_OUT], validate_every=2, iterations=2, scale=2)
+    summary = train(cfg)
+    rows = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert any("precision" in row and "channels_last" in row["precision"] for row in rows)
+    assert any("iter_per_sec" in row for row in rows)
+    validation = [row["validation"] for row in rows if "validation" in row]
+    assert validation and HOLD_OUT in validation[-1] and summary["iteration"] == 2
+    from trainer.data import CropDataset  # the crop stream never sees the held-out images
+    from trainer import loop
+    seen = []
+    original = loop.load_images
+    loop.load_images = lambda files, size: seen.extend(files) or original(files, size)
+    try:
+        train(_tiny_config(image_folder, tmp_path / "run2", hold_out=["img_0", "img_1"], iterations=1))
+    finally:
+        loop.load_images = original
+    assert sorted(f.stem for f in seen) == ["img_2", "img_3", "img_4", "img_5"]
+    assert CropDataset is not None

@@ -42,10 +42,12 @@ class Dataset:
     hr_dir: Path
     root: Path | None = None         # a benchmark root (HR/ + LR_bicubic_xS/), if given as one
     lr_dir: Path | None = None       # --lr
+    only: frozenset[str] | None = None  # keep only the images with these stems (a validation split)
     _cache: dict[int, list[Pair]] = field(default_factory=dict, repr=False)
 
     def hr_files(self) -> list[Path]:
-        return sorted(p for p in self.hr_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        return sorted(p for p in self.hr_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES
+                      and (self.only is None or p.stem in self.only))
 
     def lr_source(self, scale: int) -> Path | None:
         """The LR folder used at ``scale``; None when LR is made from HR."""
@@ -62,7 +64,8 @@ class Dataset:
         return self._cache[scale]
 
 
-def find_dataset(hr: str | Path, lr: str | Path | None = None) -> Dataset:
+def find_dataset(hr: str | Path, lr: str | Path | None = None,
+                 only: frozenset[str] | None = None) -> Dataset:
     """``hr`` is an HR folder or a benchmark root; raises :class:`BenchmarkError` if unusable."""
     hr = Path(hr)
     if not hr.is_dir():
@@ -71,10 +74,10 @@ def find_dataset(hr: str | Path, lr: str | Path | None = None) -> Dataset:
     if lr_dir is not None and not lr_dir.is_dir():
         raise BenchmarkError(f"{lr_dir}: no such folder")
     if (hr / "HR").is_dir():
-        dataset = Dataset(hr.resolve().name, hr / "HR", root=hr, lr_dir=lr_dir)
+        dataset = Dataset(hr.resolve().name, hr / "HR", root=hr, lr_dir=lr_dir, only=only)
     else:
         name = hr.resolve().parent.name if hr.resolve().name == "HR" else hr.resolve().name
-        dataset = Dataset(name, hr, lr_dir=lr_dir)
+        dataset = Dataset(name, hr, lr_dir=lr_dir, only=only)
     if not dataset.hr_files():
         raise BenchmarkError(f"{dataset.hr_dir}: no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
     return dataset

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import os
+import platform
 import threading
 import time
 from collections.abc import Callable
@@ -43,7 +44,7 @@ from srgan_desktop.core.weights import ModelDescriptor
 
 __all__ = ["Cancelled", "UpscaleError", "CancelToken", "UpscaleResult", "Method", "BicubicMethod",
            "NetworkMethod", "Upscaler", "resolve_device", "available_memory", "ProgressCallback",
-           "tile_boxes", "cpu_has_native_bf16", "cpu_auto_bf16", "CPU_AUTO_BF16"]
+           "tile_boxes", "cpu_has_native_bf16", "cpu_description", "cpu_auto_bf16", "CPU_AUTO_BF16"]
 
 ProgressCallback = Callable[[int, int], None]  # (tiles done, tiles in all)
 
@@ -82,15 +83,36 @@ def cpu_auto_bf16() -> bool:
 def cpu_has_native_bf16() -> bool:
     """True when /proc/cpuinfo lists ``avx512_bf16`` or ``amx_bf16`` (elsewhere: False, so
     ``auto`` stays fp32 where bf16 would only be emulated, and slower)."""
+    return bool(_cpuinfo_fields()[1] & {"avx512_bf16", "amx_bf16"})
+
+
+def _cpuinfo_fields() -> tuple[str, set[str]]:
+    """The first processor's ``model name`` and ``flags`` in /proc/cpuinfo (empty elsewhere)."""
+    name, flags = "", set()
     try:
         with open("/proc/cpuinfo", encoding="ascii", errors="replace") as cpuinfo:
             for line in cpuinfo:
-                if line.startswith("flags"):
-                    flags = set(line.split(":", 1)[1].split())
-                    return bool(flags & {"avx512_bf16", "amx_bf16"})
+                key, _, value = line.partition(":")
+                key = key.strip()
+                if key == "model name" and not name:
+                    name = value.strip()
+                elif key == "flags" and not flags:
+                    flags = set(value.split())
+                if name and flags:
+                    break
     except OSError:
         pass
-    return False
+    return name, flags
+
+
+def cpu_description() -> str:
+    """The CPU's name, core count and the flags that decide its fast paths, for every printed
+    figure: e.g. ``AMD EPYC, 2 cores, avx2 (no native bf16)``."""
+    name, flags = _cpuinfo_fields()
+    name = name or platform.processor() or platform.machine() or "unknown CPU"
+    shown = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile") if f in flags]
+    native = "native bf16" if flags & {"avx512_bf16", "amx_bf16"} else "no native bf16"
+    return f"{name}, {os.cpu_count()} cores, {' '.join(shown) or 'no AVX flags'} ({native})"
 
 
 class Cancelled(Exception):
