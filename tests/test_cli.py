@@ -157,24 +157,32 @@ def test_conv_flops_are_counted_analytically():
 
 
 def test_largest_padded_tile_follows_the_engines_tiling():
-    assert largest_padded_span(1024, 592, 40) == 632   # two tiles: each padded on one side only
-    assert largest_padded_span(1024, 368, 40) == 448   # a middle tile is padded on both sides
+    assert largest_padded_span(1024, 592, 40) == 592   # two balanced tiles of 512, windows 512 + 2·40
+    assert largest_padded_span(1024, 368, 40) == 422   # three of 342: every window one shape
     assert largest_padded_span(32, 0, 40) == 32        # no tiling: the whole axis
     assert largest_padded_span(30, 64, 40) == 30       # a tile larger than the image
 
 
 def test_bench_prints_figures(tmp_path, no_bundled_weights):
     out = tmp_path / "bench.json"
-    done = cli("bench", "--size", "8", "--repeat", "1", "--json", out, "--device", "cpu")
+    done = cli("bench", "--size", "8", "--repeat", "1", "--json", out, "--device", "cpu",
+               "--sizes", "8,12x10")
     assert done.returncode == 0, done.stderr
     for phrase in ("randomly initialised", "raw forward", "engine, fp32, tile 0 = whole image", "GFLOP/s",
-                   "matmul peak", "peak RSS", "s per LR megapixel"):
+                   "matmul peak", "peak RSS", "s per LR megapixel", "speed on ", " cores, ", "conv peak",
+                   "plain forward 128²", "engine 12×10 default", "engine 12×10 tile 128",
+                   "tile 128 against the default at 12×10", "cost per LR megapixel from 8×8 to 12×10"):
         assert phrase in done.stdout, phrase
     report = json.loads(out.read_text())
     assert not report["bundled_weights"] and report["size"] == 8
     assert report["conv_gflop"] == pytest.approx(64 * 4_436_352 / 1e9)
     assert report["forward_gflops"] > 0 and report["matmul_gflops"] > 0 and report["engine_ratio"] > 0
     assert report["engine_tile"] == 0 and report["scale"] == 4 and report["seconds_per_lr_megapixel"] > 0
+    speed = report["speed"]
+    assert speed["precision"] == "fp32" and speed["conv_peak_gflops"] > 0 and speed["plain_per_lr_megapixel"] > 0
+    assert [(r["height"], r["width"], r["asked_tile"]) for r in speed["rows"]] == [
+        (8, 8, None), (8, 8, 128), (10, 12, None), (10, 12, 128)]
+    assert all(r["tiles"] == 1 and r["window_ratio"] == 1.0 for r in speed["rows"])  # 128 > the image
     rss = report["rss"]
     if rss is not None:  # not on Windows
         assert rss["side"] == 32 and rss["tile"] == 0 and rss["tiles"] == 1
@@ -192,7 +200,7 @@ def test_bench_times_any_model_per_lr_megapixel(tmp_path):
     torch.save(Compact(num_feat=8, num_conv=2, upscale=2).state_dict(), tmp_path / "c2.pth")
     out = tmp_path / "bench.json"
     done = cli("bench", "--model", tmp_path / "c2.pth", "--size", "16", "--repeat", "1", "--tile", "8",
-               "--precision", "fp32", "--no-memory", "--json", out, "--device", "cpu")
+               "--precision", "fp32", "--no-memory", "--json", out, "--device", "cpu", "--sizes", "none")
     assert done.returncode == 0, done.stderr
     assert "RealESRGAN Compact ×2" in done.stdout and "16×16 → 32×32" in done.stdout
     report = json.loads(out.read_text())

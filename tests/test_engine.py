@@ -165,3 +165,86 @@ def test_result_records_what_ran(tiny_method):
     result = Upscaler(tiny_method, device="cpu", tile=8).upscale(_image(9, 9))
     assert (result.device, result.precision, result.tile, result.tiles) == ("cpu", "fp32", 8, 4)
     assert result.seconds > 0 and result.fp32_fallbacks == 0
+
+
+# ------------------------------------------------------------------ the fast path (issue 18)
+def test_the_fast_copy_folds_batchnorm_and_equals_the_plain_forward(tiny_method):
+    image = _image(20, 24)
+    fast = Upscaler(tiny_method, device="cpu", tile=0, precision="fp32").upscale(image, as_float=True)
+    copy = tiny_method.fast(torch.float32)
+    assert copy.folded == 2 * 2 + 1  # two per residual block, one after the body
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in copy.module.modules())
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in tiny_method.model.modules())  # original kept
+    with torch.inference_mode():
+        plain = tiny_method.model(torch.from_numpy(image).permute(2, 0, 1)[None].float() / 255.0)
+    plain = plain.clamp(0, 1)[0].permute(1, 2, 0).numpy()
+    assert float(np.abs(fast.rgb - plain).max()) <= 1e-4
+
+
+def test_bf16_weights_stay_close_to_fp32(tiny_method):
+    image = _image(20, 24)
+    fp32 = Upscaler(tiny_method, device="cpu", tile=0, precision="fp32").upscale(image, as_float=True)
+    bf16 = Upscaler(tiny_method, device="cpu", tile=0, precision="bf16").upscale(image, as_float=True)
+    copy = tiny_method.fast(torch.bfloat16)
+    assert copy.cast and next(copy.module.parameters()).dtype == torch.bfloat16
+    assert float(np.abs(bf16.rgb - fp32.rgb).mean()) < 0.01  # bf16 keeps ~3 significant digits
+
+
+def test_a_changed_model_gets_a_new_fast_copy():
+    model = make_tiny_generator()
+    method = NetworkMethod(model, ModelDescriptor(name="tiny", num_blocks=2))
+    image = _image(12, 12)
+    before = Upscaler(method, device="cpu", tile=0, precision="fp32").upscale(image, as_float=True).rgb
+    with torch.no_grad():  # what an optimiser step does: write the live weights in place
+        model.tail.bias.add_(0.1)
+    after = Upscaler(method, device="cpu", tile=0, precision="fp32").upscale(image, as_float=True).rgb
+    assert float(np.abs(after - before).max()) > 0.05
+
+
+@pytest.mark.parametrize("shape", [(50, 37), (37, 50), (23, 23)])
+def test_balanced_tiles_share_one_window_shape_and_cover_the_image_once(shape):
+    h, w = shape
+    boxes = engine.tile_boxes(h, w, 16, 12, same_shape=True)
+    cover = np.zeros((h, w), int)
+    for (y0, x0, y1, x1), (wy0, wx0, wy1, wx1) in boxes:
+        cover[y0:y1, x0:x1] += 1
+        assert 0 <= wy0 and 0 <= wx0 and wy1 <= h and wx1 <= w
+        assert (y0 - wy0 >= 12 or wy0 == 0) and (wy1 - y1 >= 12 or wy1 == h)
+        assert (x0 - wx0 >= 12 or wx0 == 0) and (wx1 - x1 >= 12 or wx1 == w)
+    assert (cover == 1).all()
+    assert len({(b[1][2] - b[1][0], b[1][3] - b[1][1]) for b in boxes}) == 1
+
+
+def test_a_focused_job_in_any_order_equals_the_full_frame(tiny_method):
+    image = _image(40, 56)
+    full = Upscaler(tiny_method, device="cpu", tile=0, precision="fp32").upscale(image, as_float=True)
+    upscaler = Upscaler(tiny_method, device="cpu", tile=24, precision="fp32")
+    job = upscaler.job(image, focus=(30, 40, 40, 56), focus_tile=8)
+    assert len(job.boxes) > len(engine.tile_boxes(40, 56, 24, 12))  # the focused tiles were split
+    for index in reversed(job.remaining()):
+        box, pixels = job.run_tile(index)
+        assert pixels.shape == (box[2] - box[0], box[3] - box[1], 3)
+    with pytest.raises(UpscaleError):
+        job.run_tile(0)
+    result = job.finish(as_float=True)
+    assert result.tiles == len(job.boxes)
+    assert float(np.abs(full.rgb - result.rgb).max()) <= 1e-4
+
+
+def test_an_unfinished_job_refuses_to_finish(tiny_method):
+    job = Upscaler(tiny_method, device="cpu", tile=8, precision="fp32").job(_image(16, 16))
+    job.run_tile(0)
+    with pytest.raises(UpscaleError, match="not run"):
+        job.finish()
+
+
+def test_the_tile_rule_keeps_what_fits_whole_and_caps_the_rest(tiny_method, monkeypatch):
+    monkeypatch.setattr(engine, "available_memory", lambda device: 64 * 1024 ** 3)
+    upscaler = Upscaler(tiny_method, device="cpu")
+    assert upscaler.auto_tile(600, 800) == 0  # 8 GiB budget: 800×600 fits in one forward
+    assert upscaler.auto_tile(3000, 4000) == engine.TILE_CAP
+
+
+def test_cpu_description_names_the_processor_and_its_bf16_support():
+    text = engine.cpu_description()
+    assert "cores" in text and "bf16" in text

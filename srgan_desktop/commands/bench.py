@@ -17,6 +17,7 @@ engine's time is also given as seconds per LR megapixel (the figure to compare a
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import subprocess
@@ -42,6 +43,27 @@ __all__ = ["add_parser", "run", "conv_flops", "matmul_gflops", "largest_padded_s
            "RssReport", "BenchReport", "bench_subject", "format_report"]
 
 DEFAULT_SIZE = 256
+DEFAULT_SIZES = "128,512,800x600,1200x900"
+PLAIN_SIDE = 128       # the plain forward every engine figure is compared with
+COMPARE_TILE = 128     # the small tile set against the default one
+COMPARE_UP_TO = 600 * 800  # tile 128 is timed on sizes up to this many LR pixels (it is slow)
+
+
+def parse_sizes(text: str) -> list[tuple[int, int]]:
+    """``"128,512,1200x900"`` → [(128, 128), (512, 512), (900, 1200)] as (height, width)."""
+    if str(text).strip().lower() in ("", "none", "0"):
+        return []
+    sizes = []
+    for part in str(text).split(","):
+        w, _, h = part.strip().lower().partition("x")
+        try:
+            width, height = int(w), int(h or w)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{part}' is not N or WxH") from None
+        if width < 1 or height < 1:
+            raise argparse.ArgumentTypeError(f"'{part}' must be positive")
+        sizes.append((height, width))
+    return sizes
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -64,6 +86,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                         help="the engine's LR tile side; 0 = whole image (default: from free memory)")
     parser.add_argument("--precision", choices=["auto", "fp32", "fp16", "bf16"], default="auto",
                         help="the engine's precision, as for upscale (default: %(default)s)")
+    parser.add_argument("--sizes", type=parse_sizes, default=parse_sizes(DEFAULT_SIZES), metavar="LIST",
+                        help="LR sizes (N or WxH, comma-separated) for the speed table: the engine's "
+                             "seconds per LR megapixel at its default tile and at tile "
+                             f"{COMPARE_TILE}, against the plain forward at {PLAIN_SIDE}²; "
+                             "'none' skips it (default: %(default)s)")
     parser.add_argument("--no-memory", action="store_true",
                         help="skip the peak-RSS child processes (faster)")
     parser.add_argument("--json", metavar="OUT", help="also write the figures here")
@@ -246,9 +273,11 @@ def _run_child(mode: str, side: int, device: str, spec: str | None = None) -> di
 
 
 def largest_padded_span(side: int, tile: int, pad: int) -> int:
-    """The longest padded tile the engine cuts from a ``side``-pixel axis (tiles of ``tile``,
-    0 = whole axis, each widened by ``pad`` on both sides and cut at the image edges)."""
-    return max(py1 - py0 for _box, (py0, _px0, py1, _px1) in tile_boxes(side, side, tile, pad))
+    """The longest window the engine cuts from a ``side``-pixel axis for an exact model: balanced
+    tiles of at most ``tile`` (0 = whole axis) widened by ``pad`` on both sides, shifted inwards
+    at the edges."""
+    return max(py1 - py0 for _box, (py0, _px0, py1, _px1) in tile_boxes(side, side, tile, pad,
+                                                                       same_shape=True))
 
 
 @dataclass
@@ -292,6 +321,150 @@ def measure_rss(side: int, device: str, spec: str | None = None) -> RssReport | 
                      bytes_per_padded_lr_pixel=delta / padded ** 2)
 
 
+# --- the speed table -----------------------------------------------------------------------
+
+DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+
+
+def conv_peak_gflops(device: torch.device, dtype: torch.dtype, repeat: int = 5) -> float:
+    """The rate of the network's own workhorse, one 3×3 64→64 convolution on a 128² channels_last
+    input with weights in ``dtype``: the peak a forward of that precision can be held against
+    (a matmul peak flatters it: convolutions reach less of it)."""
+    conv = torch.nn.Conv2d(64, 64, 3, padding=1).to(device=device, dtype=dtype)
+    conv = conv.to(memory_format=torch.channels_last)
+    x = torch.rand(1, 64, 128, 128).to(device=device, dtype=dtype).contiguous(memory_format=torch.channels_last)
+    with torch.inference_mode():
+        times = best_time(lambda: conv(x), device, repeat)
+    return 2.0 * 9 * 64 * 64 * 128 * 128 / min(times) / 1e9
+
+
+def plain_forward_seconds(model: torch.nn.Module, side: int, device: torch.device, dtype: torch.dtype,
+                          repeat: int) -> float:
+    """Best time of the *plain* forward of a ``side``² input in the best simple path: the model as
+    it is (BN not folded), channels_last, weights in ``dtype`` — what the engine is measured against."""
+    plain = copy.deepcopy(model).eval().to(device).to(memory_format=torch.channels_last)
+    if dtype != torch.float32:
+        plain = plain.to(dtype)
+    x = torch.rand(1, 3, side, side).to(device=device, dtype=dtype).contiguous(memory_format=torch.channels_last)
+    with torch.inference_mode():
+        return min(best_time(lambda: plain(x), device, repeat))
+
+
+@dataclass
+class SpeedRow:
+    """One engine run: an LR size at a tile (None = the default rule)."""
+
+    height: int
+    width: int
+    asked_tile: int | None
+    tile: int
+    tiles: int
+    window_ratio: float          # LR pixels the windows compute / pixels of the image (the margin)
+    seconds: float
+
+    @property
+    def per_lr_megapixel(self) -> float:
+        return self.seconds / (self.height * self.width / 1e6)
+
+
+@dataclass
+class SpeedReport:
+    cpu: str
+    precision: str
+    threads: int
+    conv_peak_gflops: float
+    plain_side: int
+    plain_seconds: float
+    plain_gflops: float
+    rows: list[SpeedRow]
+    gflop_per_lr_pixel: float
+
+    @property
+    def plain_per_lr_megapixel(self) -> float:
+        return self.plain_seconds / (self.plain_side ** 2 / 1e6)
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["plain_per_lr_megapixel"] = self.plain_per_lr_megapixel
+        for row, out in zip(self.rows, data["rows"]):
+            out["per_lr_megapixel"] = row.per_lr_megapixel
+            out["versus_plain"] = row.per_lr_megapixel / self.plain_per_lr_megapixel
+        return data
+
+
+def window_ratio(upscaler: Upscaler, height: int, width: int, tile: int) -> float:
+    boxes = tile_boxes(height, width, tile, upscaler.method.pad, same_shape=upscaler.same_shape())
+    windows = sum((b[1][2] - b[1][0]) * (b[1][3] - b[1][1]) for b in boxes)
+    return windows / (height * width)
+
+
+def measure_speed(subject: BenchSubject, device: torch.device, args: argparse.Namespace) -> SpeedReport:
+    """The plain forward at :data:`PLAIN_SIDE`², then the engine at every size of ``--sizes``
+    (default tile, and :data:`COMPARE_TILE` on the sizes up to :data:`COMPARE_UP_TO` pixels)."""
+    method = NetworkMethod(subject.model, subject.descriptor)
+    default = Upscaler(method, device=args.device, tile=args.tile, precision=args.precision)
+    dtype = DTYPES[default.precision]
+    peak = conv_peak_gflops(device, dtype)
+    plain = plain_forward_seconds(subject.model, PLAIN_SIDE, device, dtype, max(args.repeat, 3))
+    per_px = conv_flops(subject.model, PLAIN_SIDE, PLAIN_SIDE) / PLAIN_SIDE ** 2
+    rows = []
+    for height, width in args.sizes:
+        image = np.random.default_rng(0).integers(0, 256, size=(height, width, 3), dtype=np.uint8)
+        tiles: list[int | None] = [args.tile]
+        if height * width <= COMPARE_UP_TO and args.tile != COMPARE_TILE:
+            tiles.append(COMPARE_TILE)
+        for asked in tiles:
+            upscaler = default if asked == args.tile else Upscaler(method, device=args.device, tile=asked,
+                                                                    precision=args.precision)
+            repeat = args.repeat if height * width <= 300_000 else 1
+            print(f"  engine {width}×{height}, tile {'default' if asked is None else asked} ...",
+                  file=sys.stderr)
+            results: list[engine.UpscaleResult] = []
+            times = best_time(lambda: results.append(upscaler.upscale(image)), device, repeat)
+            used = results[-1].tile
+            rows.append(SpeedRow(height, width, asked, used, results[-1].tiles,
+                                 window_ratio(upscaler, height, width, used), min(times)))
+    return SpeedReport(cpu=engine.cpu_description() if device.type == "cpu" else str(device),
+                       precision=default.precision, threads=torch.get_num_threads(),
+                       conv_peak_gflops=peak, plain_side=PLAIN_SIDE, plain_seconds=plain,
+                       plain_gflops=per_px * PLAIN_SIDE ** 2 / plain / 1e9, rows=rows,
+                       gflop_per_lr_pixel=per_px / 1e9)
+
+
+def format_speed(speed: SpeedReport) -> list[str]:
+    lines = [
+        f"speed on {speed.cpu}, {speed.precision}, {speed.threads} torch threads:",
+        f"  conv peak (3×3 64→64 on 128², {speed.precision} weights, channels_last): "
+        f"{speed.conv_peak_gflops:.1f} GFLOP/s",
+        f"  plain forward {speed.plain_side}² ({speed.precision} weights, channels_last, BN not folded): "
+        f"{speed.plain_seconds:.3f} s = {speed.plain_per_lr_megapixel:.1f} s per LR megapixel, "
+        f"{speed.plain_gflops:.1f} GFLOP/s = {100 * speed.plain_gflops / speed.conv_peak_gflops:.0f} % "
+        f"of the conv peak",
+    ]
+    for row in speed.rows:
+        tile = "default" if row.asked_tile is None else f"tile {row.asked_tile}"
+        used = "whole image" if row.tile == 0 else f"{row.tiles} tiles ≤ {row.tile}"
+        gflops = speed.gflop_per_lr_pixel * row.height * row.width / row.seconds
+        lines.append(
+            f"  engine {row.width}×{row.height} {tile:<8} ({used}, windows {row.window_ratio:.2f}× the "
+            f"pixels): {row.seconds:7.2f} s = {row.per_lr_megapixel:6.1f} s per LR megapixel = "
+            f"{row.per_lr_megapixel / speed.plain_per_lr_megapixel:.2f}× the plain forward, "
+            f"{100 * gflops / speed.conv_peak_gflops:.0f} % of the conv peak")
+    defaults = {(r.height, r.width): r for r in speed.rows if r.asked_tile is None}
+    for row in speed.rows:
+        base = defaults.get((row.height, row.width))
+        if row.asked_tile is not None and base is not None:
+            lines.append(f"  tile {row.asked_tile} against the default at {row.width}×{row.height}: "
+                         f"{row.per_lr_megapixel / base.per_lr_megapixel:.2f}×")
+    if len(defaults) > 1:
+        first, last = min(defaults.values(), key=lambda r: r.height * r.width), max(
+            defaults.values(), key=lambda r: r.height * r.width)
+        lines.append(f"  cost per LR megapixel from {first.width}×{first.height} to {last.width}×"
+                     f"{last.height}: {last.per_lr_megapixel / first.per_lr_megapixel:.2f}× (of which the "
+                     f"margin {last.window_ratio / first.window_ratio:.2f}×)")
+    return lines
+
+
 # --- the report ----------------------------------------------------------------------------
 
 @dataclass
@@ -312,6 +485,7 @@ class BenchReport:
     matmul_n: int
     matmul_gflops: float
     rss: RssReport | None = None
+    speed: SpeedReport | None = None
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -327,6 +501,7 @@ class BenchReport:
         data["engine_ratio"] = self.engine_ratio
         data["seconds_per_lr_megapixel"] = self.seconds_per_lr_megapixel
         data["forward_share_of_matmul_peak"] = self.forward_gflops / self.matmul_gflops
+        data["speed"] = self.speed.to_dict() if self.speed is not None else None
         return data
 
 
@@ -368,6 +543,8 @@ def format_report(report: BenchReport) -> str:
         if rss.peak_rss_bytes > rss.child_peak_bytes * 1.05:
             lines.append(f"  (RUSAGE_CHILDREN is above the child's own peak: on Linux it includes this "
                          f"process's {_mib(rss.parent_peak_bytes)} at the time it started the child)")
+    if report.speed is not None:
+        lines += format_speed(report.speed)
     lines += report.notes
     return "\n".join(lines)
 
@@ -404,7 +581,8 @@ def _bench(args: argparse.Namespace) -> int:
         size=n, scale=method.scale, forward_seconds=forward_times, engine_seconds=engine_times,
         engine_tile=upscaler.auto_tile(n, n) if upscaler.tile is None else upscaler.tile,
         conv_gflop=flops / 1e9, forward_gflops=flops / min(forward_times) / 1e9,
-        matmul_n=matmul_n, matmul_gflops=matmul_gflops(matmul_n, device), rss=rss)
+        matmul_n=matmul_n, matmul_gflops=matmul_gflops(matmul_n, device), rss=rss,
+        speed=measure_speed(subject, device, args) if args.sizes else None)
     if load is not None and load > 0.5 * (os.cpu_count() or 1):
         report.notes.append(f"note: the machine was busy (load average {load:.1f} on "
                             f"{os.cpu_count()} cores): other work competes for the CPU")

@@ -7,6 +7,10 @@
   not finite is re-run in fp32;
 * size requirements: every tile is padded (replicating its last row/column) to the model's
   minimum, multiple-of and square requirements, and the output cropped back;
+* the fast path (:class:`NetworkMethod`): a copy of the model per (device, precision) with
+  eval-mode BatchNorm folded into the conv before it, channels_last on the CPU and CUDA, and
+  fp16/bf16 *weights* (cast once) where the model allows it and a 16×16 probe is finite —
+  else fp32 weights under autocast; ``cudnn.benchmark`` on CUDA (tiles share one shape);
 * tiling by the descriptor's policy:
   ``exact`` — each LR tile is padded by the network's receptive radius (40 LR pixels for the
   16-block SRResNet), so the tiled result equals the full-frame result up to float rounding;
@@ -24,6 +28,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 import platform
@@ -44,7 +49,7 @@ from srgan_desktop.core.weights import ModelDescriptor
 
 __all__ = ["Cancelled", "UpscaleError", "CancelToken", "UpscaleResult", "Method", "BicubicMethod",
            "NetworkMethod", "Upscaler", "resolve_device", "available_memory", "ProgressCallback",
-           "tile_boxes", "cpu_has_native_bf16", "cpu_description", "cpu_auto_bf16", "CPU_AUTO_BF16"]
+           "tile_boxes", "focus_boxes", "TiledJob", "fold_batchnorm", "TILE_CAP", "FOCUS_TILE", "cpu_has_native_bf16", "cpu_description", "cpu_auto_bf16", "CPU_AUTO_BF16"]
 
 ProgressCallback = Callable[[int, int], None]  # (tiles done, tiles in all)
 
@@ -57,6 +62,20 @@ ProgressCallback = Callable[[int, int], None]  # (tiles done, tiles in all)
 #: 24 KiB made auto tiles √2 ≈ 1.4× narrower, i.e. about twice as many tiles).
 BYTES_PER_LR_PIXEL = 12 * 1024
 MIN_TILE = 16
+
+#: The tile rule (``Upscaler.auto_tile``): the whole image in one forward when its estimate
+#: fits the memory budget, else the largest balanced tile that fits, at most ``TILE_CAP``.
+#: Measured (``srgan-desktop bench``, srresnet_x4, fp32 + channels_last, BN folded, 2 threads,
+#: AMD EPYC without native bf16), seconds per LR megapixel of the *window* forward: 34.6 at
+#: 160², 35.2 at 208²–240², 37.2 at 272²–304², 38.4 at 336², 44.4 at 400², 44.8 at 464²,
+#: 47.4 for a whole 800×600 — the cost per pixel rises with the window (cache misses), but the
+#: 40-pixel margin of exact tiling costs more on small tiles: per *core* pixel 93 at tile 128,
+#: 79 at 160, 75 at 192, 68.5 at 224, 66 at 256, 69 at 320, 65 at 384.  So: never tile what
+#: fits, and tile no wider than 384 (larger windows win nothing and hold gigabytes).
+TILE_CAP = 384
+#: The tile under a zoomed-in pane (``Upscaler.job(focus=...)``): one 208² window, about
+#: 1.5 s for srresnet_x4 on that CPU, so the first visible pixels come quickly.
+FOCUS_TILE = 128
 
 #: Whether ``auto`` precision may pick bf16 on a CPU with native bf16 (AVX512-BF16 or AMX) for
 #: a model that supports it.  The rule: only if bf16 keeps Set5 PSNR within 0.02 dB of fp32 for
@@ -227,8 +246,56 @@ class BicubicMethod(Method):
         return out.astype(np.float32) / 255.0
 
 
+def fold_batchnorm(model: torch.nn.Module) -> int:
+    """Fold every eval-mode ``BatchNorm2d`` that directly follows a ``Conv2d`` in an
+    ``nn.Sequential`` into that conv (the BN becomes ``Identity``); returns how many.
+
+    Exact up to float rounding (``torch.nn.utils.fusion.fuse_conv_bn_eval``), and it removes
+    33 of the 16-block SRResNet's memory passes; a BN whose statistics are not tracked (batch
+    statistics at inference) is left alone.  Mutates ``model``: call it on a copy."""
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+    folded = 0
+    for module in list(model.modules()):
+        if not isinstance(module, torch.nn.Sequential):
+            continue
+        names = list(module._modules)
+        for first, second in zip(names, names[1:]):
+            conv, bn = module._modules[first], module._modules[second]
+            if (isinstance(conv, torch.nn.Conv2d) and isinstance(bn, torch.nn.BatchNorm2d)
+                    and bn.running_mean is not None and bn.running_var is not None
+                    and conv.out_channels == bn.num_features):
+                module._modules[first] = fuse_conv_bn_eval(conv.eval(), bn.eval())
+                module._modules[second] = torch.nn.Identity()
+                folded += 1
+    return folded
+
+
+def _weights_version(model: torch.nn.Module) -> tuple[int, ...]:
+    """A key that changes whenever a parameter or buffer is written in place (an optimiser
+    step, a loaded state dict): the trainer validates its live generator with this engine, and
+    a fast copy made before a step must not be used after it."""
+    return tuple(t._version for t in model.parameters()) + tuple(t._version for t in model.buffers())
+
+
+@dataclass
+class FastModel:
+    """The copy of a network that the engine runs: BN folded, on its device, channels_last on the
+    CPU and CUDA, and weights in ``dtype`` when ``cast`` (else fp32 weights under autocast)."""
+
+    module: torch.nn.Module
+    dtype: torch.dtype
+    cast: bool
+    channels_last: bool
+    folded: int
+
+
 class NetworkMethod(Method):
-    """A network described by a :class:`ModelDescriptor` (SRResNet family or any spandrel model)."""
+    """A network described by a :class:`ModelDescriptor` (SRResNet family or any spandrel model).
+
+    The model it is given is never changed (the trainer passes its live generator): each
+    (device, precision) gets its own :class:`FastModel` copy, made once and kept until the
+    weights change."""
 
     uses_torch = True
 
@@ -249,13 +316,58 @@ class NetworkMethod(Method):
             self.bytes_per_lr_pixel = descriptor.bytes_per_lr_pixel
         self.device = torch.device("cpu")
         self.dtype = torch.float32
+        self._fast: dict[tuple[str, torch.dtype], FastModel] = {}
+        self._version: tuple[int, ...] = ()
 
     def prepare(self, device: torch.device, precision: str) -> None:
         self.device = device
-        self.model.to(device)
-        if device.type == "cuda":
-            self.model.to(memory_format=torch.channels_last)
         self.dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(precision, torch.float32)
+        version = _weights_version(self.model)
+        if version != self._version:
+            self._fast, self._version = {}, version
+        self.fast(self.dtype)
+        if device.type == "cuda":
+            torch.backends.cudnn.benchmark = True  # tiles share one shape: one search per shape
+
+    def fast(self, dtype: torch.dtype) -> FastModel:
+        """The fast copy for ``dtype`` on the prepared device (built on first use)."""
+        key = (str(self.device), dtype)
+        if key not in self._fast:
+            self._fast[key] = self._build(dtype)
+        return self._fast[key]
+
+    @torch.inference_mode()
+    def _build(self, dtype: torch.dtype) -> FastModel:
+        module = copy.deepcopy(self.model).eval()
+        folded = fold_batchnorm(module)
+        module.to(self.device)
+        channels_last = self.device.type in ("cpu", "cuda")
+        if channels_last:
+            module.to(memory_format=torch.channels_last)
+        if dtype == torch.float32:
+            return FastModel(module, dtype, False, channels_last, folded)
+        half = copy.deepcopy(module).to(dtype)
+        probe = FastModel(half, dtype, True, channels_last, folded)
+        try:  # some layers refuse half weights (or overflow in them): then autocast instead
+            side = max(16, self.descriptor.min_size)
+            side = -(-side // self.multiple_of) * self.multiple_of
+            y = self._forward(probe, torch.rand(1, self.descriptor.input_channels, side, side,
+                                                device=self.device))
+            if bool(torch.isfinite(y).all()):
+                return probe
+        except (RuntimeError, TypeError, ValueError):
+            pass
+        return FastModel(module, dtype, False, channels_last, folded)
+
+    def _forward(self, fast: FastModel, x: torch.Tensor) -> torch.Tensor:
+        if fast.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        if fast.cast:
+            return fast.module(x.to(fast.dtype)).float()
+        if fast.dtype != torch.float32:
+            with torch.autocast(device_type=self.device.type, dtype=fast.dtype):
+                return fast.module(x).float()
+        return fast.module(x)
 
     def padding(self, height: int, width: int) -> tuple[int, int]:
         """(rows, columns) to add at the bottom/right so the model accepts the input."""
@@ -274,13 +386,8 @@ class NetworkMethod(Method):
         extra_h, extra_w = self.padding(height, width)
         if extra_h or extra_w:
             x = torch.nn.functional.pad(x, (0, extra_w, 0, extra_h), mode="replicate")
-        if self.device.type == "cuda":
-            x = x.contiguous(memory_format=torch.channels_last)
-        if half and self.dtype != torch.float32:
-            with torch.autocast(device_type=self.device.type, dtype=self.dtype):
-                y = self.model(x)
-        else:
-            y = self.model(x)
+        dtype = self.dtype if half else torch.float32
+        y = self._forward(self.fast(dtype), x)
         out_lo, out_hi = self.descriptor.output_range
         y = ((y.float() - out_lo) / (out_hi - out_lo)).squeeze(0)
         y = y[:, :height * self.scale, :width * self.scale]
@@ -290,13 +397,36 @@ class NetworkMethod(Method):
 Box = tuple[int, int, int, int]  # (y0, x0, y1, x1), end exclusive
 
 
-def tile_boxes(height: int, width: int, tile: int, pad: int) -> list[tuple[Box, Box]]:
+def _balanced(size: int, tile: int) -> list[tuple[int, int]]:
+    """``size`` cut into ``ceil(size / tile)`` spans as equal as possible (none longer than tile)."""
+    count = max(1, -(-size // tile))
+    step = -(-size // count)
+    return [(start, min(size, start + step)) for start in range(0, size, step)]
+
+
+def tile_boxes(height: int, width: int, tile: int, pad: int, same_shape: bool = False
+               ) -> list[tuple[Box, Box]]:
     """The engine's tiling of a ``height`` × ``width`` image: (tile, padded tile) boxes.
 
-    Tiles of ``tile`` pixels (0, or a tile at least as large as the image: one tile), each
-    widened by ``pad`` on every side and cut at the image edges."""
+    Tiles of at most ``tile`` pixels (0, or a tile at least as large as the image: one tile).
+    ``same_shape`` (exact tiling, no size constraint): the tiles are balanced (7 tiles of 115
+    rather than 6 of 128 and one of 32) and every window has one shape, ``tile + 2·pad`` cut to
+    the image, shifted inwards at the edges instead of cut — so oneDNN/cuDNN build their kernels
+    once and no pixel is computed for a sliver.  Otherwise each tile is widened by ``pad`` on
+    every side and cut at the image edges (what blended tiles and multiple-of models need)."""
     step_y = tile if 0 < tile < height else height
     step_x = tile if 0 < tile < width else width
+    if same_shape:
+        rows, cols = _balanced(height, step_y), _balanced(width, step_x)
+        win_h = min(height, max(b - a for a, b in rows) + 2 * pad)
+        win_w = min(width, max(b - a for a, b in cols) + 2 * pad)
+        boxes = []
+        for y0, y1 in rows:
+            wy = min(max(0, y0 - pad), height - win_h)
+            for x0, x1 in cols:
+                wx = min(max(0, x0 - pad), width - win_w)
+                boxes.append(((y0, x0, y1, x1), (wy, wx, wy + win_h, wx + win_w)))
+        return boxes
     boxes = []
     for y0 in range(0, height, step_y):
         for x0 in range(0, width, step_x):
@@ -345,18 +475,27 @@ class Upscaler:
     def _bytes_per_px(self) -> float:
         return self.method.bytes_per_lr_pixel * (0.5 if self.precision != "fp32" else 1.0)
 
+    def same_shape(self) -> bool:
+        """Whether tiles may be balanced and their windows shifted inwards (exact tiling with no
+        multiple-of constraint: every window then has one shape)."""
+        return self.method.tiling == "exact" and self.method.multiple_of == 1
+
     def auto_tile(self, height: int, width: int) -> int:
-        """The largest tile whose padded forward fits a share of free memory (0 = no tiling)."""
+        """The tile rule (0 = the whole image in one forward): see :data:`TILE_CAP`."""
         if not self.method.uses_torch:
             return 0 if height * width <= 1024 * 1024 else 512
         if self.method.tiling == "whole":
             return 0
-        side = int(math.sqrt(self._budget() / self._bytes_per_px())) - 2 * self.method.pad
+        pad = self.method.pad
+        if (height + 2 * pad) * (width + 2 * pad) * self._bytes_per_px() <= self._budget() and (
+                self.same_shape() or max(height, width) <= TILE_CAP):
+            return 0
+        side = int(math.sqrt(self._budget() / self._bytes_per_px())) - 2 * pad
         step = max(16, self.method.multiple_of)
         side = max(MIN_TILE, side - side % step, 4 * self.method.overlap)
         if height <= side and width <= side:
             return 0
-        return min(side, 1024)
+        return min(side, TILE_CAP)
 
     def _tile_for(self, rgb: np.ndarray) -> int:
         """The tile side to use: given or automatic, kept a multiple of the model's ``multiple_of``;
@@ -377,25 +516,49 @@ class Upscaler:
             tile = max(m, tile - tile % m)
         return tile
 
-    def upscale(self, image: np.ndarray | LoadedImage, progress: ProgressCallback | None = None,
-                cancel: CancelToken | None = None, as_float: bool = False) -> UpscaleResult:
-        """Upscale an RGB ``uint8`` array or a :class:`LoadedImage` (alpha kept)."""
-        alpha = None
-        if isinstance(image, LoadedImage):
-            rgb, alpha = image.rgb, image.alpha
-        else:
-            rgb = image
+    @staticmethod
+    def _split(image: np.ndarray | LoadedImage) -> tuple[np.ndarray, np.ndarray | None]:
+        rgb, alpha = (image.rgb, image.alpha) if isinstance(image, LoadedImage) else (image, None)
         if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
             raise UpscaleError(f"expected an (H, W, 3) uint8 image, got {rgb.dtype} {rgb.shape}")
         if rgb.shape[0] < 1 or rgb.shape[1] < 1:
             raise UpscaleError("the image has no pixels")
-        start = time.perf_counter()
-        tile = self._tile_for(rgb)
+        return rgb, alpha
+
+    def job(self, image: np.ndarray | LoadedImage, focus: Box | None = None,
+            tile: int | None = None, focus_tile: int = FOCUS_TILE) -> TiledJob:
+        """A resumable run of ``image``: its tiles can be run in any order (the GUI runs the ones
+        under the viewport first); :meth:`TiledJob.finish` gives what :meth:`upscale` gives.
+
+        ``focus`` (an LR box, e.g. what a zoomed-in pane shows): the tiles of the automatic
+        grid that it touches are split into ``focus_tile`` tiles, so the first visible
+        pixels come after a small forward; the result is the same."""
+        rgb, alpha = self._split(image)
+        tile = self._tile_for(rgb) if tile is None else tile
         self.method.prepare(self.device, self.precision)
+        h, w = rgb.shape[:2]
+        same = self.same_shape()
+        if focus is not None and same and max(h, w) > 2 * focus_tile:
+            boxes = focus_boxes(h, w, tile or TILE_CAP, focus_tile, self.method.pad, focus)
+        else:
+            boxes = tile_boxes(h, w, tile, self.method.pad, same_shape=same)
+        return TiledJob(self, rgb, alpha, tile, boxes)
+
+    def upscale(self, image: np.ndarray | LoadedImage, progress: ProgressCallback | None = None,
+                cancel: CancelToken | None = None, as_float: bool = False) -> UpscaleResult:
+        """Upscale an RGB ``uint8`` array or a :class:`LoadedImage` (alpha kept)."""
+        rgb, _alpha = self._split(image)
+        tile = self._tile_for(rgb)
         while True:
+            job = self.job(image, tile=tile)
             try:
-                out, tiles, fallbacks = self._run_tiles(rgb, tile, progress, cancel)
-                break
+                for index in range(len(job.boxes)):
+                    if cancel is not None:
+                        cancel.raise_if_cancelled()
+                    job.run_tile(index)
+                    if progress is not None:
+                        progress(job.done, len(job.boxes))
+                return job.finish(as_float)
             except torch.cuda.OutOfMemoryError as exc:
                 torch.cuda.empty_cache()
                 current = tile or max(rgb.shape[:2])
@@ -403,43 +566,6 @@ class Upscaler:
                     raise UpscaleError("out of GPU memory even with the smallest tile") from exc
                 step = max(8, self.method.multiple_of)
                 tile = max(MIN_TILE, step, (current // 2) - (current // 2) % step)
-        if alpha is not None:
-            s = self.method.scale
-            alpha = imresize(alpha, output_shape=(alpha.shape[0] * s, alpha.shape[1] * s))
-        if not as_float:
-            out = np.clip(np.round(out * 255.0), 0, 255).astype(np.uint8)
-        return UpscaleResult(rgb=out, alpha=alpha, seconds=time.perf_counter() - start,
-                             device=str(self.device), precision=self.precision, tile=tile,
-                             tiles=tiles, fp32_fallbacks=fallbacks)
-
-    def _run_tiles(self, rgb: np.ndarray, tile: int, progress: ProgressCallback | None,
-                   cancel: CancelToken | None) -> tuple[np.ndarray, int, int]:
-        h, w = rgb.shape[:2]
-        s = self.method.scale
-        boxes = tile_boxes(h, w, tile, self.method.pad)
-        blend = self.method.tiling == "blend" and len(boxes) > 1 and self.method.overlap > 0
-        out = np.zeros((h * s, w * s, 3), dtype=np.float32)
-        weight = np.zeros((h * s, w * s, 1), dtype=np.float32) if blend else None
-        half = self.precision != "fp32"
-        fallbacks = 0
-        for done, ((y0, x0, y1, x1), (py0, px0, py1, px1)) in enumerate(boxes):
-            if cancel is not None:
-                cancel.raise_if_cancelled()
-            result = self.method.run(rgb[py0:py1, px0:px1], half)
-            if half and not np.isfinite(result).all():
-                result = self.method.run(rgb[py0:py1, px0:px1], False)
-                fallbacks += 1
-            if weight is None:
-                oy, ox = (y0 - py0) * s, (x0 - px0) * s
-                out[y0 * s:y1 * s, x0 * s:x1 * s] = result[oy:oy + (y1 - y0) * s, ox:ox + (x1 - x0) * s]
-            else:
-                self._blend_in(out, weight, result, (y0, x0, y1, x1), (py0, px0, py1, px1), h, w)
-            if progress is not None:
-                progress(done + 1, len(boxes))
-        if weight is not None:
-            out /= weight
-        np.clip(out, 0.0, 1.0, out=out)
-        return out, len(boxes), fallbacks
 
     def _blend_in(self, out: np.ndarray, weight: np.ndarray, result: np.ndarray, core: Box,
                   padded: Box, height: int, width: int) -> None:
@@ -466,3 +592,104 @@ class Upscaler:
         part = result[oy:oy + (ky1 - ky0) * s, ox:ox + (kx1 - kx0) * s]
         out[ky0 * s:ky1 * s, kx0 * s:kx1 * s] += part * tile_weight
         weight[ky0 * s:ky1 * s, kx0 * s:kx1 * s] += tile_weight
+
+
+def _window(core: Box, height: int, width: int, pad: int, win_h: int, win_w: int) -> Box:
+    """The ``win_h`` × ``win_w`` window around ``core``: ``pad`` pixels of context on every side
+    that has them, shifted inwards (never cut) at the image edges."""
+    y0, x0, _y1, _x1 = core
+    wy = min(max(0, y0 - pad), height - win_h)
+    wx = min(max(0, x0 - pad), width - win_w)
+    return (wy, wx, wy + win_h, wx + win_w)
+
+
+def focus_boxes(height: int, width: int, tile: int, small: int, pad: int, focus: Box
+                ) -> list[tuple[Box, Box]]:
+    """:func:`tile_boxes` (``same_shape``) with each tile that ``focus`` touches split into
+    balanced tiles of at most ``small`` pixels (exact tiling: any partition gives the same image)."""
+    fy0, fx0, fy1, fx1 = focus
+    boxes: list[tuple[Box, Box]] = []
+    for core, window in tile_boxes(height, width, tile, pad, same_shape=True):
+        y0, x0, y1, x1 = core
+        if y0 >= fy1 or y1 <= fy0 or x0 >= fx1 or x1 <= fx0:
+            boxes.append((core, window))
+            continue
+        rows, cols = _balanced(y1 - y0, small), _balanced(x1 - x0, small)
+        win_h = min(height, max(b - a for a, b in rows) + 2 * pad)
+        win_w = min(width, max(b - a for a, b in cols) + 2 * pad)
+        for a, b in rows:
+            for c, d in cols:
+                sub = (y0 + a, x0 + c, y0 + b, x0 + d)
+                boxes.append((sub, _window(sub, height, width, pad, win_h, win_w)))
+    return boxes
+
+
+class TiledJob:
+    """One image through one :class:`Upscaler`, one tile at a time, in any order.
+
+    ``boxes`` are (core, window) LR boxes; :meth:`run_tile` computes one and returns its core
+    box and its pixels (HR, float in [0, 1]); :meth:`finish` gives the :class:`UpscaleResult`
+    once every tile is done.  Exact tiles do not depend on each other and blended ones are
+    summed, so the order never changes the image."""
+
+    def __init__(self, upscaler: Upscaler, rgb: np.ndarray, alpha: np.ndarray | None, tile: int,
+                 boxes: list[tuple[Box, Box]]) -> None:
+        self.upscaler, self.rgb, self.alpha, self.tile, self.boxes = upscaler, rgb, alpha, tile, boxes
+        h, w = rgb.shape[:2]
+        s = upscaler.method.scale
+        self.scale = s
+        self.out = np.zeros((h * s, w * s, 3), dtype=np.float32)
+        blend = upscaler.method.tiling == "blend" and len(boxes) > 1 and upscaler.method.overlap > 0
+        self.weight = np.zeros((h * s, w * s, 1), dtype=np.float32) if blend else None
+        self.finished: set[int] = set()
+        self.fallbacks = 0
+        self.seconds = 0.0
+
+    @property
+    def done(self) -> int:
+        return len(self.finished)
+
+    def remaining(self) -> list[int]:
+        return [i for i in range(len(self.boxes)) if i not in self.finished]
+
+    def run_tile(self, index: int) -> tuple[Box, np.ndarray]:
+        """Run tile ``index``; returns its HR core box (y0, x0, y1, x1) and its pixels (a view of
+        the output, float in [0, 1]; blended tiles: the sum so far, not yet normalised)."""
+        if index in self.finished:
+            raise UpscaleError(f"tile {index} has run already")
+        start = time.perf_counter()
+        up, s = self.upscaler, self.scale
+        (y0, x0, y1, x1), (py0, px0, py1, px1) = self.boxes[index]
+        half = up.precision != "fp32"
+        result = up.method.run(self.rgb[py0:py1, px0:px1], half)
+        if half and not np.isfinite(result).all():
+            result = up.method.run(self.rgb[py0:py1, px0:px1], False)
+            self.fallbacks += 1
+        h, w = self.rgb.shape[:2]
+        if self.weight is None:
+            oy, ox = (y0 - py0) * s, (x0 - px0) * s
+            self.out[y0 * s:y1 * s, x0 * s:x1 * s] = result[oy:oy + (y1 - y0) * s, ox:ox + (x1 - x0) * s]
+        else:
+            up._blend_in(self.out, self.weight, result, (y0, x0, y1, x1), (py0, px0, py1, px1), h, w)
+        self.finished.add(index)
+        self.seconds += time.perf_counter() - start
+        box = (y0 * s, x0 * s, y1 * s, x1 * s)
+        return box, np.clip(self.out[box[0]:box[2], box[1]:box[3]], 0.0, 1.0)
+
+    def finish(self, as_float: bool = False) -> UpscaleResult:
+        if len(self.finished) != len(self.boxes):
+            raise UpscaleError(f"{len(self.boxes) - len(self.finished)} tiles have not run")
+        out = self.out
+        if self.weight is not None:
+            out = out / self.weight
+        np.clip(out, 0.0, 1.0, out=out)
+        alpha = self.alpha
+        if alpha is not None:
+            s = self.scale
+            alpha = imresize(alpha, output_shape=(alpha.shape[0] * s, alpha.shape[1] * s))
+        if not as_float:
+            out = np.clip(np.round(out * 255.0), 0, 255).astype(np.uint8)
+        up = self.upscaler
+        return UpscaleResult(rgb=out, alpha=alpha, seconds=self.seconds, device=str(up.device),
+                             precision=up.precision, tile=self.tile, tiles=len(self.boxes),
+                             fp32_fallbacks=self.fallbacks)
