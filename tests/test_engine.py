@@ -122,7 +122,7 @@ def test_auto_tile_follows_free_memory(tiny_method, monkeypatch):
     monkeypatch.setattr(engine, "available_memory", lambda device: 1024 ** 3)
     upscaler = Upscaler(tiny_method, device="cpu")
     tile = upscaler.auto_tile(4000, 3000)
-    expected = int(math.sqrt(0.25 * 1024 ** 3 / engine.BYTES_PER_LR_PIXEL)) - 2 * tiny_method.pad
+    expected = int(math.sqrt(0.25 * 1024 ** 3 / tiny_method.bytes_per_lr_pixel)) - 2 * tiny_method.pad
     assert tile == max(engine.MIN_TILE, expected - expected % 16)
     assert tile % 16 == 0 and engine.MIN_TILE <= tile <= 1024
     monkeypatch.setattr(engine, "available_memory", lambda device: 1024)
@@ -242,9 +242,27 @@ def test_the_tile_rule_keeps_what_fits_whole_and_caps_the_rest(tiny_method, monk
     monkeypatch.setattr(engine, "available_memory", lambda device: 64 * 1024 ** 3)
     upscaler = Upscaler(tiny_method, device="cpu")
     assert upscaler.auto_tile(600, 800) == 0  # 8 GiB budget: 800×600 fits in one forward
-    assert upscaler.auto_tile(3000, 4000) == engine.TILE_CAP
+    assert upscaler.auto_tile(1500, 2000) == 0  # staged: 2 KiB per pixel, 3 MP fit in 8 GiB
+    assert engine.TILE_CAP < upscaler.auto_tile(9000, 12000) <= engine.STAGED_TILE_CAP
+    spandrel_like = NetworkMethod(make_tiny_generator(), ModelDescriptor(name="tiny", num_blocks=2))
+    spandrel_like.staged, spandrel_like.bytes_per_lr_pixel = False, engine.BYTES_PER_LR_PIXEL
+    assert Upscaler(spandrel_like, device="cpu").auto_tile(3000, 4000) == engine.TILE_CAP
 
 
 def test_cpu_description_names_the_processor_and_its_bf16_support():
     text = engine.cpu_description()
     assert "cores" in text and "bf16" in text
+
+
+@pytest.mark.parametrize("tile, blocks", [(16, 1), (12, 2), (20, 5)])
+def test_staged_inference_equals_the_plain_forward(tile, blocks):
+    model = make_tiny_generator(num_blocks=5)
+    x = torch.rand(1, 3, 37, 53)
+    with torch.inference_mode():
+        plain, staged = model(x), engine.staged_srresnet(model, x, tile=tile, blocks=blocks)
+    assert staged.shape == plain.shape == (1, 3, 148, 212)
+    assert float((plain - staged).abs().max()) <= 1e-5
+
+
+def test_the_srresnet_family_runs_staged_and_spandrel_models_do_not(tiny_method):
+    assert tiny_method.staged and tiny_method.bytes_per_lr_pixel == engine.STAGED_BYTES_PER_LR_PIXEL

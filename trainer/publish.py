@@ -82,11 +82,13 @@ def export_checkpoint(checkpoint: str | Path, name: str, dest: Path, title: str 
             "seed": cfg.get("seed"),
         },
         "evaluation": {},
-        "evaluation_protocol": "PSNR/SSIM on Y (BT.601), border 4, SSIM Gaussian 11x11 sigma 1.5; "
-                               "NIQE (MATLAB niqe, Y, border 4, mean over images that NIQE can score); "
+        "evaluation_protocol": f"PSNR/SSIM on Y (BT.601), border {generator.scale}, SSIM Gaussian 11x11 "
+                               f"sigma 1.5; NIQE (MATLAB niqe, Y, border {generator.scale}, mean over "
+                               "images that NIQE can score); "
                                "grid = median over images of the lattice-frequency energy relative to "
                                "the HR image's (core.metrics.grid_ratio); "
-                               "LR = the benchmark's LR_bicubic_x4 images",
+                               + (f"LR = the benchmark's LR_bicubic_x{generator.scale} images, else "
+                                  "made from HR with the MATLAB-compatible bicubic"),
         "exported": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "exported_with": {"torch": torch.__version__, "python": platform.python_version()},
         "notes": notes,
@@ -104,7 +106,7 @@ def measure_card(generator: torch.nn.Module, eval_dirs: list[str] | None = None)
     for folder in eval_dirs if eval_dirs is not None else DEFAULT_EVAL_DIRS:
         if Path(folder).is_dir():
             bench = load_benchmark(folder, generator.scale)
-            evaluation[bench.name] = {k: round(v, 4) for k, v in validate(generator, bench).items()}
+            evaluation[bench.name] = {k: round(v, 4) for k, v in validate(generator, bench, scale=generator.scale).items()}
     return evaluation
 
 

@@ -14,14 +14,19 @@
 * tiling by the descriptor's policy:
   ``exact`` — each LR tile is padded by the network's receptive radius (40 LR pixels for the
   16-block SRResNet), so the tiled result equals the full-frame result up to float rounding;
+  tiles are balanced and their windows share one shape (shifted inwards at the edges), and the
+  SRResNet family runs *staged* inside each tile (:data:`STAGE_TILE`), so its margin is paid
+  per layer group, not once for the whole depth;
   ``blend`` — for models that see the whole image (transformers such as SwinIR) and CNNs too
   deep for exact padding: tiles get ``pad`` pixels of context and overlap their neighbours by
   ``overlap`` pixels, where the two results are mixed with linear (feathered) weights — the
   seam error against the full frame is measured in tests/test_models.py and docs/readme/cli.md;
   ``whole`` — the image in one piece (models that tile internally); an image whose estimated
   memory exceeds the budget is refused with a clear error;
-  the tile size is chosen from free memory unless given, and a CUDA out-of-memory halves the
-  tile and starts again;
+  the tile size follows :data:`TILE_CAP`'s rule unless given, and a CUDA out-of-memory halves
+  the tile and starts again;
+* :meth:`Upscaler.job` gives a resumable :class:`TiledJob` whose tiles run in any order (the
+  window runs the ones under a zoomed-in viewport first, split into :data:`FOCUS_TILE` tiles);
 * a progress callback after each tile and a :class:`CancelToken` checked between tiles;
 * alpha planes are upscaled with bicubic and re-attached.
 """
@@ -42,7 +47,7 @@ import torch
 
 from srgan_desktop.errors import SrganDesktopError
 from srgan_desktop.utils import rgb_to_tensor
-from srgan_desktop.core.arch import receptive_radius
+from srgan_desktop.core.arch import SRResNet, receptive_radius
 from srgan_desktop.core.images import LoadedImage
 from srgan_desktop.core.resize import imresize
 from srgan_desktop.core.weights import ModelDescriptor
@@ -53,7 +58,8 @@ __all__ = ["Cancelled", "UpscaleError", "CancelToken", "UpscaleResult", "Method"
 
 ProgressCallback = Callable[[int, int], None]  # (tiles done, tiles in all)
 
-#: Bytes per *padded* LR pixel that one fp32 SRResNet ×4 forward needs at its peak.
+#: Bytes per *padded* LR pixel that one plain fp32 SRResNet ×4 forward needs at its peak (models
+#: the engine does not stage; staged ones budget :data:`STAGED_BYTES_PER_LR_PIXEL`).
 #: Measured with ``srgan-desktop bench`` (its forward-only child: VmHWM minus VmRSS before one
 #: forward, torch 2.15 CPU/oneDNN, 2 threads): 303 MiB at 160², 984 MiB at 320², 1954 MiB at
 #: 464², i.e. 9.1 KiB per pixel plus ~75 MiB fixed.  That is the second upsampling step: its
@@ -73,6 +79,9 @@ MIN_TILE = 16
 #: 79 at 160, 75 at 192, 68.5 at 224, 66 at 256, 69 at 320, 65 at 384.  So: never tile what
 #: fits, and tile no wider than 384 (larger windows win nothing and hold gigabytes).
 TILE_CAP = 384
+#: The same cap for a staged model (:data:`STAGE_TILE`): its margin is paid per layer group, not
+#: per outer tile, so outer tiles are as large as memory allows, up to this.
+STAGED_TILE_CAP = 2048
 #: The tile under a zoomed-in pane (``Upscaler.job(focus=...)``): one 208² window, about
 #: 1.5 s for srresnet_x4 on that CPU, so the first visible pixels come quickly.
 FOCUS_TILE = 128
@@ -271,6 +280,58 @@ def fold_batchnorm(model: torch.nn.Module) -> int:
     return folded
 
 
+#: Staged (layer-group) inference for the SRResNet family: the image goes through the network
+#: one group of layers at a time, each group in windows of ``STAGE_TILE`` LR pixels plus only
+#: *that group's* receptive margin (4 for the head, 2 per residual block, 1 for the body's last
+#: conv, 3 for the upsampling tail), the 64-channel feature maps between groups held for the
+#: whole image.  Exact (a window touches the image edge exactly where the full frame does) and
+#: cache-sized: the plain 16-block forward of a whole 800×600 frame costs 47 s per LR
+#: megapixel and exact 384-tiles with their 40-pixel margin 80, against 36 for a 128² frame
+#: (AMD EPYC, fp32, 2 threads: ``srgan-desktop bench``).  Memory: ``STAGED_BYTES_PER_LR_PIXEL``
+#: (input, three 64-channel maps, the float output) instead of the tail's 9 KiB peak.
+STAGE_TILE = 160
+STAGE_BLOCKS = 4
+STAGED_BYTES_PER_LR_PIXEL = 2 * 1024
+
+
+def _stage(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, radius: int, scale: int,
+           tile: int) -> torch.Tensor:
+    """``fn`` over ``x`` (N, C, H, W) in balanced ``tile`` windows with ``radius`` pixels of context
+    (shifted inwards at the edges, as :func:`tile_boxes`), the output assembled at ``scale``."""
+    height, width = x.shape[-2:]
+    if height <= tile + 2 * radius and width <= tile + 2 * radius:
+        return fn(x)
+    out: torch.Tensor | None = None
+    for (y0, x0, y1, x1), (wy0, wx0, wy1, wx1) in tile_boxes(height, width, tile, radius, same_shape=True):
+        part = fn(x[:, :, wy0:wy1, wx0:wx1])
+        if out is None:
+            out = torch.empty((x.shape[0], part.shape[1], height * scale, width * scale),
+                              dtype=part.dtype, device=part.device, memory_format=torch.channels_last)
+        oy, ox = (y0 - wy0) * scale, (x0 - wx0) * scale
+        out[:, :, y0 * scale:y1 * scale, x0 * scale:x1 * scale] = \
+            part[:, :, oy:oy + (y1 - y0) * scale, ox:ox + (x1 - x0) * scale]
+    assert out is not None
+    return out
+
+
+def staged_srresnet(model: torch.nn.Module, x: torch.Tensor, tile: int = STAGE_TILE,
+                    blocks: int = STAGE_BLOCKS) -> torch.Tensor:
+    """The forward of an :class:`~srgan_desktop.core.arch.SRResNet` (BN folded or not), layer group
+    by layer group (see :data:`STAGE_TILE`); equal to ``model(x)`` up to float rounding."""
+    head = _stage(model.head, x, 4, 1, tile)
+    features = head
+    body = list(model.body)
+    for start in range(0, len(body), blocks):
+        group = torch.nn.Sequential(*body[start:start + blocks])
+        features = _stage(group, features, 2 * len(group), 1, tile)
+    features = _stage(model.body_tail, features, 1, 1, tile)
+    features += head  # the long skip
+    del head
+    steps = len(model.upsample)
+    radius = math.ceil(sum(1.0 / 2 ** k for k in range(steps)) + 4.0 / 2 ** steps)
+    return _stage(lambda t: model.tail(model.upsample(t)), features, radius, 2 ** steps, tile)
+
+
 def _weights_version(model: torch.nn.Module) -> tuple[int, ...]:
     """A key that changes whenever a parameter or buffer is written in place (an optimiser
     step, a loaded state dict): the trainer validates its live generator with this engine, and
@@ -288,6 +349,7 @@ class FastModel:
     cast: bool
     channels_last: bool
     folded: int
+    staged: bool = False
 
 
 class NetworkMethod(Method):
@@ -318,6 +380,10 @@ class NetworkMethod(Method):
         self.dtype = torch.float32
         self._fast: dict[tuple[str, torch.dtype], FastModel] = {}
         self._version: tuple[int, ...] = ()
+        #: the SRResNet family runs layer group by layer group (:func:`staged_srresnet`)
+        self.staged = isinstance(model, SRResNet) and descriptor.tiling == "exact"
+        if self.staged and not descriptor.bytes_per_lr_pixel:
+            self.bytes_per_lr_pixel = STAGED_BYTES_PER_LR_PIXEL
 
     def prepare(self, device: torch.device, precision: str) -> None:
         self.device = device
@@ -344,10 +410,11 @@ class NetworkMethod(Method):
         channels_last = self.device.type in ("cpu", "cuda")
         if channels_last:
             module.to(memory_format=torch.channels_last)
+        staged = self.staged
         if dtype == torch.float32:
-            return FastModel(module, dtype, False, channels_last, folded)
+            return FastModel(module, dtype, False, channels_last, folded, staged)
         half = copy.deepcopy(module).to(dtype)
-        probe = FastModel(half, dtype, True, channels_last, folded)
+        probe = FastModel(half, dtype, True, channels_last, folded, staged)
         try:  # some layers refuse half weights (or overflow in them): then autocast instead
             side = max(16, self.descriptor.min_size)
             side = -(-side // self.multiple_of) * self.multiple_of
@@ -357,17 +424,18 @@ class NetworkMethod(Method):
                 return probe
         except (RuntimeError, TypeError, ValueError):
             pass
-        return FastModel(module, dtype, False, channels_last, folded)
+        return FastModel(module, dtype, False, channels_last, folded, staged)
 
     def _forward(self, fast: FastModel, x: torch.Tensor) -> torch.Tensor:
         if fast.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
+        forward = (lambda t: staged_srresnet(fast.module, t)) if fast.staged else fast.module
         if fast.cast:
-            return fast.module(x.to(fast.dtype)).float()
+            return forward(x.to(fast.dtype)).float()
         if fast.dtype != torch.float32:
             with torch.autocast(device_type=self.device.type, dtype=fast.dtype):
-                return fast.module(x).float()
-        return fast.module(x)
+                return forward(x).float()
+        return forward(x)
 
     def padding(self, height: int, width: int) -> tuple[int, int]:
         """(rows, columns) to add at the bottom/right so the model accepts the input."""
@@ -495,7 +563,7 @@ class Upscaler:
         side = max(MIN_TILE, side - side % step, 4 * self.method.overlap)
         if height <= side and width <= side:
             return 0
-        return min(side, TILE_CAP)
+        return min(side, STAGED_TILE_CAP if getattr(self.method, "staged", False) else TILE_CAP)
 
     def _tile_for(self, rgb: np.ndarray) -> int:
         """The tile side to use: given or automatic, kept a multiple of the model's ``multiple_of``;
