@@ -20,6 +20,11 @@ whether the progress indication was on screen meanwhile.
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/bench_gui.py --stall [--stall-size 4000x3000]
 
+``--viewport`` opens a 1200×900 photo at 200 % on its top-left corner, runs SRResNet and prints
+the seconds from Run to the first tile painted in its pane and to the whole visible region.
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/bench_gui.py --viewport [--timing-size 1200x900] [--zoom 2]
+
 ``--timing`` runs SRResNet on one 1200×900 image three ways, one after the other: the engine
 alone in this process, the window (offscreen; its worker thread), and ``srgan-desktop upscale``
 in a subprocess; it prints each time with the machine's load average, so a busy machine shows.
@@ -312,6 +317,72 @@ def bench_timing(size: str, model_name: str) -> None:
               f"whole command (start-up, load, inference, save; load average {load:.1f})", flush=True)
 
 
+def bench_viewport(size: str, model_name: str, zoom: float) -> None:
+    """Viewport first: a photo at ``zoom`` on its top-left corner, Run, and the times from Run to
+    the first tile painted in the model's pane and to the whole visible region painted, then to
+    the finished image (the window's ``tile`` events, in the GUI thread, after the pane's)."""
+    from PySide6.QtTest import QTest
+
+    from srgan_desktop.core.engine import cpu_description
+    from srgan_desktop.ui.image_pane import ViewState
+    from srgan_desktop.ui.partial_view import visible_lr_box
+
+    import tempfile
+
+    width, height = (int(v) for v in size.lower().split("x"))
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        png = _photo_png(folder, width, height)
+        window = _window(folder)
+        window.set_device("cpu")
+        window.open_path(png, "upscale")
+        model = _state(window)
+        while not (model.has_image and not window.is_preparing()):
+            QTest.qWait(20)
+        key = next(m.key for m in model.methods() if m.key.startswith(model_name))
+        s = model.scale  # the model is loaded after Run, as in a fresh window: its load time counts
+        pane = window.grid.pane(key) if key in window.grid.keys() else window.sync.reference_pane()
+        view_w, view_h = pane.width() / zoom, pane.height() / zoom
+        window.sync.set_state(ViewState(view_w / 2, view_h / 2, zoom))
+        QTest.qWait(50)
+        box = visible_lr_box(window.sync, model)
+        if box is None:
+            raise SystemExit("the viewport covers the whole image: use a larger image or zoom")
+        y0, x0, y1, x1 = (v * s for v in box)
+        seen = np.zeros((y1 - y0, x1 - x0), bool)
+        times: dict[str, float] = {}
+        start = time.perf_counter()
+
+        def on_tile(tile_key: str, hr: tuple[int, int, int, int]) -> None:
+            if tile_key != key:
+                return
+            now = time.perf_counter() - start
+            times.setdefault("first", now)
+            ty0, tx0, ty1, tx1 = hr
+            seen[max(0, ty0 - y0):max(0, ty1 - y0), max(0, tx0 - x0):max(0, tx1 - x0)] = True
+            if seen.all():
+                times.setdefault("visible", now)
+
+        from PySide6.QtCore import QEventLoop
+
+        loop = QEventLoop()  # wait in the event loop, not by polling (qWait's sleeps cost CPU)
+        model.events.connect("tile", on_tile)
+        model.events.connect("result", lambda k: loop.quit() if k == key else None)
+        window.run_method(key)
+        if key not in model.results:
+            loop.exec()
+        total = time.perf_counter() - start
+        state = model.results[key]
+        print(f"{model_name}, {width}×{height} LR at {100 * zoom:.0f} % on its top-left corner "
+              f"(visible LR box {box}, pane {pane.width()}×{pane.height()}), on {cpu_description()}, "
+              f"torch threads {__import__('torch').get_num_threads()}, load average {os.getloadavg()[0]:.1f}:")
+        print(f"  first visible tile painted : {times.get('first', float('nan')):6.2f} s after Run")
+        print(f"  whole visible region       : {times.get('visible', float('nan')):6.2f} s after Run")
+        print(f"  whole image                : {total:6.2f} s after Run ({state.tiles} tiles, "
+              f"{state.seconds:.1f} s of inference)")
+        window.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=4096, help="image side in pixels (default 4096)")
@@ -324,9 +395,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timing", action="store_true", help="only window vs engine vs upscale command")
     parser.add_argument("--timing-size", default="1200x900", help="image for --timing (default 1200x900)")
     parser.add_argument("--timing-model", default="srresnet", help="model for --timing (default srresnet)")
+    parser.add_argument("--viewport", action="store_true",
+                        help="only viewport first: --timing-size photo at --zoom on a corner, Run, "
+                             "time to the first visible tile and to the whole visible region")
+    parser.add_argument("--zoom", type=float, default=2.0, help="zoom for --viewport (default 2.0 = 200 %%)")
     args = parser.parse_args(argv)
     if args.stall:
         bench_stall(args.stall_size)
+        return 0
+    if args.viewport:
+        bench_viewport(args.timing_size, args.timing_model, args.zoom)
         return 0
     if args.timing:
         bench_timing(args.timing_size, args.timing_model)

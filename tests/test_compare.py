@@ -261,3 +261,48 @@ def test_prepare_is_pure():
     assert prepare(image, "upscale", 2).lr_hash != first.lr_hash
     with pytest.raises(CompareError, match="unknown mode"):
         prepare(image, "sideways", 4)
+
+
+def test_partial_canvas_while_tiles_arrive(tmp_path):
+    model, _seen = _model(tmp_path)
+    tiles: list[tuple] = []
+    model.events.connect("tile", lambda key, box: tiles.append((key, box)))
+    model.open(_image(40, 36))
+    batch, _ = model.request_runs([BICUBIC_KEY])
+    request = batch[0]
+    assert model.image_for(BICUBIC_KEY) is None
+    job = Upscaler(BicubicMethod(4)).job(request.lr, tile=16)
+    model.on_started(request, "cpu")
+    order = list(reversed(range(len(job.boxes))))  # any order
+    for n, index in enumerate(order):
+        box, pixels = job.run_tile(index)
+        assert model.on_tile(request, box, np.clip(np.round(pixels * 255), 0, 255).astype(np.uint8))
+        model.on_progress(request, n + 1, len(job.boxes))
+        canvas = model.image_for(BICUBIC_KEY)
+        assert canvas is model.partial[BICUBIC_KEY] and canvas.shape == (160, 144, 3)
+        if n == 0:  # grey where no tile ran yet
+            assert tiles == [(BICUBIC_KEY, tuple(box))]
+            assert (canvas[:box[0]] == 128).all() if box[0] else (canvas[box[2]:] == 128).all()
+    output = MethodOutput.from_upscale(job.finish())
+    assert np.array_equal(model.partial[BICUBIC_KEY], output.rgb)  # every tile painted = the result
+    assert model.on_finished(request, output)
+    assert BICUBIC_KEY not in model.partial and model.image_for(BICUBIC_KEY) is output.rgb
+    assert model.cached(BICUBIC_KEY, "cpu") is output  # the cache keeps the finished image only
+    assert len(tiles) == len(job.boxes)
+    # a cancelled request paints nothing; a new image drops a canvas
+    model.on_batch_over([request])
+    model.results.clear()
+    batch, _ = model.request_runs([BICUBIC_KEY], cached_only=False)
+    assert batch and batch[0].known is not None  # from the cache: score-only, no canvas
+    assert not model.on_tile(batch[0], (0, 0, 4, 4), np.zeros((4, 4, 3), np.uint8))
+    model.open(_image(24, 24, seed=2))
+    batch, _ = model.request_runs([BICUBIC_KEY])
+    assert model.on_tile(batch[0], (0, 0, 4, 4), np.zeros((4, 4, 3), np.uint8))
+    model.cancel()
+    assert not model.on_tile(batch[0], (4, 4, 8, 8), np.zeros((4, 4, 3), np.uint8))
+    model.on_cancelled(batch[0])
+    assert BICUBIC_KEY not in model.partial and model.image_for(BICUBIC_KEY) is None
+    batch, _ = model.request_runs([BICUBIC_KEY])
+    model.on_tile(batch[0], (0, 0, 4, 4), np.zeros((4, 4, 3), np.uint8))
+    model.open(_image(20, 20, seed=3))
+    assert model.partial == {}

@@ -20,6 +20,12 @@ Rules (each tested in tests/test_compare.py, without Qt):
   and methods already queued.  :meth:`cancel` marks every outstanding request cancelled (the
   worker's per-batch tokens stop the same ones); a method can be queued again right away.
   Results of a request made for another image, mode or scale are dropped when they arrive.
+* **Partial canvas.** While a method runs tile by tile (the visible region first, see
+  ``compare.tile_order``), each finished tile is pasted into ``partial[key]`` (the HR size,
+  neutral grey where no tile ran yet) and ``tile`` is emitted with the key and the HR box; the
+  pane shows the canvas at once.  :meth:`ComparisonModel.image_for` gives it while the method
+  runs.  It is dropped when the method finishes, fails or is cancelled and when the image
+  changes; it is never a result and never cached (the cache keeps finished images only).
 * **Cache.** Results are kept per (LR hash, scale, method, device) in a size-bounded LRU of
   pixels (:class:`MethodOutput`), never Qt objects; scores per (that key, ground-truth hash).
 * **Scores** are :class:`~srgan_desktop.compare.scores.Scores` records, computed in the worker
@@ -212,6 +218,8 @@ class ComparisonModel:
         self._states: dict[str, MethodState] = {}
         self._outstanding: list[RunRequest] = []
         self._cache = _Cache(cache_bytes)
+        #: per running method, its HR canvas of the tiles done so far (grey elsewhere)
+        self.partial: dict[str, np.ndarray] = {}
         #: folders of results made elsewhere (``KEY=DIR``): each image opened gets its result from each
         self.result_folders: list[ExternalResults] = []
         self.refresh_methods()
@@ -302,6 +310,7 @@ class ComparisonModel:
         self.stop_all()
         self._prepared = prepared
         self.results, self._scores, self._files = {}, {}, []
+        self.partial = {}
         self._reset_states(keep_results=False)
         self.events.emit("image")
 
@@ -341,7 +350,10 @@ class ComparisonModel:
         if key == REFERENCE_KEY:
             return self.reference
         done = self.results.get(key)
-        return None if done is None else done.rgb
+        if done is not None:
+            return done.rgb
+        partial = self.partial.get(key)
+        return partial if partial is not None and self.state(key).active else None
 
     def display_scale(self, key: str) -> int:
         """Scene units per pixel of a pane's image: the LR input is shown ×scale, the rest ×1."""
@@ -444,10 +456,29 @@ class ComparisonModel:
             self._set_state(request.key, MethodState(Status.RUNNING, done, total,
                                                      device=self.state(request.key).device))
 
+    def on_tile(self, request: RunRequest, box: tuple[int, int, int, int], pixels: np.ndarray) -> bool:
+        """Paste a finished tile (HR box, uint8 pixels) into the method's partial canvas; emits ``tile``."""
+        if not self._live(request) or request.known is not None:
+            return False
+        shape = self.expected_shape()
+        if shape is None:
+            return False
+        key = request.key
+        canvas = self.partial.get(key)
+        if canvas is None or canvas.shape[:2] != shape:
+            canvas = np.full((shape[0], shape[1], 3), 128, dtype=np.uint8)
+            self.partial[key] = canvas
+        y0, x0, y1, x1 = (int(v) for v in box)
+        canvas[y0:y1, x0:x1] = pixels
+        self.events.emit("tile", key, (y0, x0, y1, x1))
+        return True
+
     def on_finished(self, request: RunRequest, output: MethodOutput) -> bool:
         """Store a result made for the current image (False: it was stale and is dropped)."""
         if not self._current(request):
             return False
+        if request.known is None:
+            self.partial.pop(request.key, None)
         self._cache.put(self._cache_key(request.key, output.device), output)
         if request.known is None or request.key not in self.results:
             self.results[request.key] = output
@@ -482,6 +513,7 @@ class ComparisonModel:
 
     def on_failed(self, request: RunRequest, message: str) -> None:
         if self._live(request):
+            self.partial.pop(request.key, None)
             self._set_state(request.key, MethodState(Status.FAILED, message=message))
 
     def _requeued(self, request: RunRequest) -> bool:
@@ -490,6 +522,7 @@ class ComparisonModel:
 
     def on_cancelled(self, request: RunRequest) -> None:
         if self._current(request) and self.state(request.key).active and not self._requeued(request):
+            self.partial.pop(request.key, None)
             self._set_state(request.key, MethodState(Status.CANCELLED))
 
     def on_batch_over(self, batch: list[RunRequest]) -> None:
@@ -498,6 +531,7 @@ class ComparisonModel:
         self._outstanding = [r for r in self._outstanding if id(r) not in ids]
         for request in batch:
             if self._current(request) and self.state(request.key).active and not self._requeued(request):
+                self.partial.pop(request.key, None)
                 self._set_state(request.key, MethodState(Status.CANCELLED if request.cancelled else Status.NOT_RUN))
         if not self._outstanding:
             self.events.emit("busy", False)

@@ -92,7 +92,9 @@ FOCUS_TILE = 128
 #: ``fp32``).  Measured (session 4, docs/readme/cli.md): srresnet_x4 31.1711 → 31.1667 dB
 #: (−0.004), the srgan_x4 bundled then 29.0176 → 29.0376 (+0.020), and the one that replaced it
 #: 29.2353 → 29.2290 (−0.006); session 5's srresnet_x4 31.2756 → 31.2691 (−0.006); no image
-#: moved by more than 0.04 dB.  The
+#: moved by more than 0.04 dB.  With bf16 *weights* (cast once, the fast path) and staged tiles
+#: (session 6): srresnet_x4 31.2756 → 31.2688 (−0.007), srgan_x4 29.2353 → 29.2304 (−0.005),
+#: no image by more than 0.021 dB.  The
 #: figures come from a CPU *without* native bf16, where bf16 is emulated (30× slower): autocast
 #: rounds inputs, weights and outputs to bf16 and accumulates in fp32 either way, but native
 #: kernels may sum in another order, which we could not measure here.  The speed half of the

@@ -97,6 +97,24 @@ class Raster:
         return int(self.rgb.nbytes + sum(a.nbytes for a in self._arrays[1:])
                    + sum(q.sizeInBytes() for q in self._levels))
 
+    def refresh(self, box: tuple[int, int, int, int]) -> None:
+        """Convert the region ``box`` (y0, x0, y1, x1) of :attr:`rgb` again, after it changed in place.
+
+        A raster built on a partial canvas (a method's tiles arriving) shares that array, so
+        only the new tile is converted into the level-0 buffer; the reduced levels are dropped
+        (rebuilt lazily when zoomed out).
+        """
+        y0, x0 = max(0, int(box[0])), max(0, int(box[1]))
+        y1, x1 = min(self.height, int(box[2])), min(self.width, int(box[3]))
+        self._levels, self._arrays = self._levels[:1], self._arrays[:1]
+        if y1 <= y0 or x1 <= x0:
+            return
+        keep = getattr(self._levels[0], "_keep", None)
+        if keep is None:  # big-endian: no shared buffer, convert it all
+            self._levels[0] = _to_qimage(self.rgb)
+            return
+        keep[y0:y1, x0:x1] = cv2.cvtColor(np.ascontiguousarray(self.rgb[y0:y1, x0:x1]), cv2.COLOR_RGB2BGRA)
+
     def level(self, n: int) -> tuple[QImage, int]:
         """The QImage reduced ``2**k`` times for the largest ``k <= n`` that exists, and ``k``."""
         while len(self._levels) <= n:

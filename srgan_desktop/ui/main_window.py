@@ -48,6 +48,7 @@ from srgan_desktop.ui.flicker_view import FlickerView
 from srgan_desktop.ui.image_pane import ZOOM_PRESETS, ImagePane, Raster
 from srgan_desktop.ui.metrics_panel import MetricsPanel, MetricsRow
 from srgan_desktop.ui.pane_grid import PaneContent, PaneGrid, ViewSync
+from srgan_desktop.ui.partial_view import PartialRasters, visible_lr_box
 from srgan_desktop.ui.settings import AppSettings
 from srgan_desktop.ui.swipe_view import SwipeView
 from srgan_desktop.ui.worker import WorkerThread, device_name
@@ -242,6 +243,7 @@ class MainWindow(QMainWindow):
         self._input_raster: Raster | None = None
         self._reference_raster: Raster | None = None
         self._rasters: weakref.WeakKeyDictionary[MethodOutput, Raster] = weakref.WeakKeyDictionary()
+        self._partials = PartialRasters(self.model)  # running methods' tiles, painted as they arrive
         self._active_key = ""
         self._difference_dirty = True
         self._task_seq = itertools.count(1)
@@ -272,6 +274,7 @@ class MainWindow(QMainWindow):
         self.sync.cursorMoved.connect(self._on_cursor)
         self.sync.cursorLeft.connect(lambda: self._cursor_label.setText(""))
         self.sync.viewChanged.connect(self._update_zoom_label)
+        self.sync.viewChanged.connect(self._send_viewport)
         self.difference.settingsChanged.connect(self._on_difference_settings)
 
         self.metrics = MetricsPanel(self)
@@ -286,6 +289,7 @@ class MainWindow(QMainWindow):
         # ever changed on the GUI thread (a plain Python callable would run in the worker's).
         worker.started.connect(self._on_started)
         worker.progress.connect(self._on_progress)
+        worker.tile.connect(self._on_tile)
         worker.finished.connect(self._on_finished)
         worker.scored.connect(self._on_scored)
         worker.failed.connect(self._on_failed)
@@ -303,6 +307,7 @@ class MainWindow(QMainWindow):
         events.connect("result", self._on_model_result)
         events.connect("scores", self._on_model_scores)
         events.connect("busy", self._on_model_busy)
+        events.connect("tile", self._on_model_tile)
 
         self._build_status_bar()
         self._build_actions()
@@ -528,7 +533,8 @@ class MainWindow(QMainWindow):
     def _on_model_status(self, key: str) -> None:
         state = self.model.state(key)
         if key in self.grid.keys() and key not in self.model.results:
-            self.grid.pane(key).set_message(_status_text(state, self._title_of(key)))
+            painting = self.model.image_for(key) is not None  # its tiles are on screen: no note over them
+            self.grid.pane(key).set_message("" if painting else _status_text(state, self._title_of(key)))
         if state.status is Status.RUNNING:
             if not state.tiles_total:
                 self._device_label.setText(f"Device: {state.device}")
@@ -547,6 +553,17 @@ class MainWindow(QMainWindow):
         self._refresh_key(key)
         self.scoresReady.emit(key)
 
+    def _on_model_tile(self, key: str, box: tuple[int, int, int, int]) -> None:
+        raster, new = self._partials.on_tile(key, box)
+        if new:
+            self._refresh_key(key)  # the pane shows the partial canvas from now on
+        elif raster is not None:
+            self._partials.repaint(raster, self.findChildren(ImagePane))
+
+    def _send_viewport(self) -> None:
+        """Tell the worker which LR region is on screen (its tiles run first)."""
+        self._worker.worker.set_viewport(visible_lr_box(self.sync, self.model))
+
     def _on_model_busy(self, busy: bool) -> None:
         self.act_cancel.setEnabled(busy)
         self._show_progress()
@@ -560,6 +577,9 @@ class MainWindow(QMainWindow):
 
     def _on_progress(self, request: RunRequest, done: int, total: int) -> None:
         self.model.on_progress(request, done, total)
+
+    def _on_tile(self, request: RunRequest, box: tuple[int, int, int, int], pixels: np.ndarray) -> None:
+        self.model.on_tile(request, box, pixels)
 
     def _on_cancelled(self, request: RunRequest) -> None:
         self.model.on_cancelled(request)
@@ -622,6 +642,9 @@ class MainWindow(QMainWindow):
         done = self.model.results.get(key)
         if done is not None:
             return PaneContent(title, self.raster_of(done))
+        partial = self._partials.raster(key)
+        if partial is not None:
+            return PaneContent(title, partial)
         try:
             self.model.method(key)
         except KeyError:
@@ -1081,6 +1104,7 @@ class MainWindow(QMainWindow):
         for title, reason in skipped[-1:]:
             self.statusBar().showMessage(f"{title}: {reason}", 8000)
         if batch:
+            self._send_viewport()
             self._worker.worker.submit(batch)
 
     def cancel(self) -> None:

@@ -14,6 +14,19 @@ run; that time is reported apart from inference (:attr:`MethodOutput.load_second
 result arrives with a ready-to-draw :class:`~srgan_desktop.ui.image_pane.Raster`, then its
 scores (``scored``), so the GUI thread does no heavy work.
 
+**Visible region first.**  While a pane is zoomed in, the window tells the worker what LR box
+is on screen (:meth:`UpscaleWorker.set_viewport`, thread-safe, called at every pan or zoom).
+A batch that starts with a viewport loads every network first, makes one
+:class:`~srgan_desktop.core.engine.TiledJob` per request (split finer under the viewport) and
+runs the tiles in the order of :class:`~srgan_desktop.compare.tile_order.TileOrder`: the
+visible tiles of every method in turn, then the rest; the order is re-read before each tile,
+so panning re-orders what waits.  Each tile is sent at once (``tile``: request, HR box, uint8
+pixels) with exact ``progress``; cancel is checked before each tile; a request whose last tile
+is done is finished and scored as in the sequential path, and its image is the same as a
+whole-image run (the engine's tiles are independent).  Without a viewport the batch runs
+request after request, as :meth:`Upscaler.upscale` does (which also retries CUDA OOM with a
+halved tile; a tiled job that runs out of GPU memory falls back to it).
+
 :meth:`UpscaleWorker.run_task` runs any other slow function (decoding a file, the Simulate
 mode reduction, a difference map) the same way: ``taskDone(tag, value)`` or
 ``taskFailed(tag, message)``.  The window keeps a second :class:`WorkerThread` for these, so
@@ -31,9 +44,12 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+import torch
+
 from srgan_desktop.compare import MethodOutput, ModelSource, RunRequest, compute_scores
-from srgan_desktop.core.engine import (BicubicMethod, CancelToken, Cancelled, Method, Upscaler,
-                                       UpscaleError, resolve_device)
+from srgan_desktop.compare.tile_order import Box, TileOrder
+from srgan_desktop.core.engine import (FOCUS_TILE, BicubicMethod, CancelToken, Cancelled, Method, TiledJob,
+                                       Upscaler, UpscaleError, resolve_device)
 from srgan_desktop.core.images import LoadedImage
 from srgan_desktop.errors import SrganDesktopError
 from srgan_desktop.ui.image_pane import Raster
@@ -68,6 +84,7 @@ class UpscaleWorker(QObject):
 
     started = Signal(object, str)           # RunRequest, device it runs on
     progress = Signal(object, int, int)     # RunRequest, tiles done, tiles in all
+    tile = Signal(object, object, object)   # RunRequest, HR box (y0, x0, y1, x1), uint8 pixels of it
     finished = Signal(object, object, object)  # RunRequest, MethodOutput, Raster
     scored = Signal(object, object)         # RunRequest, Scores
     failed = Signal(object, str)            # RunRequest, message for the user
@@ -84,6 +101,9 @@ class UpscaleWorker(QObject):
         self._loaded: dict[str, Method] = {}
         self._lock = threading.Lock()
         self._tokens: list[CancelToken] = []  # one per submitted batch not yet over
+        self._order = TileOrder()             # holds the viewport; the running batch's tiles
+        #: the side of the small tiles under the viewport (the engine's FOCUS_TILE)
+        self.focus_tile = FOCUS_TILE
         self._submit.connect(self._run_batch)
         self._task.connect(self._run_task)
 
@@ -100,6 +120,10 @@ class UpscaleWorker(QObject):
         with self._lock:
             for token in self._tokens:
                 token.cancel()
+
+    def set_viewport(self, box: Box | None) -> None:
+        """The LR box on screen (None: the whole image is visible); thread-safe, re-read per tile."""
+        self._order.set_viewport(box)
 
     def forget_models(self) -> None:
         """Drop loaded models (the model folder changed); takes effect on the next run."""
@@ -127,6 +151,9 @@ class UpscaleWorker(QObject):
     def _run_batch(self, batch: tuple[list[RunRequest], CancelToken]) -> None:
         requests, token = batch
         try:
+            if self._order.viewport() is not None:
+                self._run_tiled(requests, token)
+                return
             for index, request in enumerate(requests):
                 if token.cancelled:
                     for rest in requests[index:]:
@@ -171,6 +198,103 @@ class UpscaleWorker(QObject):
             _log.exception("%s failed", request.key)
             self.failed.emit(request, user_message(exc))
         return True
+
+    def _prepare(self, request: RunRequest) -> tuple[Upscaler, float]:
+        """The request's upscaler (its network loaded) and the seconds loading took now."""
+        load_seconds = 0.0
+        if request.spec.is_bicubic:
+            method: Method = BicubicMethod(request.scale)
+        else:
+            method, load_seconds = self._network(request)
+        if method.scale != request.scale:
+            raise UpscaleError(f"{request.spec.title} enlarges ×{method.scale}; "
+                               f"the comparison is at ×{request.scale}")
+        return Upscaler(method, device=request.device, tile=request.tile), load_seconds
+
+    @staticmethod
+    def _source(request: RunRequest) -> np.ndarray | LoadedImage:
+        return request.lr if request.alpha is None else LoadedImage(request.lr, request.alpha)
+
+    def _deliver(self, request: RunRequest, output: MethodOutput) -> None:
+        self.finished.emit(request, output, Raster(output.rgb))
+        self.scored.emit(request, compute_scores(output.rgb, request.reference, request.reference_hash))
+
+    def _run_tiled(self, requests: list[RunRequest], token: CancelToken) -> None:
+        """The batch tile by tile, visible region first (rules: the module docstring)."""
+        focus = self._order.viewport()
+        jobs: dict[int, tuple[RunRequest, Upscaler, TiledJob, float]] = {}
+        pending: list[RunRequest] = []   # not yet finished, failed or cancelled
+        try:
+            for n, request in enumerate(requests):
+                if token.cancelled:
+                    pending.extend(requests[n:])
+                    raise Cancelled()
+                if request.known is not None:   # only scored, as in the sequential path
+                    self._run_one(request, token)
+                    continue
+                try:
+                    self.started.emit(request, "cpu" if request.spec.is_bicubic
+                                      else str(resolve_device(request.device)))
+                    upscaler, load_seconds = self._prepare(request)
+                    job = upscaler.job(self._source(request), focus=focus, focus_tile=self.focus_tile)
+                except Exception as exc:  # noqa: BLE001 — every failure must reach the user
+                    _log.exception("%s failed", request.key)
+                    self.failed.emit(request, user_message(exc))
+                    continue
+                jobs[n] = (request, upscaler, job, load_seconds)
+                pending.append(request)
+                self._order.add(n, [core for core, _window in job.boxes])
+            while (item := self._order.next()) is not None:
+                n, index = item
+                request, upscaler, job, load_seconds = jobs[n]
+                token.raise_if_cancelled()
+                try:
+                    box, pixels = job.run_tile(index)
+                except torch.cuda.OutOfMemoryError:
+                    torch.cuda.empty_cache()
+                    self._order.remove(n)
+                    pending.remove(request)
+                    self._fallback(request, upscaler, load_seconds, token)
+                    continue
+                except Exception as exc:  # noqa: BLE001
+                    _log.exception("%s failed", request.key)
+                    self._order.remove(n)
+                    pending.remove(request)
+                    self.failed.emit(request, user_message(exc))
+                    continue
+                self._order.done(n, index)
+                self.tile.emit(request, box, np.clip(np.round(pixels * 255.0), 0, 255).astype(np.uint8))
+                self.progress.emit(request, job.done, len(job.boxes))
+                if job.done == len(job.boxes):
+                    self._order.remove(n)
+                    pending.remove(request)
+                    try:
+                        self._deliver(request, MethodOutput.from_upscale(job.finish(), load_seconds))
+                    except Exception as exc:  # noqa: BLE001
+                        _log.exception("%s failed", request.key)
+                        self.failed.emit(request, user_message(exc))
+        except Cancelled:
+            for request in pending:
+                self.cancelled.emit(request)
+        finally:
+            for n in jobs:
+                self._order.remove(n)
+
+    def _fallback(self, request: RunRequest, upscaler: Upscaler, load_seconds: float,
+                  token: CancelToken) -> None:
+        """Out of GPU memory in a tiled job: the whole request through ``upscale`` (halves the tile).
+
+        Raises Cancelled (the batch stops) like a tile would."""
+        try:
+            result = upscaler.upscale(self._source(request), cancel=token,
+                                      progress=lambda d, t: self.progress.emit(request, d, t))
+            self._deliver(request, MethodOutput.from_upscale(result, load_seconds))
+        except Cancelled:
+            self.cancelled.emit(request)
+            raise
+        except Exception as exc:  # noqa: BLE001
+            _log.exception("%s failed", request.key)
+            self.failed.emit(request, user_message(exc))
 
     def _network(self, request: RunRequest) -> tuple[Method, float]:
         """The loaded model (and the seconds it took to load and warm up now; 0 when kept)."""
