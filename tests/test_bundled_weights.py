@@ -32,8 +32,8 @@ def test_bundled_model_reproduces_its_card(name, benchmark, datasets):
     expected = descriptor.card["evaluation"][benchmark]
     upscaler = Upscaler(NetworkMethod(model, descriptor), device="cpu")
     s = descriptor.scale  # border = scale; a ×2 model's LR is made from HR with MATLAB bicubic
-    scores = [(psnr(sr, p.hr, border=s), ssim(sr, p.hr, border=s), texture_ratio(sr, p.hr),
-               niqe(sr, s), grid_ratio(sr, p.hr))
+    scores = [(psnr(sr, p.hr, border=s), ssim(sr, p.hr, border=s), texture_ratio(sr, p.hr, border=s),
+               niqe(sr, s), grid_ratio(sr, p.hr, scale=s, border=s))
               for p in find_dataset(datasets / benchmark).pairs(s)
               for sr in [upscaler.upscale(p.lr).rgb]]
     assert float(np.mean([s[0] for s in scores])) == pytest.approx(expected["psnr"], abs=0.01)

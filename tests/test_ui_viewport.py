@@ -23,6 +23,16 @@ def _lr() -> np.ndarray:
     return np.clip(base + rng.normal(0, 8, base.shape), 0, 255).astype(np.uint8)
 
 
+def _run_focused(qtbot, owner: WorkerThread, requests: list[RunRequest], idle: list) -> None:  # noqa: ANN001
+    """Submit ``requests`` with the viewport on :data:`VIEW` and wait until the batch is over."""
+    try:
+        owner.worker.set_viewport(VIEW)
+        owner.worker.submit(requests)
+        qtbot.waitUntil(lambda: bool(idle), timeout=120_000)
+    finally:
+        owner.stop()
+
+
 def test_visible_tiles_first_painted_progress_exact_and_same_image(qtbot, tiny_model_file):
     lr = _lr()
     requests = [RunRequest(MethodInfo(key="tiny", title="tiny", scale=4, model=tiny_model_file), 4, lr,
@@ -37,12 +47,7 @@ def test_visible_tiles_first_painted_progress_exact_and_same_image(qtbot, tiny_m
     worker.started.connect(lambda req, _device: started.append((req.key, len(tiles))))
     worker.finished.connect(lambda req, output, raster: finished.__setitem__(req.key, (output, raster)))
     worker.idle.connect(lambda batch: idle.append(batch))
-    try:
-        worker.set_viewport(VIEW)
-        worker.submit(requests)
-        qtbot.waitUntil(lambda: bool(idle), timeout=120_000)
-    finally:
-        owner.stop()
+    _run_focused(qtbot, owner, requests, idle)
 
     assert sorted(finished) == [BICUBIC_KEY, "tiny"]
     assert [k for k, n in started] == ["tiny", BICUBIC_KEY] and all(n == 0 for _, n in started)
@@ -88,12 +93,7 @@ def test_cancel_stops_within_one_tile_and_cancels_every_unfinished_request(qtbot
     worker.cancelled.connect(lambda req: cancelled.append(req.key))
     worker.finished.connect(lambda req, *_: finished.append(req.key))
     worker.idle.connect(lambda batch: idle.append(batch))
-    try:
-        worker.set_viewport(VIEW)
-        worker.submit(requests)
-        qtbot.waitUntil(lambda: bool(idle), timeout=120_000)
-    finally:
-        owner.stop()
+    _run_focused(qtbot, owner, requests, idle)
     assert finished == [] and sorted(cancelled) == ["one", "two"]
     assert len(tiles) <= 4  # the tile running when cancel came, at most
 

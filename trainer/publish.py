@@ -152,14 +152,15 @@ def write_cards_summary(dest: Path) -> Path:
             f"{_figures(card, 'Set5')} | {_figures(card, 'Set14')} |")
         if card.get("notes"):
             notes.append(f"- `{card.get('name', card_path.stem)}`: {card['notes']}")
-    lines += ["", "Figures: PSNR (dB) / SSIM on Y (BT.601), border 4, LR = the benchmark's "
-              "`LR_bicubic_x4` images, measured at export with the app's engine and metrics "
+    lines += ["", "Figures: PSNR (dB) / SSIM on Y (BT.601), border = the model's scale, LR = the "
+              "benchmark's `LR_bicubic_x4` images for ×4 models and, for ×2 (the benchmarks ship no "
+              "`LR_bicubic_x2`), LR made from HR with the MATLAB-compatible bicubic, measured at export with the app's engine and metrics "
               "(`srgan-desktop eval` reproduces them). NIQE: MATLAB's blind naturalness measure "
               "(lower = more natural; the HR images: Set5 5.44, Set14 4.92). Grid: median energy at the "
               "sub-pixel lattice frequencies relative to the HR images' (1 = as much as HR; more = a "
               "pixel-shuffle grid). Texture: spectral energy above a quarter of Nyquist relative to "
               "the HR images' (it counts a grid as texture too).", "",
-              "Input and output of every model: RGB in [0, 1]; ×4; 16 residual blocks, 64 channels "
+              "Input and output of every model: RGB in [0, 1]; ×4 or ×2 as named; 16 residual blocks, 64 channels "
               "(the paper's generator).", ""]
     if notes:
         lines += ["## Notes", "", *notes, ""]
