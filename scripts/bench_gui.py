@@ -368,10 +368,28 @@ def bench_viewport(size: str, model_name: str, zoom: float) -> None:
         loop = QEventLoop()  # wait in the event loop, not by polling (qWait's sleeps cost CPU)
         model.events.connect("tile", on_tile)
         model.events.connect("result", lambda k: loop.quit() if k == key else None)
+        gui_cpu = time.thread_time()
+        profile = None
+        if os.environ.get("BENCH_GUI_PROFILE"):
+            import cProfile
+            import pstats
+
+            from PySide6.QtCore import QTimer
+
+            profile = cProfile.Profile()
+            profile.enable()
+
+            def dump() -> None:  # the GUI thread's first 15 s after Run, by own time
+                profile.disable()
+                pstats.Stats(profile).sort_stats("tottime").print_stats(15)
+
+            QTimer.singleShot(15000, dump)
         window.run_method(key)
         if key not in model.results:
             loop.exec()
         total = time.perf_counter() - start
+        gui_cpu = time.thread_time() - gui_cpu
+
         state = model.results[key]
         print(f"{model_name}, {width}×{height} LR at {100 * zoom:.0f} % on its top-left corner "
               f"(visible LR box {box}, pane {pane.width()}×{pane.height()}), on {cpu_description()}, "
@@ -379,7 +397,7 @@ def bench_viewport(size: str, model_name: str, zoom: float) -> None:
         print(f"  first visible tile painted : {times.get('first', float('nan')):6.2f} s after Run")
         print(f"  whole visible region       : {times.get('visible', float('nan')):6.2f} s after Run")
         print(f"  whole image                : {total:6.2f} s after Run ({state.tiles} tiles, "
-              f"{state.seconds:.1f} s of inference)")
+              f"{state.seconds:.1f} s of inference; the GUI thread used {gui_cpu:.1f} CPU-s meanwhile)")
         window.close()
 
 

@@ -225,7 +225,9 @@ def test_selftest_reports_json_and_exits_0(tmp_path):
         assert model["ok"] is (True if model["available"] else None), model
         assert model["available"] or model["reason"]
     image = load_image(tmp_path / "selftest.png")
-    assert image.height == 64 and image.width == 64 + 68 * (2 + report["models_available"])  # + bicubic, spandrel
+    # nearest ×4, bicubic and spandrel (×4, 64 px), then each bundled model at its own scale, 4 px gaps
+    widths = [64, 64, 64] + [m["output_shape"][1] for m in report["models"] if m["available"]]
+    assert image.height == 64 and image.width == sum(widths) + 4 * (len(widths) - 1)
 
 
 def test_selftest_fails_when_a_bundled_model_is_broken(tmp_path, monkeypatch, capsys):
