@@ -172,25 +172,13 @@ class UpscaleWorker(QObject):
         """Run one request; False when the batch must stop (cancelled)."""
         try:
             if request.known is not None:
-                output = request.known
+                self.scored.emit(request, compute_scores(request.known.rgb, request.reference,
+                                                         request.reference_hash))
             else:
-                load_seconds = 0.0
                 # started comes first: the window shows "busy" while the model loads
-                self.started.emit(request, "cpu" if request.spec.is_bicubic else str(resolve_device(request.device)))
-                if request.spec.is_bicubic:
-                    method = BicubicMethod(request.scale)
-                else:
-                    method, load_seconds = self._network(request)
-                upscaler = Upscaler(method, device=request.device, tile=request.tile)
-                if method.scale != request.scale:
-                    raise UpscaleError(f"{request.spec.title} enlarges ×{method.scale}; "
-                                       f"the comparison is at ×{request.scale}")
-                source = request.lr if request.alpha is None else LoadedImage(request.lr, request.alpha)
-                result = upscaler.upscale(source, cancel=token,
-                                          progress=lambda d, t: self.progress.emit(request, d, t))
-                output = MethodOutput.from_upscale(result, load_seconds)
-                self.finished.emit(request, output, Raster(output.rgb))
-            self.scored.emit(request, compute_scores(output.rgb, request.reference, request.reference_hash))
+                self.started.emit(request, self._device_of(request))
+                upscaler, load_seconds = self._prepare(request)
+                self._upscale_whole(request, upscaler, load_seconds, token)
         except Cancelled:
             self.cancelled.emit(request)
             return False
@@ -198,6 +186,17 @@ class UpscaleWorker(QObject):
             _log.exception("%s failed", request.key)
             self.failed.emit(request, user_message(exc))
         return True
+
+    @staticmethod
+    def _device_of(request: RunRequest) -> str:
+        return "cpu" if request.spec.is_bicubic else str(resolve_device(request.device))
+
+    def _upscale_whole(self, request: RunRequest, upscaler: Upscaler, load_seconds: float,
+                       token: CancelToken) -> None:
+        """The request through :meth:`Upscaler.upscale` (in order; CUDA OOM halves the tile)."""
+        result = upscaler.upscale(self._source(request), cancel=token,
+                                  progress=lambda d, t: self.progress.emit(request, d, t))
+        self._deliver(request, MethodOutput.from_upscale(result, load_seconds))
 
     def _prepare(self, request: RunRequest) -> tuple[Upscaler, float]:
         """The request's upscaler (its network loaded) and the seconds loading took now."""
@@ -233,8 +232,7 @@ class UpscaleWorker(QObject):
                     self._run_one(request, token)
                     continue
                 try:
-                    self.started.emit(request, "cpu" if request.spec.is_bicubic
-                                      else str(resolve_device(request.device)))
+                    self.started.emit(request, self._device_of(request))
                     upscaler, load_seconds = self._prepare(request)
                     job = upscaler.job(self._source(request), focus=focus, focus_tile=self.focus_tile)
                 except Exception as exc:  # noqa: BLE001 — every failure must reach the user
@@ -286,9 +284,7 @@ class UpscaleWorker(QObject):
 
         Raises Cancelled (the batch stops) like a tile would."""
         try:
-            result = upscaler.upscale(self._source(request), cancel=token,
-                                      progress=lambda d, t: self.progress.emit(request, d, t))
-            self._deliver(request, MethodOutput.from_upscale(result, load_seconds))
+            self._upscale_whole(request, upscaler, load_seconds, token)
         except Cancelled:
             self.cancelled.emit(request)
             raise
