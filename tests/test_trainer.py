@@ -343,3 +343,64 @@ def test_hold_out_images_are_not_trained_on_and_validate_the_run(image_folder, t
         loop.load_images = original
     assert sorted(f.stem for f in seen) == ["img_2", "img_3", "img_4", "img_5"]
     assert CropDataset is not None
+
+
+def test_distill_dataset_crops_lr_hr_and_teacher_alike():
+    """The target is (1 − w)·HR + w·teacher at the very pixels of the LR crop, under the same
+    flip/rotation: with the teacher = HR the target is the HR crop, and HR ↓ = the LR crop there."""
+    from trainer.data import DistillDataset, DistillImage
+
+    rng = np.random.default_rng(0)
+    hr = rng.integers(0, 256, (64, 80, 3), dtype=np.uint8)
+    lr = imresize(hr, output_shape=(16, 20))
+    image = DistillImage(hr, lr, (hr / 255.0).astype(np.float16))
+    data = DistillDataset([image], crop=32, scale=4, weight=0.7, seed=1)
+    for index in range(6):
+        lr_crop, target = data[index]
+        assert lr_crop.shape == (3, 8, 8) and target.shape == (3, 32, 32)
+        # the target (≈ HR crop) downscaled is the LR crop, up to the image-border effect of bicubic
+        down = imresize((target.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8), output_shape=(8, 8))
+        assert np.abs(down[2:-2, 2:-2].astype(int) - (lr_crop.permute(1, 2, 0).numpy() * 255).round()
+                      [2:-2, 2:-2].astype(int)).max() <= 3
+    zero = DistillDataset([DistillImage(hr, lr, np.zeros_like(hr, dtype=np.float16))], crop=32, scale=4,
+                          weight=0.25, seed=1)
+    assert float(zero[0][1].max()) <= 0.75 + 1e-6  # (1 − w)·HR + w·0
+
+
+def test_distill_trains_a_compact_student_that_the_app_loads(image_folder, tmp_path):
+    """srgan-train distill: a teacher file (a tiny SRResNet saved as the app saves models), two
+    steps, export → spandrel's Real-ESRGAN Compact in the app, exactly tiled like the whole frame."""
+    from srgan_desktop.core.engine import NetworkMethod, Upscaler
+    from srgan_desktop.core.weights import load_model, save_model
+    from trainer.cli import main as train_main
+
+    torch.manual_seed(0)
+    teacher = save_model(SRResNet(num_blocks=1).eval(), tmp_path / "teacher.safetensors",
+                         {"name": "teacher", "architecture": "srresnet"})
+    out = tmp_path / "run"
+    assert train_main(["distill", "--data", str(image_folder), "--teacher", str(teacher), "--iterations", "3", "--log-every", "1",
+                       "--batch", "2", "--crop", "32", "--features", "8", "--convs", "2", "--workers", "0",
+                       "--validation", "--no-progress", "--out", str(out), "--device", "cpu"]) == 0
+    log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    rows = [r for r in log if "lr" in r]
+    assert rows[-1]["lr"] < rows[0]["lr"]  # the cosine schedule
+    card = export_checkpoint(out / "last.pt", "fast_test", tmp_path / "weights", eval_dirs=[])
+    assert card["architecture"] == "RealESRGAN Compact" and card["training"]["teacher"] == str(teacher)
+    model, descriptor = load_model(tmp_path / "weights" / "fast_test.safetensors")
+    assert descriptor.loader == "spandrel" and descriptor.tiling == "exact" and descriptor.scale == 4
+    assert descriptor.params == card["params"]
+    image = np.random.default_rng(1).integers(0, 256, (40, 36, 3), dtype=np.uint8)
+    whole = Upscaler(NetworkMethod(model, descriptor), device="cpu", tile=0).upscale(image).rgb
+    tiled = Upscaler(NetworkMethod(model, descriptor), device="cpu", tile=16).upscale(image).rgb
+    assert whole.shape == (160, 144, 3) and np.array_equal(whole, tiled)
+
+
+def test_distill_refuses_a_teacher_of_another_scale(image_folder, tmp_path, capsys):
+    from srgan_desktop.core.weights import save_model
+    from trainer.cli import main as train_main
+
+    teacher = save_model(SRResNet(num_blocks=1, scale=2).eval(), tmp_path / "t2.safetensors",
+                         {"name": "t2", "architecture": "srresnet"})
+    code = train_main(["distill", "--data", str(image_folder), "--teacher", str(teacher), "--iterations", "1",
+                       "--crop", "32", "--validation", "--no-progress", "--out", str(tmp_path / "r")])
+    assert code == 2 and "×2 model" in capsys.readouterr().err

@@ -4,6 +4,7 @@ Examples::
 
     srgan-train srresnet --data ../shared/datasets/SunHays80/HR --iterations 100000 --out runs/srresnet
     srgan-train srgan --init resources/weights/srresnet_x4.safetensors --data ... --out runs/srgan
+    srgan-train distill --data ../shared/datasets/SunHays80/HR --out runs/fast_x4
     srgan-train export runs/srresnet/last.pt --name srresnet_x4
 
 Under ``torchrun --nproc-per-node N`` the same commands train with DistributedDataParallel.
@@ -28,13 +29,15 @@ def _add_training_options(p: argparse.ArgumentParser, stage: str) -> None:
                    help="folder(s) of HR training images (PNG/JPEG/...); crops are taken at random")
     p.add_argument("--out", default=f"runs/{stage}", help="run folder: last.pt checkpoint and log.jsonl "
                    "(default: %(default)s)")
-    p.add_argument("--iterations", type=int, default=100_000 if stage == "srgan" else 1_000_000,
+    p.add_argument("--iterations", type=int, default=1_000_000 if stage == "srresnet" else 100_000,
                    help="total generator updates (default: %(default)s, as in the paper)")
     p.add_argument("--batch", type=int, default=16, help="HR crops per batch (default: %(default)s)")
     p.add_argument("--crop", type=int, default=96, help="HR crop side in pixels (default: %(default)s)")
     p.add_argument("--scale", type=int, default=4, choices=[2, 4, 8], help="upscaling factor")
     p.add_argument("--blocks", type=int, default=16, help="residual blocks in the generator (paper: 16)")
-    p.add_argument("--lr", type=float, default=1e-4, help="Adam learning rate (paper: 1e-4)")
+    p.add_argument("--lr", type=float, default=5e-4 if stage == "distill" else 1e-4,
+                   help="Adam learning rate (paper: 1e-4; distill: the start of its cosine, default "
+                        "%(default)s)")
     p.add_argument("--beta1", type=float, default=0.9, help="Adam beta1 (paper: 0.9)")
     p.add_argument("--content-loss", choices=list(CONTENT_LOSSES), default="mse",
                    help="content loss: pixel MSE (paper: SRGAN-MSE), VGG19 features φ2,2 / φ5,4 scaled by "
@@ -86,6 +89,25 @@ def _add_training_options(p: argparse.ArgumentParser, stage: str) -> None:
                             "checkerboard-free at initialisation); only for a run from scratch")
 
 
+def _default_teacher() -> str:
+    from srgan_desktop.paths import weights_dir
+
+    return str(weights_dir() / "srresnet_x4.safetensors")
+
+
+def _add_distill_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--teacher", default=_default_teacher(), metavar="WEIGHTS",
+                   help="the teacher: any model the app loads, at the student's scale (default: the "
+                        "bundled SRResNet, %(default)s); run frozen on the student's LR crops")
+    p.add_argument("--distill-weight", type=float, default=0.5, metavar="W",
+                   help="loss = (1 − W) · MSE(student, HR) + W · MSE(student, teacher(LR)) (default: "
+                        "%(default)s)")
+    p.add_argument("--features", type=int, default=48,
+                   help="the student's channels (Real-ESRGAN compact network; default: %(default)s)")
+    p.add_argument("--convs", type=int, default=8,
+                   help="the student's 3×3 convolutions after the first (default: %(default)s)")
+
+
 def _auto_here() -> str:
     from srgan_desktop.core.engine import cpu_has_native_bf16
 
@@ -112,6 +134,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_training_options(sub.add_parser(
         "srresnet", help="stage 1: SRResNet with a content loss (pixel MSE by default)",
         description="Stage 1: train the SRResNet generator."), "srresnet")
+    distill = sub.add_parser(
+        "distill", help="a small fast ×4 student distilled from a teacher (default: srresnet_x4)",
+        description="Knowledge distillation: train Real-ESRGAN's compact network (spandrel's "
+                    "SRVGGNetCompact, 48 channels × 8 convolutions by default, 0.19 M parameters) on the "
+                    "MSE to (1 − W)·HR + W·teacher(LR), the teacher run frozen on the same LR crops; "
+                    "learning rate cosine from --lr to --lr/100.")
+    _add_training_options(distill, "distill")
+    _add_distill_options(distill)
     srgan = sub.add_parser("srgan", help="stage 2: SRGAN from a stage-1 generator",
                            description="Stage 2: adversarial training, generator initialised with --init.")
     _add_training_options(srgan, "srgan")
@@ -187,7 +217,9 @@ def main(argv: list[str] | None = None) -> int:
             gan=getattr(args, "gan", "standard"), lr_d=getattr(args, "lr_d", None),
             spectral_norm=getattr(args, "spectral_norm", False), ema=args.ema,
             icnr=getattr(args, "icnr", False), fm_weight=getattr(args, "fm_weight", 1.0),
-            grid_weight=args.grid_weight, hold_out=read_hold_out(args.hold_out))
+            grid_weight=args.grid_weight, hold_out=read_hold_out(args.hold_out),
+            teacher=getattr(args, "teacher", None), distill_weight=getattr(args, "distill_weight", 0.5),
+            features=getattr(args, "features", 48), convs=getattr(args, "convs", 8))
         summary = train(cfg)
         print(json.dumps(summary))
         return 0

@@ -10,6 +10,7 @@ DataLoader workers), so decoding never starves the model.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,7 @@ from srgan_desktop.core.images import IMAGE_SUFFIXES, load_image
 from srgan_desktop.core.resize import imresize
 from srgan_desktop.utils import rgb_to_tensor
 
-__all__ = ["find_images", "load_images", "CropDataset", "StreamSampler", "make_loader"]
+__all__ = ["find_images", "load_images", "CropDataset", "DistillDataset", "StreamSampler", "make_loader"]
 
 
 def find_images(folders: Sequence[str | Path]) -> list[Path]:
@@ -78,6 +79,45 @@ class CropDataset(Dataset):
         hr = np.ascontiguousarray(hr)
         lr = imresize(hr, output_shape=(self.crop // self.scale, self.crop // self.scale))
         return _to_tensor(lr), _to_tensor(hr)
+
+
+@dataclass(frozen=True)
+class DistillImage:
+    """One training photo for distillation: HR (cropped to a multiple of the scale), its LR by the
+    core's bicubic (8 bits), and the teacher's output on that whole LR image (float16, [0, 1])."""
+
+    hr: np.ndarray
+    lr: np.ndarray
+    teacher: np.ndarray
+
+
+class DistillDataset(CropDataset):
+    """Sample ``i`` = an aligned crop of LR, HR and the teacher's output, flipped/rotated alike.
+
+    Returns ``lr`` and the target ``(1 − w) · HR + w · teacher``.  The teacher ran once on each
+    whole LR photo (:func:`trainer.loop.distill_images`), so its output has no crop-border
+    artefacts (its receptive radius, 40 LR pixels, exceeds a 24-pixel LR crop) and costs nothing
+    per step; the LR crop is cut from the same whole-image LR the teacher saw."""
+
+    def __init__(self, images: Sequence[DistillImage], crop: int = 96, scale: int = 4,
+                 weight: float = 0.5, seed: int = 0) -> None:
+        super().__init__([im.hr for im in images], crop, scale, seed)
+        self.distill_images = list(images)
+        self.weight = weight
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        rng = np.random.default_rng([self.seed, index])
+        image = self.distill_images[int(rng.integers(len(self.distill_images)))]
+        s, side = self.scale, self.crop // self.scale
+        top = int(rng.integers(image.lr.shape[0] - side + 1))
+        left = int(rng.integers(image.lr.shape[1] - side + 1))
+        lr = image.lr[top:top + side, left:left + side]
+        hr = image.hr[top * s:(top + side) * s, left * s:(left + side) * s]
+        soft = image.teacher[top * s:(top + side) * s, left * s:(left + side) * s]
+        flip, turns = rng.random() < 0.5, int(rng.integers(4))
+        lr, hr, soft = (np.ascontiguousarray(np.rot90(a[:, ::-1] if flip else a, turns)) for a in (lr, hr, soft))
+        target = (1.0 - self.weight) * (hr.astype(np.float32) / 255.0) + self.weight * soft.astype(np.float32)
+        return _to_tensor(lr), torch.from_numpy(np.ascontiguousarray(target.transpose(2, 0, 1)))
 
 
 def _to_tensor(rgb: np.ndarray) -> torch.Tensor:

@@ -1,6 +1,14 @@
 """The two training stages of the paper, in one loop.
 
 * ``srresnet``: the generator alone, pixel MSE (or a VGG content loss), Adam β1 = 0.9.
+* ``distill``: a small fast student (Real-ESRGAN's compact VGG-style network, spandrel's
+  ``SRVGGNetCompact``: ``features`` channels, ``convs`` 3×3 convolutions, one pixel shuffle, plus
+  the nearest-upsampled input) trained on the MSE to ``(1 − w) · HR + w · teacher(LR)`` — which
+  is ``(1 − w) · MSE(HR) + w · MSE(teacher)`` up to a constant — with ``w = distill_weight`` and
+  the teacher (``srresnet_x4`` by default) run once on each whole LR training photo (no
+  crop-border artefacts, nothing per step; :class:`~trainer.data.DistillDataset`); the
+  learning rate follows a cosine from ``lr`` to ``lr / 100`` over the iterations (soft targets,
+  Hinton et al. 2015).
 * ``srgan``: generator initialised from a stage-1 model, the discriminator of the core,
   alternating D and G updates; G loss = content + 1e-3 · (−log D(G(LR))); the learning rate
   drops ×0.1 for the second half of the iterations.  These paper settings are the defaults;
@@ -38,6 +46,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import torch.distributed as dist
 from torch import nn
@@ -46,22 +55,26 @@ from tqdm import tqdm
 
 from srgan_desktop.core.arch import Discriminator, SRResNet
 from srgan_desktop.core.benchmarks import Dataset, find_dataset
-from srgan_desktop.core.engine import cpu_has_native_bf16, resolve_device
+from srgan_desktop.core.engine import NetworkMethod, Upscaler, cpu_has_native_bf16, resolve_device
+from srgan_desktop.core.resize import imresize
 from srgan_desktop.core.weights import load_model
 from trainer.checkpoint import load_checkpoint, restore_rng_state, save_checkpoint
-from trainer.data import CropDataset, find_images, load_images, make_loader
+from trainer.data import CropDataset, DistillDataset, DistillImage, find_images, load_images, make_loader
 from trainer.losses import (adversarial_generator_loss, content_loss, discriminator_loss,
                            feature_matching_loss, lattice_loss, uses_feature_matching)
 from trainer.validate import load_benchmark, validate
 
-__all__ = ["TrainConfig", "train", "training_step", "load_generator_weights"]
+__all__ = ["TrainConfig", "train", "training_step", "load_generator_weights", "build_generator", "STAGES"]
+
+#: the stages of ``srgan-train`` that train a generator
+STAGES = ("srresnet", "srgan", "distill")
 
 
 @dataclass
 class TrainConfig:
     """Every knob of a run (also stored in each checkpoint)."""
 
-    stage: str = "srresnet"                 # srresnet | srgan
+    stage: str = "srresnet"                 # srresnet | srgan | distill
     data: list[str] = field(default_factory=list)
     out: str = "runs/srresnet"
     iterations: int = 1000
@@ -97,6 +110,41 @@ class TrainConfig:
     fm_weight: float = 1.0                  # weight of the D-feature-matching term (dfeat)
     grid_weight: float = 0.0                # weight of the lattice-frequency loss (0: off)
     hold_out: list[str] = field(default_factory=list)  # image stems kept out of the training data
+    teacher: str | None = None              # distill: the teacher's weights
+    distill_weight: float = 0.5             # distill: weight of the teacher's output in the target
+    features: int = 48                      # distill: the student's channels
+    convs: int = 8                          # distill: the student's 3×3 convolutions after the first
+
+
+def build_generator(stage: str, scale: int, blocks: int = 16, features: int = 48,
+                    convs: int = 8) -> nn.Module:
+    """The generator a stage trains: the paper's SRResNet, or for ``distill`` the compact
+    student (spandrel's ``SRVGGNetCompact``, so the app loads the exported weights through
+    spandrel like any Real-ESRGAN compact model)."""
+    if stage != "distill":
+        return SRResNet(num_blocks=blocks, scale=scale)
+    from spandrel.architectures.Compact import Compact
+
+    return Compact(num_feat=features, num_conv=convs, upscale=scale)
+
+
+def distill_images(images: list[np.ndarray], cfg: TrainConfig, device: torch.device) -> list[DistillImage]:
+    """Each training photo with its LR and the teacher's output on the whole LR image, computed
+    once by the app's engine (fp32)."""
+    if not cfg.teacher:
+        raise ValueError("distill needs --teacher WEIGHTS (e.g. resources/weights/srresnet_x4.safetensors)")
+    model, descriptor = load_model(cfg.teacher)
+    if descriptor.scale != cfg.scale:
+        raise ValueError(f"--teacher {cfg.teacher} is a ×{descriptor.scale} model; the student is ×{cfg.scale}")
+    upscaler = Upscaler(NetworkMethod(model, descriptor), device=str(device), tile=0, precision="fp32")
+    out = []
+    for hr in images:
+        h, w = (hr.shape[0] // cfg.scale) * cfg.scale, (hr.shape[1] // cfg.scale) * cfg.scale
+        hr = np.ascontiguousarray(hr[:h, :w])
+        lr = imresize(hr, output_shape=(h // cfg.scale, w // cfg.scale))
+        soft = upscaler.upscale(lr, as_float=True).rgb
+        out.append(DistillImage(hr, lr, np.clip(soft, 0.0, 1.0).astype(np.float16)))
+    return out
 
 
 def load_generator_weights(path: str | Path) -> dict[str, torch.Tensor]:
@@ -138,7 +186,7 @@ class _Logger:
 
 def train(cfg: TrainConfig) -> dict[str, Any]:
     """Run (or continue) one stage; returns a summary of the run."""
-    if cfg.stage not in ("srresnet", "srgan"):
+    if cfg.stage not in STAGES:
         raise ValueError(f"unknown stage '{cfg.stage}'")
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
@@ -152,7 +200,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     logger = _Logger(out, rank == 0)
     torch.manual_seed(cfg.seed + rank)
 
-    generator = SRResNet(num_blocks=cfg.blocks, scale=cfg.scale).to(device)
+    generator = build_generator(cfg.stage, cfg.scale, cfg.blocks, cfg.features, cfg.convs).to(device)
     if cfg.icnr and not (cfg.init or cfg.resume):
         icnr_(generator)
     discriminator = Discriminator(cfg.crop).to(device) if cfg.stage == "srgan" else None
@@ -212,7 +260,11 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
 
     files = [f for f in find_images(cfg.data) if f.stem not in set(cfg.hold_out)]
     images = load_images(files, cfg.crop)
-    dataset = CropDataset(images, cfg.crop, cfg.scale, seed=cfg.seed)
+    if cfg.stage == "distill":
+        dataset: CropDataset = DistillDataset(distill_images(images, cfg, device), cfg.crop, cfg.scale,
+                                              cfg.distill_weight, seed=cfg.seed)
+    else:
+        dataset = CropDataset(images, cfg.crop, cfg.scale, seed=cfg.seed)
     loader = make_loader(dataset, start, cfg.iterations, cfg.batch, cfg.workers, rank, world)
     benchmarks = [_validation_set(v, cfg) for v in cfg.validation] if rank == 0 else []
 
@@ -373,6 +425,9 @@ def update_ema(ema: nn.Module, model: nn.Module, decay: float) -> None:
 
 
 def _learning_rate(cfg: TrainConfig, iteration: int) -> float:
+    if cfg.stage == "distill":  # cosine from lr to lr/100
+        progress = min(1.0, iteration / max(1, cfg.iterations))
+        return cfg.lr * (0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * progress)))
     if cfg.stage == "srgan" and iteration > math.ceil(cfg.iterations * cfg.lr_drop_at):
         return cfg.lr * 0.1
     return cfg.lr

@@ -15,10 +15,10 @@ from typing import Any
 
 import torch
 
-from srgan_desktop.core.arch import SRResNet
 from srgan_desktop.core.weights import load_model, save_model
 from srgan_desktop.utils import atomic_write
 from trainer.checkpoint import load_checkpoint
+from trainer.loop import build_generator
 from trainer.validate import load_benchmark, validate
 
 __all__ = ["export_checkpoint", "remeasure", "measure_card", "write_cards_summary", "DEFAULT_EVAL_DIRS"]
@@ -29,6 +29,8 @@ DEFAULT_EVAL_DIRS = ["../shared/datasets/Set5", "../shared/datasets/Set14"]
 def _variant(stage: str, content_loss: str) -> str:
     if stage == "srresnet":
         return f"srresnet-{content_loss}"
+    if stage == "distill":
+        return "distilled-compact"
     return f"srgan-{content_loss}"
 
 
@@ -38,23 +40,30 @@ def export_checkpoint(checkpoint: str | Path, name: str, dest: Path, title: str 
     """Write ``dest/NAME.safetensors`` and its card; returns the card."""
     ckpt = load_checkpoint(checkpoint)
     cfg = json.loads(ckpt["config"])
-    generator = SRResNet(num_blocks=cfg.get("blocks", 16), scale=cfg.get("scale", 4))
+    stage, loss = cfg["stage"], cfg["content_loss"]
+    generator = build_generator(stage, cfg.get("scale", 4), cfg.get("blocks", 16), cfg.get("features", 48),
+                                cfg.get("convs", 8))
+    distilled = stage == "distill"
     ema = "generator_ema" in ckpt  # an EMA run exports the averaged weights, not the raw ones
     generator.load_state_dict(ckpt["generator_ema"] if ema else ckpt["generator"])
     generator.eval()
-    stage, loss = cfg["stage"], cfg["content_loss"]
     variant = _variant(stage, loss)
     if title is None:
         title = {"srresnet-mse": "SRResNet (MSE)", "srgan-mse": "SRGAN (MSE content loss)",
                  "srgan-vgg54": "SRGAN (VGG54)", "srgan-vgg22": "SRGAN (VGG22)",
-                 "srgan-dfeat": "SRGAN (D-features)", "srgan-mse+dfeat": "SRGAN (MSE + D-features)"}.get(variant, name)
+                 "srgan-dfeat": "SRGAN (D-features)", "srgan-mse+dfeat": "SRGAN (MSE + D-features)",
+                 "distilled-compact": "Fast (distilled)"}.get(variant, name)
+    scale = int(cfg.get("scale", 4))
+    shape: dict[str, Any] = ({"architecture": "RealESRGAN Compact", "features": cfg.get("features", 48),
+                              "convs": cfg.get("convs", 8)} if distilled else
+                             {"architecture": "srresnet", "num_blocks": generator.num_blocks,
+                              "channels": generator.channels})
     card: dict[str, Any] = {
         "name": name,
         "title": title,
-        "architecture": "srresnet",
-        "num_blocks": generator.num_blocks,
-        "channels": generator.channels,
-        "scale": generator.scale,
+        **shape,
+        "scale": scale,
+        "params": sum(p.numel() for p in generator.parameters()),
         "variant": variant,
         "content_loss": loss,
         "adversarial_weight": cfg.get("adversarial_weight") if stage == "srgan" else None,
@@ -77,36 +86,43 @@ def export_checkpoint(checkpoint: str | Path, name: str, dest: Path, title: str 
             "icnr": cfg.get("icnr", False),
             "degradation": "MATLAB-compatible bicubic x4 (antialiased, a=-0.5), LR rounded to 8 bits",
             "initialised_from": cfg.get("init"),
+            "teacher": cfg.get("teacher") if distilled else None,
+            "distillation_loss": (f"MSE to (1 - {cfg.get('distill_weight')}) * HR + "
+                                  f"{cfg.get('distill_weight')} * teacher(LR), teacher run once on each "
+                                  "whole LR training photo") if distilled else None,
+            "learning_rate_schedule": "cosine to lr/100" if distilled else None,
             "wall_time_hours": round(float(ckpt.get("elapsed", 0.0)) / 3600.0, 3),
             "hardware": ckpt.get("hardware", ""),
             "seed": cfg.get("seed"),
         },
         "evaluation": {},
-        "evaluation_protocol": f"PSNR/SSIM on Y (BT.601), border {generator.scale}, SSIM Gaussian 11x11 "
-                               f"sigma 1.5; NIQE (MATLAB niqe, Y, border {generator.scale}, mean over "
+        "evaluation_protocol": f"PSNR/SSIM on Y (BT.601), border {scale}, SSIM Gaussian 11x11 "
+                               f"sigma 1.5; NIQE (MATLAB niqe, Y, border {scale}, mean over "
                                "images that NIQE can score); "
                                "grid = median over images of the lattice-frequency energy relative to "
                                "the HR image's (core.metrics.grid_ratio); "
-                               + (f"LR = the benchmark's LR_bicubic_x{generator.scale} images, else "
+                               + (f"LR = the benchmark's LR_bicubic_x{scale} images, else "
                                   "made from HR with the MATLAB-compatible bicubic"),
         "exported": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "exported_with": {"torch": torch.__version__, "python": platform.python_version()},
         "notes": notes,
     }
-    card["evaluation"] = measure_card(generator, eval_dirs)
+    card["evaluation"] = measure_card(generator, eval_dirs, scale)
     path = save_model(generator, Path(dest) / f"{name}.safetensors", card)
     load_model(path)  # the app's loader must accept what we wrote
     write_cards_summary(Path(dest))
     return card
 
 
-def measure_card(generator: torch.nn.Module, eval_dirs: list[str] | None = None) -> dict[str, dict[str, float]]:
+def measure_card(generator: torch.nn.Module, eval_dirs: list[str] | None = None,
+                 scale: int | None = None) -> dict[str, dict[str, float]]:
     """The card's ``evaluation``: :func:`~trainer.validate.validate` on each benchmark folder."""
+    scale = scale or generator.scale
     evaluation = {}
     for folder in eval_dirs if eval_dirs is not None else DEFAULT_EVAL_DIRS:
         if Path(folder).is_dir():
-            bench = load_benchmark(folder, generator.scale)
-            evaluation[bench.name] = {k: round(v, 4) for k, v in validate(generator, bench, scale=generator.scale).items()}
+            bench = load_benchmark(folder, scale)
+            evaluation[bench.name] = {k: round(v, 4) for k, v in validate(generator, bench, scale=scale).items()}
     return evaluation
 
 
@@ -116,11 +132,16 @@ def remeasure(name: str, dest: Path, eval_dirs: list[str] | None = None) -> dict
     generator, descriptor = load_model(Path(dest) / f"{name}.safetensors")
     generator.eval()
     card = dict(descriptor.card)
-    card["evaluation"] = measure_card(generator, eval_dirs)
+    card["evaluation"] = measure_card(_network(generator), eval_dirs, descriptor.scale)
     card_path = Path(dest) / f"{name}.json"
     atomic_write(card_path, json.dumps(card, indent=2) + "\n")
     write_cards_summary(Path(dest))
     return card
+
+
+def _network(model: torch.nn.Module) -> torch.nn.Module:
+    """The network itself: a spandrel-loaded model is wrapped (``SpandrelNet.net``)."""
+    return getattr(model, "net", model)
 
 
 def _figures(card: dict[str, Any], bench: str) -> str:
@@ -160,8 +181,9 @@ def write_cards_summary(dest: Path) -> Path:
               "sub-pixel lattice frequencies relative to the HR images' (1 = as much as HR; more = a "
               "pixel-shuffle grid). Texture: spectral energy above a quarter of Nyquist relative to "
               "the HR images' (it counts a grid as texture too).", "",
-              "Input and output of every model: RGB in [0, 1]; ×4 or ×2 as named; 16 residual blocks, 64 channels "
-              "(the paper's generator).", ""]
+              "Input and output of every model: RGB in [0, 1]; ×4 or ×2 as named; the SRResNet/SRGAN models have 16 "
+              "residual blocks, 64 channels (the paper's generator); `fast_x4` is a distilled compact network "
+              "(its card gives its size and teacher).", ""]
     if notes:
         lines += ["## Notes", "", *notes, ""]
     target = Path(dest) / "README.md"

@@ -20,7 +20,8 @@ import torch
 from srgan_desktop.core.benchmarks import Dataset, find_dataset
 from srgan_desktop.core.engine import NetworkMethod, Upscaler
 from srgan_desktop.core.measures import is_number, measure, summarise
-from srgan_desktop.core.weights import ModelDescriptor
+from srgan_desktop.core.arch import SRResNet
+from srgan_desktop.core.weights import ModelDescriptor, layer_profile
 
 __all__ = ["load_benchmark", "validate", "VALIDATION_MEASURES"]
 
@@ -44,9 +45,7 @@ def validate(generator: torch.nn.Module, benchmark: Dataset, device: str = "cpu"
     The model is left in the mode it was in."""
     was_training = generator.training
     generator.eval()
-    descriptor = ModelDescriptor(name="validation", scale=scale,
-                                 num_blocks=getattr(generator, "num_blocks", 16),
-                                 channels=getattr(generator, "channels", 64))
+    descriptor = _descriptor(generator, scale)
     upscaler = Upscaler(NetworkMethod(generator, descriptor), device=device, tile=0, precision="fp32")
     try:
         rows = [measure(upscaler.upscale(pair.lr).rgb, pair.hr, VALIDATION_MEASURES, border=scale)
@@ -59,3 +58,15 @@ def validate(generator: torch.nn.Module, benchmark: Dataset, device: str = "cpu"
         if numbers:
             figures[name] = summarise(name, numbers)
     return figures
+
+
+def _descriptor(generator: torch.nn.Module, scale: int) -> ModelDescriptor:
+    """How the engine runs a generator in training: the SRResNet family, or the distillation
+    student (a local CNN, exactly tiled by its receptive radius, as ``load_model`` describes it)."""
+    if isinstance(generator, SRResNet):
+        return ModelDescriptor(name="validation", scale=scale, num_blocks=generator.num_blocks,
+                               channels=generator.channels)
+    radius, bytes_per_px = layer_profile(generator)
+    return ModelDescriptor(name="validation", architecture=type(generator).__name__, scale=scale,
+                           num_blocks=0, channels=0, loader="spandrel", pad=radius,
+                           bytes_per_lr_pixel=bytes_per_px)

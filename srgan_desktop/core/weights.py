@@ -378,7 +378,7 @@ def save_model(model: torch.nn.Module, path: str | os.PathLike, card: dict[str, 
     card_path = path.with_suffix(".json")
     card_text = json.dumps(card, indent=2, default=_jsonable) + "\n"
     with atomic_path(path) as tmp, atomic_path(card_path) as card_tmp:
-        save_file(state, str(tmp), metadata={"format": "pt", "architecture": "srresnet"})
+        save_file(state, str(tmp), metadata={"format": "pt", "architecture": str(card.get("architecture", "srresnet"))})
         card_tmp.write_text(card_text, encoding="utf-8")
     os.chmod(path, 0o644)
     return path
