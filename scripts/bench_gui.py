@@ -294,7 +294,7 @@ def bench_timing(size: str, model_name: str) -> None:
         window.open_path(png, "upscale")
         while not (_state(window).has_image and not window.is_preparing()):
             QTest.qWait(20)
-        key = next(m.key for m in _state(window).methods() if m.key.startswith(model_name))
+        key = _model_key(_state(window), model_name)
         cpu, start = time.process_time(), time.perf_counter()
         window.run_method(key)
         while key not in _state(window).results:
@@ -315,6 +315,16 @@ def bench_timing(size: str, model_name: str) -> None:
         child_cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         print(f"  srgan-desktop upscale  : {time.perf_counter() - start:7.1f} s wall, {child_cpu:7.1f} CPU-s, "
               f"whole command (start-up, load, inference, save; load average {load:.1f})", flush=True)
+
+
+def _model_key(model, name: str) -> str:
+    """The method ``name`` at the window's scale (``srresnet`` → ``srresnet_x4`` at ×4, not the
+    ×2 model, which the window lists but does not run at ×4)."""
+    keys = [m.key for m in model.methods()]
+    for key in (name, f"{name}_x{model.scale}"):
+        if key in keys:
+            return key
+    raise SystemExit(f"no method {name!r} at ×{model.scale} (have: {', '.join(keys)})")
 
 
 def bench_viewport(size: str, model_name: str, zoom: float) -> None:
@@ -339,7 +349,7 @@ def bench_viewport(size: str, model_name: str, zoom: float) -> None:
         model = _state(window)
         while not (model.has_image and not window.is_preparing()):
             QTest.qWait(20)
-        key = next(m.key for m in model.methods() if m.key.startswith(model_name))
+        key = _model_key(model, model_name)
         s = model.scale  # the model is loaded after Run, as in a fresh window: its load time counts
         pane = window.grid.pane(key) if key in window.grid.keys() else window.sync.reference_pane()
         view_w, view_h = pane.width() / zoom, pane.height() / zoom
@@ -357,11 +367,14 @@ def bench_viewport(size: str, model_name: str, zoom: float) -> None:
             if tile_key != key:
                 return
             now = time.perf_counter() - start
+            if "first" not in times:
+                print(f"  first visible tile painted : {now:6.2f} s after Run", flush=True)
             times.setdefault("first", now)
             ty0, tx0, ty1, tx1 = hr
             seen[max(0, ty0 - y0):max(0, ty1 - y0), max(0, tx0 - x0):max(0, tx1 - x0)] = True
-            if seen.all():
-                times.setdefault("visible", now)
+            if seen.all() and "visible" not in times:
+                times["visible"] = now
+                print(f"  whole visible region       : {now:6.2f} s after Run", flush=True)
 
         from PySide6.QtCore import QEventLoop
 
