@@ -164,7 +164,7 @@ def test_cache_pixels_and_scores_per_ground_truth(tmp_path):
     batch, _ = model.request_runs([BICUBIC_KEY], resolved="cpu")
     output = _run(model, batch[0])
     model.on_finished(batch[0], output)
-    scores = compute_scores(output.rgb, model.reference, model.reference_hash)
+    scores = compute_scores(output.rgb, model.reference, model.reference_hash, border=4)
     assert scores.psnr == pytest.approx(psnr(output.rgb, model.reference, border=4))
     assert model.set_scores(batch[0], scores) and model.scores(BICUBIC_KEY).text().endswith(f"{scores.ssim:.4f}")
     model.on_batch_over(batch)
@@ -183,13 +183,13 @@ def test_cache_pixels_and_scores_per_ground_truth(tmp_path):
 def test_extra_scores_fit_the_record(tmp_path):
     model, seen = _model(tmp_path)
     model.open(_image(40, 44), "simulate")
-    register_scorer("mean", lambda sr, _ref: float(sr.mean()))
-    register_scorer("broken", lambda sr, ref: 1 / 0, needs_reference=True)
+    register_scorer("mean", lambda sr, _ref, _border: float(sr.mean()))
+    register_scorer("broken", lambda sr, ref, _border: 1 / 0, needs_reference=True)
     try:
         batch, _ = model.request_runs([BICUBIC_KEY])
         output = _run(model, batch[0])
         model.on_finished(batch[0], output)
-        scores = compute_scores(output.rgb, model.reference, model.reference_hash)
+        scores = compute_scores(output.rgb, model.reference, model.reference_hash, border=4)
     finally:
         unregister_scorer("mean")
         unregister_scorer("broken")

@@ -104,4 +104,4 @@ def test_measure_gives_reasons_not_errors():
     values = measure(image, flat, ["texture", "lpips"], border=4)
     assert "undefined" in values["texture"] and values["lpips"] == "no LPIPS weights"
     with pytest.raises(ValueError, match="unknown measure"):
-        measure(image, image, ["psnr", "sharpness"])
+        measure(image, image, ["psnr", "sharpness"], border=4)

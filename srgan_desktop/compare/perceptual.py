@@ -1,7 +1,8 @@
 """NIQE and LPIPS in the comparison's scores record (:mod:`srgan_desktop.compare.scores`).
 
 :func:`install` registers two extra measures, computed by the worker thread right after each
-result (never on the GUI thread), with the border of the other scores (:data:`SCORE_BORDER`):
+result (never on the GUI thread), through the measure registry
+(:data:`srgan_desktop.core.measures.MEASURES`) with the border of the other scores (the scale):
 
 * ``niqe`` (:func:`srgan_desktop.core.niqe.niqe`) needs no reference, so it is there in Upscale
   mode too; 41 ms for 512×512 on the project's 2-core CPU, so about 0.7 s for a 2048² result;
@@ -21,9 +22,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from srgan_desktop.compare.scores import SCORE_BORDER, register_scorer
+from srgan_desktop.compare.scores import register_scorer
 from srgan_desktop.core.lpips_metric import load_lpips, lpips_missing
-from srgan_desktop.core.niqe import niqe
+from srgan_desktop.core.measures import MEASURES, WINDOW_EXTRAS, MeasureInput
 
 __all__ = ["LpipsChoice", "install", "lpips_choice", "niqe_score", "lpips_score"]
 
@@ -41,15 +42,19 @@ def lpips_choice() -> LpipsChoice:
     return _choice
 
 
-def niqe_score(result: np.ndarray, _reference: np.ndarray | None) -> float:
-    return niqe(result, SCORE_BORDER)
+def niqe_score(result: np.ndarray, _reference: np.ndarray | None, border: int) -> float:
+    return MEASURES["niqe"].compute(MeasureInput(result, None, border, border))
 
 
-def lpips_score(result: np.ndarray, reference: np.ndarray | None) -> float:
+def lpips_score(result: np.ndarray, reference: np.ndarray | None, border: int) -> float:
     choice = _choice
     if reference is None:
         raise ValueError("LPIPS needs the ground truth (Simulate mode)")
-    return load_lpips(choice.net, choice.backbone or None).distance(result, reference, SCORE_BORDER)
+    model = load_lpips(choice.net, choice.backbone or None)
+    return MEASURES["lpips"].compute(MeasureInput(result, reference, border, border, model))
+
+
+_SCORE_FNS = {"niqe": niqe_score, "lpips": lpips_score}
 
 
 def install(net: str = "alex", backbone: str = "") -> str | None:
@@ -60,6 +65,6 @@ def install(net: str = "alex", backbone: str = "") -> str | None:
     global _choice
     reason = lpips_missing(net, backbone or None)  # ValueError for an unknown net, before any change
     _choice = LpipsChoice(net, backbone)
-    register_scorer("niqe", niqe_score)
-    register_scorer("lpips", lpips_score, needs_reference=True)
+    for name in WINDOW_EXTRAS:
+        register_scorer(name, _SCORE_FNS[name], needs_reference=MEASURES[name].needs_reference)
     return reason

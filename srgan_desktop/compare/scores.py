@@ -2,8 +2,13 @@
 
 :class:`Scores` is the record the comparison keeps per method.  ``extra`` holds any further
 measure by name (``niqe``, ``lpips``…): a float, or a string ``"unavailable: reason"`` when it
-cannot be computed here (no weights, image too small).  Extra measures plug in with
-:func:`register_scorer`; :func:`compute_scores` runs them all and is called by the window's
+cannot be computed here (no weights, image too small).  Every figure comes from the one measure
+registry (:data:`srgan_desktop.core.measures.MEASURES`, the same code as ``eval``), with
+``border`` a required argument — the comparison's scale, as ``eval`` and the MOS agreement use —
+so the window's PSNR at ×2 and ×4 equals ``eval``'s (tests/test_measure_registry.py).  The
+registry's :data:`~srgan_desktop.core.measures.WINDOW_EXTRAS` (NIQE, LPIPS) are computed once
+:mod:`srgan_desktop.compare.perceptual` has enabled them; further ad-hoc measures (tests,
+plug-ins) plug in with :func:`register_scorer`.  :func:`compute_scores` runs them all and is called by the window's
 worker thread after a result is made (never on the GUI thread), then the model's
 :meth:`~srgan_desktop.compare.model.ComparisonModel.set_scores` stores the record and emits
 ``scores``.  A scorer that raises gives ``"unavailable: <its message>"``, never a crash.
@@ -16,12 +21,9 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from srgan_desktop.core.metrics import score
+from srgan_desktop.core.measures import measure
 
-__all__ = ["Scores", "Scorer", "register_scorer", "unregister_scorer", "scorers", "compute_scores",
-           "SCORE_BORDER"]
-
-SCORE_BORDER = 4  # pixels left out at each edge, as the SR benchmarks do
+__all__ = ["Scores", "Scorer", "register_scorer", "unregister_scorer", "scorers", "compute_scores"]
 
 
 @dataclass(frozen=True)
@@ -52,16 +54,16 @@ class Scores:
 @dataclass(frozen=True)
 class Scorer:
     name: str
-    fn: Callable[[np.ndarray, np.ndarray | None], float]  # (result, reference or None) -> value
+    fn: Callable[[np.ndarray, np.ndarray | None, int], float]  # (result, reference or None, border)
     needs_reference: bool = False
 
 
 _SCORERS: dict[str, Scorer] = {}
 
 
-def register_scorer(name: str, fn: Callable[[np.ndarray, np.ndarray | None], float],
+def register_scorer(name: str, fn: Callable[[np.ndarray, np.ndarray | None, int], float],
                     needs_reference: bool = False) -> None:
-    """Add an extra measure (e.g. ``register_scorer("niqe", lambda sr, _ref: niqe(sr, 4))``)."""
+    """Add an extra measure (e.g. ``register_scorer("mean", lambda sr, _ref, _border: sr.mean())``)."""
     _SCORERS[name] = Scorer(name, fn, needs_reference)
 
 
@@ -73,22 +75,20 @@ def scorers() -> list[Scorer]:
     return list(_SCORERS.values())
 
 
-def compute_scores(result: np.ndarray, reference: np.ndarray | None, reference_hash: str = "",
-                   border: int = SCORE_BORDER) -> Scores:
-    """Every measure of ``result`` (slow: call it off the GUI thread)."""
+def compute_scores(result: np.ndarray, reference: np.ndarray | None, reference_hash: str = "", *,
+                   border: int) -> Scores:
+    """Every measure of ``result``, ``border`` = the scale (slow: call it off the GUI thread)."""
     psnr = ssim = texture = None
     if reference is not None and reference.shape == result.shape:
-        try:
-            base = score(result, reference, border=border)
-            psnr, ssim, texture = base.psnr, base.ssim, base.texture
-        except ValueError:  # too small for SSIM's window: the result still stands
-            pass
+        base = measure(result, reference, ("psnr", "ssim", "texture"), border=border)
+        if all(isinstance(v, float) for v in base.values()):  # too small for SSIM: no base figures
+            psnr, ssim, texture = (float(base[k]) for k in ("psnr", "ssim", "texture"))
     extra: dict[str, float | str] = {}
     for scorer in scorers():
         if scorer.needs_reference and (reference is None or reference.shape != result.shape):
             continue
         try:
-            extra[scorer.name] = float(scorer.fn(result, reference))
+            extra[scorer.name] = float(scorer.fn(result, reference, border))
         except Exception as exc:  # noqa: BLE001 — a measure that cannot run says why
             extra[scorer.name] = f"unavailable: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
     return Scores(psnr, ssim, texture, extra, reference_hash if reference is not None else "")

@@ -994,14 +994,14 @@ class MainWindow(QMainWindow):
         self.settings.lpips_backbone = str(path)
         reason = self._install_measures()
         self.statusBar().showMessage(f"LPIPS: {reason}" if reason else f"LPIPS backbone: {path}", 10000)
-        reference, reference_hash = self.model.reference, self.model.reference_hash
+        reference, reference_hash, border = self.model.reference, self.model.reference_hash, self.model.scale
         results = {key: output.rgb for key, output in self.model.results.items()}
         if reference is not None and results:
             def measure_all() -> dict[str, float | str]:
                 values: dict[str, float | str] = {}
                 for key, rgb in results.items():
                     try:
-                        values[key] = perceptual.lpips_score(rgb, reference)
+                        values[key] = perceptual.lpips_score(rgb, reference, border)
                     except Exception as exc:  # noqa: BLE001 — shown as the cell's reason
                         values[key] = f"unavailable: {' '.join(str(exc).split())}"
                 return values

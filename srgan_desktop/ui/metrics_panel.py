@@ -1,9 +1,10 @@
-"""The metrics table: PSNR/SSIM (Y, border 4) against the ground truth, NIQE, LPIPS, run time and device.
+"""The metrics table: PSNR/SSIM (Y, border = the scale) against the ground truth, NIQE, LPIPS, run time and device.
 
 The time is inference only; loading the model (and its first-forward set-up) is its own
 column, so the first model run no longer looks slower than the same architecture run second.
 Extra measures of the scores record (``compare.Scores.extra``: NIQE, LPIPS…) go in
-:data:`EXTRA_COLUMNS` order after SSIM; a string value (``"unavailable: reason"``) shows "n/a"
+:data:`EXTRA_COLUMNS` order after SSIM — built from the measure registry
+(:data:`srgan_desktop.core.measures.MEASURES`, its ``WINDOW_EXTRAS``: title and digits); a string value (``"unavailable: reason"``) shows "n/a"
 with the reason as the cell's tooltip.  NIQE (no reference: Upscale mode too) and LPIPS (Simulate
 mode, with the backbone weights of Compare ▸ LPIPS backbone weights…) come from
 :mod:`srgan_desktop.compare.perceptual`; lower is better for both, so their lowest value is
@@ -17,10 +18,13 @@ from dataclasses import dataclass, field
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
+from srgan_desktop.core.measures import MEASURES, WINDOW_EXTRAS
+
 __all__ = ["MetricsRow", "MetricsPanel"]
 
-#: (scores key, header, format) of the measures after SSIM (lower is better for both)
-EXTRA_COLUMNS: list[tuple[str, str, str]] = [("niqe", "NIQE", ".2f"), ("lpips", "LPIPS", ".4f")]
+#: (scores key, header, format) of the measures after SSIM, from the registry (lower is better for both)
+EXTRA_COLUMNS: list[tuple[str, str, str]] = [(n, MEASURES[n].title, f".{MEASURES[n].digits}f")
+                                             for n in WINDOW_EXTRAS]
 BASE_COLUMNS = ("Method", "PSNR (dB)", "SSIM", "Time (s)", "Load (s)", "Device")
 COLUMNS = BASE_COLUMNS  # kept for callers that index the base columns
 

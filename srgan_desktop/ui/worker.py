@@ -173,7 +173,7 @@ class UpscaleWorker(QObject):
         try:
             if request.known is not None:
                 self.scored.emit(request, compute_scores(request.known.rgb, request.reference,
-                                                         request.reference_hash))
+                                                         request.reference_hash, border=request.scale))
             else:
                 # started comes first: the window shows "busy" while the model loads
                 self.started.emit(request, self._device_of(request))
@@ -216,7 +216,8 @@ class UpscaleWorker(QObject):
 
     def _deliver(self, request: RunRequest, output: MethodOutput) -> None:
         self.finished.emit(request, output, Raster(output.rgb))
-        self.scored.emit(request, compute_scores(output.rgb, request.reference, request.reference_hash))
+        self.scored.emit(request, compute_scores(output.rgb, request.reference, request.reference_hash,
+                                                          border=request.scale))
 
     def _run_tiled(self, requests: list[RunRequest], token: CancelToken) -> None:
         """The batch tile by tile, visible region first (rules: the module docstring)."""
