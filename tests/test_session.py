@@ -59,13 +59,14 @@ def _png(folder: Path, name: str, h: int, w: int, seed: int = 0) -> Path:
 def session() -> ComparisonSession:
     s = ComparisonSession(ComparisonModel(None), FakeJobs(), SessionSettings())
     s.seen = []  # type: ignore[attr-defined]
-    for name in ("preparing", "error", "opened", "message", "folders", "device", "added"):
+    for name in ("preparing", "error", "committed", "failed", "message", "folders", "device", "added"):
         s.events.connect(name, lambda *args, name=name: s.seen.append((name, *args)))
     return s
 
 
 def _errors(s: ComparisonSession) -> list[tuple]:
-    return [e for e in s.seen if e[0] == "error"]
+    """(event, title, message) of each error and each failed change (its kind's title)."""
+    return [(e[0], e[1].kind.value, e[2]) if e[0] == "failed" else e for e in s.seen if e[0] in ("error", "failed")]
 
 
 def test_open_commits_image_and_settings(session, tmp_path):
@@ -73,7 +74,7 @@ def test_open_commits_image_and_settings(session, tmp_path):
     session.open(path, "simulate", 2)
     assert session.model.has_image and session.model.lr.shape == (6, 8, 3)
     assert (session.settings.mode, session.settings.scale) == ("simulate", 2)
-    assert ("opened", path) in session.seen
+    assert [e[1].path for e in session.seen if e[0] == "committed"] == [path]
     assert session.seen[-1][0] != "error" and not session.preparing
 
 

@@ -28,8 +28,8 @@ Rules (each tested in tests/test_session.py with a synchronous fake :class:`Jobs
 
 Events (besides the model's own): ``preparing`` (text, or "" when nothing is pending),
 ``message`` (text, seconds: a passing status line), ``error`` (title, text), ``device`` (name,
-resolved), ``folders`` (the list of result folders changed), ``opened`` (path, after a commit of
-an open), ``added`` (a :class:`RunRequest` with a known result: a file result arrived),
+resolved), ``folders`` (the list of result folders changed), ``committed`` (the :class:`Change`,
+after the model applied it), ``failed`` (the change, the message: nothing changed), ``added`` (a :class:`RunRequest` with a known result: a file result arrived),
 ``prepared`` (the :class:`Prepared`, the extra made with it in the job, just before commit).
 """
 
@@ -50,7 +50,7 @@ from srgan_desktop.errors import SrganDesktopError
 
 __all__ = ["SESSION_EVENTS", "Kind", "Change", "Ticket", "Jobs", "SessionSettings", "ComparisonSession"]
 
-SESSION_EVENTS = ("preparing", "message", "error", "device", "folders", "opened", "added", "prepared")
+SESSION_EVENTS = ("preparing", "message", "error", "device", "folders", "committed", "failed", "added", "prepared")
 
 
 class Kind(Enum):
@@ -241,15 +241,14 @@ class ComparisonSession:
         self.model.apply(prepared)  # "image" → cached results and folder results (_on_image)
         self._commit_settings()
         self.events.emit("preparing", "")
-        if change.path is not None:
-            self.events.emit("opened", change.path)
+        self.events.emit("committed", change)
         if self.settings.auto_run:
             self.run_all()
 
     def _failed(self, change: Change, message: str) -> None:
         self._pending = None
         self.events.emit("preparing", "")
-        self.events.emit("error", change.kind.value, message)
+        self.events.emit("failed", change, message)
 
     def _commit_settings(self) -> None:
         self.settings.mode, self.settings.scale = self.model.mode, self.model.scale
