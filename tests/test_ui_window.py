@@ -374,6 +374,7 @@ def test_first_launch_sample_drop_and_command_line(qtbot, tmp_path, tiny_model_f
     assert cli.model.image.path == dropped
 
 
+@pytest.mark.slow
 def test_gui_entry_point_starts_and_quits(tmp_path):
     image = save_image(tmp_path / "cli.png", _photo(8, 8))
     proc = subprocess.run([sys.executable, "-m", "srgan_desktop", str(image), "--no-run",
