@@ -27,6 +27,7 @@ def test_every_card_names_its_model_and_the_paper_architecture():
 
 # every model on Set5; srgan_x4 on Set14 too, where its perceptual targets are set
 @pytest.mark.parametrize("name, benchmark", [(n, "Set5") for n in BUNDLED] + [("srgan_x4", "Set14")])
+@pytest.mark.slow
 def test_bundled_model_reproduces_its_card(name, benchmark, datasets):
     model, descriptor = ModelResolver(paths.weights_dir()).load(name)
     expected = descriptor.card["evaluation"][benchmark]

@@ -163,6 +163,7 @@ def test_largest_padded_tile_follows_the_engines_tiling():
     assert largest_padded_span(30, 64, 40) == 30       # a tile larger than the image
 
 
+@pytest.mark.slow
 def test_bench_prints_figures(tmp_path, no_bundled_weights):
     out = tmp_path / "bench.json"
     done = cli("bench", "--size", "8", "--repeat", "1", "--json", out, "--device", "cpu",
@@ -193,6 +194,7 @@ def test_bench_prints_figures(tmp_path, no_bundled_weights):
         assert math.isfinite(rss["bytes_per_padded_lr_pixel"])
 
 
+@pytest.mark.slow
 def test_bench_times_any_model_per_lr_megapixel(tmp_path):
     from spandrel.architectures.Compact import Compact
 
@@ -210,6 +212,7 @@ def test_bench_times_any_model_per_lr_megapixel(tmp_path):
 
 # --- selftest ------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_selftest_reports_json_and_exits_0(tmp_path):
     done = cli("selftest", "--output", tmp_path / "selftest.png")
     assert done.returncode == 0, done.stdout + done.stderr

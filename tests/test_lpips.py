@@ -88,6 +88,7 @@ def test_lpips_equals_the_packages_own_network(alex_files, monkeypatch):
     assert load_lpips("alex", first).distance(a, b) == pytest.approx(expected, rel=1e-5, abs=1e-6)
 
 
+@pytest.mark.slow
 def test_lpips_vgg_reads_torchvisions_cache(tmp_path, monkeypatch):
     home = tmp_path / "torch-home"
     monkeypatch.setenv("TORCH_HOME", str(home))

@@ -97,6 +97,7 @@ def test_cli_in_process(tmp_path, capsys):
     assert "unknown condition 'lanczos'" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_cli_subprocesses_create_summary_and_detect_tampering(tmp_path, tiny_model_file):
     root = tmp_path / "studies"
     hr = write_hr_images(tmp_path / "hr")

@@ -303,6 +303,7 @@ def _json_objects(text: str) -> list[dict]:
     return found
 
 
+@pytest.mark.slow
 def test_ddp_two_processes_on_gloo(image_folder, tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MASTER_ADDR": "127.0.0.1"}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port",

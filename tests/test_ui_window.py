@@ -197,11 +197,11 @@ def test_corrupt_file_reports_and_window_stays_usable(qtbot, window, tmp_path, m
 def test_image_too_small_for_simulate_changes_nothing(qtbot, window, tmp_path, messages):
     hr = _photo(40, 44, seed=5)
     _open(qtbot, window, tmp_path, hr, "hr.png", mode="simulate")
-    before = (window.model.source, window.model.lr_hash, window.grid.keys())
+    before = (window.model.image, window.model.lr_hash, window.grid.keys())
     tiny = save_image(tmp_path / "tiny.png", _photo(3, 3))
     _open_fails(qtbot, window, tiny, "simulate")
     assert messages and "smaller than ×4" in messages[-1][1]
-    assert (window.model.source, window.model.lr_hash, window.grid.keys()) == before
+    assert (window.model.image, window.model.lr_hash, window.grid.keys()) == before
     assert window.model.mode == "simulate" and window.model.reference.shape == (40, 44, 3)
     # a 3-px image opens as LR input; asking for Simulate then keeps it in Upscale, intact
     with qtbot.waitSignal(window.imageOpened):
@@ -211,6 +211,17 @@ def test_image_too_small_for_simulate_changes_nothing(qtbot, window, tmp_path, m
     assert messages and messages[-1][0] == "Cannot use this mode"
     assert window.model.mode == "upscale" and window.model.lr.shape == (3, 3, 3)
     assert window.mode_combo.currentIndex() == 0 and window.settings.mode == "upscale"
+
+
+def test_failed_simulate_x8_keeps_the_scale_and_the_scale_menu(qtbot, window, tmp_path, messages):
+    _open(qtbot, window, tmp_path, _photo(6, 6, seed=2), "six.png", mode="simulate")
+    assert window.model.scale == 4
+    with qtbot.waitSignal(window.prepareFailed, timeout=RUN_TIMEOUT_MS):
+        window.set_scale(8)  # a 6×6 ground truth cannot be simulated at ×8
+    assert messages[-1][0] == "Cannot use this scale"
+    assert (window.model.scale, window.settings.scale, window.settings.mode) == (4, 4, "simulate")
+    checked = [a.text() for a in window.scale_menu.actions() if a.isChecked()]
+    assert len(checked) == 1 and checked[0].startswith("×4")
 
 def test_bad_weights_are_listed_with_their_error_and_failures_in_the_worker_reported(
         qtbot, tmp_path, tiny_model_file, messages):
@@ -363,6 +374,7 @@ def test_first_launch_sample_drop_and_command_line(qtbot, tmp_path, tiny_model_f
     assert cli.model.image.path == dropped
 
 
+@pytest.mark.slow
 def test_gui_entry_point_starts_and_quits(tmp_path):
     image = save_image(tmp_path / "cli.png", _photo(8, 8))
     proc = subprocess.run([sys.executable, "-m", "srgan_desktop", str(image), "--no-run",
@@ -379,6 +391,7 @@ def slow_model(tmp_path) -> Path:
                       {"name": "slow_x4", "title": "Slow 16-block"})
 
 
+@pytest.mark.slow
 def test_worker_keeps_gui_responsive_and_cancel_stops_within_a_tile(qtbot, tmp_path, slow_model):
     window = _window(qtbot, tmp_path, _registry(tmp_path, [slow_model]), tile=16)
     _open(qtbot, window, tmp_path, _photo(48, 48, seed=7))  # 3 × 3 = 9 tiles of 16 px (+ context)

@@ -21,14 +21,15 @@ EVENT_NAMES = ("image", "methods", "status", "result", "scores", "busy", "tile")
 
 
 class Events:
-    """``connect(name, callback)``; ``emit(name, *args)`` calls every callback of ``name``."""
+    """``connect(name, callback)`` for one of ``names``; ``emit(name, *args)`` calls every callback of ``name``."""
 
-    def __init__(self) -> None:
+    def __init__(self, names: tuple[str, ...] = EVENT_NAMES) -> None:
+        self.names = names
         self._callbacks: dict[str, list[Callable[..., Any]]] = defaultdict(list)
 
     def connect(self, name: str, callback: Callable[..., Any]) -> None:
-        if name not in EVENT_NAMES:
-            raise ValueError(f"unknown event '{name}' (known: {', '.join(EVENT_NAMES)})")
+        if name not in self.names:
+            raise ValueError(f"unknown event '{name}' (known: {', '.join(self.names)})")
         self._callbacks[name].append(callback)
 
     def disconnect(self, name: str, callback: Callable[..., Any]) -> None:

@@ -17,8 +17,6 @@ threads:
 
 from __future__ import annotations
 
-import dataclasses
-import itertools
 import math
 import weakref
 from collections.abc import Callable
@@ -35,13 +33,12 @@ from PySide6.QtWidgets import (QComboBox, QDockWidget, QFileDialog, QLabel, QMai
 
 from srgan_desktop import paths
 from srgan_desktop.compare import (INPUT_KEY, MODES, REFERENCE_KEY, ComparisonModel, MethodKind,
-                                   MethodOutput, ModelSource, Prepared, RunRequest, Scores, Status, prepare)
+                                   MethodOutput, ModelSource, Prepared, RunRequest, Scores, Status)
 from srgan_desktop.compare import perceptual
-from srgan_desktop.core.external import ExternalResults
-from srgan_desktop.core.images import IMAGE_SUFFIXES, ImageSaveError, load_image, save_image
+from srgan_desktop.compare.session import Change, ComparisonSession
+from srgan_desktop.core.images import IMAGE_SUFFIXES, ImageSaveError, save_image
 from srgan_desktop.core.lpips_metric import lpips_missing
 from srgan_desktop.core.models import ModelResolver
-from srgan_desktop.errors import SrganDesktopError
 from srgan_desktop.ui.difference_view import DifferenceView
 from srgan_desktop.ui.figures import Crop, ExportResult, crop_scene, export_view
 from srgan_desktop.ui.flicker_view import FlickerView
@@ -51,6 +48,7 @@ from srgan_desktop.ui.pane_grid import PaneContent, PaneGrid, ViewSync
 from srgan_desktop.ui.partial_view import PartialRasters, visible_lr_box
 from srgan_desktop.ui.settings import AppSettings
 from srgan_desktop.ui.swipe_view import SwipeView
+from srgan_desktop.ui.jobs import WorkerJobs
 from srgan_desktop.ui.worker import WorkerThread, device_name
 
 __all__ = ["MainWindow", "VIEW_MODES", "DEVICES", "device_available", "ActionSpec", "action_table"]
@@ -211,16 +209,6 @@ def _prebuild(raster: Raster) -> Raster:
     return raster
 
 
-@dataclass
-class _Opened:
-    """What the task thread hands back for a new image / mode / scale."""
-
-    prepared: Prepared
-    input_raster: Raster | None
-    reference_raster: Raster | None
-    path: Path | None = None
-
-
 class MainWindow(QMainWindow):
     """Bicubic, SRResNet, SRGAN and any other model side by side, with synchronised views."""
 
@@ -246,11 +234,6 @@ class MainWindow(QMainWindow):
         self._partials = PartialRasters(self.model)  # running methods' tiles, painted as they arrive
         self._active_key = ""
         self._difference_dirty = True
-        self._task_seq = itertools.count(1)
-        self._preparing: int = 0          # the sequence number of the open/mode/scale task awaited
-        self._preparing_text = ""
-        self._opening: tuple[Path, str, int] | None = None  # the file being opened, its mode and scale
-        self._difference_seq = 0
         self._deferred_errors: list[tuple[str, str]] = []
         self._actions: dict[str, QAction] = {}
         self._menus: dict[str, QMenu] = {}
@@ -296,18 +279,21 @@ class MainWindow(QMainWindow):
         worker.cancelled.connect(self._on_cancelled)
         worker.idle.connect(self._on_idle)
         self._tasks = WorkerThread(None, self, "task-worker")
-        self._tasks.worker.taskDone.connect(self._on_task_done)
-        self._tasks.worker.taskFailed.connect(self._on_task_failed)
-        self._task_callbacks: dict[int, tuple[Callable[[Any], None], Callable[[str], None]]] = {}
+        self._jobs = WorkerJobs(self._worker, self._tasks, self._send_viewport, self)
 
-        events = self.model.events
-        events.connect("image", self._on_model_image)
-        events.connect("methods", self._on_model_methods)
-        events.connect("status", self._on_model_status)
-        events.connect("result", self._on_model_result)
-        events.connect("scores", self._on_model_scores)
-        events.connect("busy", self._on_model_busy)
-        events.connect("tile", self._on_model_tile)
+        for name, slot in {"image": self._on_model_image, "methods": self._on_model_methods,
+                           "status": self._on_model_status, "result": self._on_model_result,
+                           "scores": self._on_model_scores, "busy": self._on_model_busy,
+                           "tile": self._on_model_tile}.items():
+            self.model.events.connect(name, slot)
+        # after the window's own listeners: panes are rebuilt before cached results arrive
+        self.session = ComparisonSession(self.model, self._jobs, self.settings, device_name, device_available,
+                                         extra=self._prepare_rasters)
+        for name, slot in {"preparing": self._on_preparing, "prepared": self._on_prepared,
+                           "committed": self._on_committed, "failed": self._on_failed_change, "error": self._error,
+                           "message": lambda text, seconds: self.statusBar().showMessage(text, int(seconds * 1000)),
+                           "added": self._on_added, "device": self._on_device}.items():
+            self.session.events.connect(name, slot)
 
         self._build_status_bar()
         self._build_actions()
@@ -473,32 +459,19 @@ class MainWindow(QMainWindow):
 
     # ================================================================ threads
     def _run_task(self, fn: Callable[[], Any], done: Callable[[Any], None],
-                  failed: Callable[[str], None]) -> int:
+                  failed: Callable[[str], None]) -> None:
         """Run ``fn`` on the task thread; ``done(value)`` or ``failed(message)`` on the GUI thread."""
-        seq = next(self._task_seq)
-        self._task_callbacks[seq] = (done, failed)
-        self._tasks.worker.run_task(seq, fn)
-        return seq
-
-    def _on_task_done(self, seq: int, value: Any) -> None:
-        callbacks = self._task_callbacks.pop(seq, None)
-        if callbacks is not None:
-            callbacks[0](value)
-
-    def _on_task_failed(self, seq: int, message: str) -> None:
-        callbacks = self._task_callbacks.pop(seq, None)
-        if callbacks is not None:
-            callbacks[1](message)
+        self._jobs.submit(fn, done, failed)
 
     def is_preparing(self) -> bool:
         """An image, mode or scale is being prepared on the task thread."""
-        return bool(self._preparing)
+        return self.session.preparing
 
     def _show_progress(self) -> None:
         """The status bar's bar and text: a preparation, else the running method, else hidden."""
-        if self._preparing:
+        if self.session.preparing:
             self._progress.setRange(0, 0)
-            text = self._preparing_text
+            text = self.session.pending.text
         else:
             key = self.model.active_request()
             if not key and not self.model.busy:
@@ -524,8 +497,6 @@ class MainWindow(QMainWindow):
         self._sync_mode_controls()
         self._rebuild_panes()
         self.sync.fit()
-        self._use_cached()
-        self._load_folder_results(self.model.result_folders, quiet=True)
 
     def _on_model_methods(self) -> None:
         self._rebuild_panes()
@@ -633,7 +604,7 @@ class MainWindow(QMainWindow):
         """What the pane for ``key`` shows now (used by the grid, swipe and flicker views)."""
         title = self.pane_title(key)
         if not self.model.has_image:
-            text = self._preparing_text if self._preparing else "Open an image (Ctrl+O) or drop one here"
+            text = self.session.pending.text if self.session.preparing else "Open an image (Ctrl+O) or drop one here"
             return PaneContent(title, message=text)
         if key == INPUT_KEY:
             return PaneContent(title, self._input_raster, self.model.scale)
@@ -722,15 +693,12 @@ class MainWindow(QMainWindow):
 
     def _run_difference(self, fn: Callable[[], Any], done: Callable[[Any], None]) -> None:
         """The difference view's slow part, on the task thread (its result is dropped if stale)."""
-        self._difference_seq += 1
-        seq = self._difference_seq
-
         def finish(value: Any) -> None:
-            if seq == self._difference_seq:
-                done(value)
-                self.differenceReady.emit()
+            done(value)
+            self.differenceReady.emit()
 
-        self._run_task(fn, finish, lambda message: self.statusBar().showMessage(f"Difference: {message}", 8000))
+        self.session.submit(fn, finish, lambda message: self.statusBar().showMessage(f"Difference: {message}", 8000),
+                            lane="difference")
 
     def _update_metrics(self) -> None:
         rows = []
@@ -773,115 +741,56 @@ class MainWindow(QMainWindow):
         Decoding, the Simulate mode reduction and the pane rasters are made on the task thread;
         ``imageOpened`` (or ``prepareFailed``, with the error shown) follows.
         """
-        path = Path(path)
-        mode = mode or self.model.mode
-        scale = scale or self.model.scale
+        self.session.open(path, mode, scale)
 
-        def work() -> _Opened:
-            loaded = load_image(path)
-            return self._prepare_rasters(prepare(loaded, mode, scale), path)
-
-        self._start_prepare(f"Opening {path.name}…", work)
-        self._opening = (path, mode, scale)  # a mode or scale chosen meanwhile re-opens it
-
-    def _prepare_rasters(self, prepared: Prepared, path: Path | None = None) -> _Opened:
+    @staticmethod
+    def _prepare_rasters(prepared: Prepared) -> tuple[Raster | None, Raster | None]:
         """(task thread) The LR and ground-truth rasters, with their pyramids."""
         lr = _prebuild(Raster(prepared.lr)) if prepared.lr is not None else None
         ref = _prebuild(Raster(prepared.reference)) if prepared.reference is not None else None
-        return _Opened(prepared, lr, ref, path)
+        return lr, ref
 
-    def _start_prepare(self, text: str, work: Callable[[], _Opened]) -> None:
-        if self.model.stop_all():
-            self._worker.worker.cancel()
-        self._preparing_text, self._opening = text, None
-        seq = self._run_task(work, lambda value: self._prepared_done(seq, value),
-                             lambda message: self._prepared_failed(seq, message))
-        self._preparing = seq
-        self.statusBar().showMessage(text)
+    def _on_preparing(self, text: str) -> None:
+        if text:
+            self.statusBar().showMessage(text)
         self._show_progress()
         if not self.model.has_image:
             self.refresh_views()
 
-    def _prepared_done(self, seq: int, opened: _Opened) -> None:
-        if seq != self._preparing:
-            return  # a later open/mode/scale superseded it
-        self._preparing, self._opening = 0, None
-        if self.model.stop_all():
-            self._worker.worker.cancel()
-        self._input_raster, self._reference_raster = opened.input_raster, opened.reference_raster
-        self.model.apply(opened.prepared)
-        self.settings.mode = self.model.mode
-        self._show_progress()
+    def _on_prepared(self, _prepared: Prepared, rasters: tuple[Raster | None, Raster | None]) -> None:
+        self._input_raster, self._reference_raster = rasters
+
+    def _on_committed(self, change: Change) -> None:
         self.imageChanged.emit()
-        if opened.path is not None:
-            path = opened.path
-            self.settings.add_recent(path)
-            self.settings.last_dir = str(path.resolve().parent)
-            self._rebuild_recent_menu()
-            self.setWindowTitle(f"{path.name} — SRGAN Desktop")
-            image = opened.prepared.source
-            self.statusBar().showMessage(f"Opened {path.name} ({image.width}×{image.height})", 5000)
-            self.imageOpened.emit(str(path))
-        else:
+        if change.path is None:
             self.statusBar().clearMessage()
-        if self.settings.auto_run:
-            self.run_all()
-
-    def _prepared_failed(self, seq: int, message: str) -> None:
-        if seq != self._preparing:
             return
-        self._preparing, self._opening = 0, None
-        title = "Cannot open the image" if self._preparing_text.startswith("Opening") else "Cannot use this mode"
-        self.settings.mode = self.model.mode
-        self._sync_mode_controls()
-        self._show_progress()
-        self.refresh_views()
-        self._error(title, message)
-        self.prepareFailed.emit(message)
+        path = change.path
+        self.settings.add_recent(path)
+        self.settings.last_dir = str(path.resolve().parent)
+        self._rebuild_recent_menu()
+        self.setWindowTitle(f"{path.name} — SRGAN Desktop")
+        image = self.model.image
+        self.statusBar().showMessage(f"Opened {path.name} ({image.width}×{image.height})", 5000)
+        self.imageOpened.emit(str(path))
 
-    def _use_cached(self) -> None:
-        """Results known from the cache appear at once (their scores may follow from the worker)."""
-        keys = [m.key for m in self.model.runnable()]
-        batch, _skipped = self.model.request_runs(keys, self.settings.device, device_name(self.settings.device),
-                                                  cached_only=True)
-        if batch:
-            self._worker.worker.submit(batch)
+    def _on_failed_change(self, change: Change, message: str) -> None:
+        """Nothing changed: the Mode and Scale controls show the model's again."""
+        self._sync_mode_controls()
+        self._rebuild_scale_menu()
+        self.refresh_views()
+        self._error(change.kind.value, message)
+        self.prepareFailed.emit(message)
 
     def set_mode(self, mode: str) -> None:
         """``upscale`` (image = LR input) or ``simulate`` (image = ground truth), prepared off the GUI thread."""
-        if mode not in MODES:
-            raise ValueError(mode)
-        self.settings.mode = mode
-        if self._preparing and self._opening is not None:  # still opening a file: open it in this mode
-            path, _mode, scale = self._opening
-            self.open_path(path, mode, scale)
-            return
-        if not self.model.has_image:
-            if mode != self.model.mode:
-                self.model.apply(Prepared(None, mode, self.model.scale))
+        self.session.set_mode(mode)
+        if not self.session.preparing:
             self._sync_mode_controls()
-            return
-        if mode == self.model.mode and not self._preparing:
-            self._sync_mode_controls()
-            return
-        image, scale = self.model.image, self.model.scale
-        self._start_prepare("Preparing Simulate mode…" if mode == "simulate" else "Preparing Upscale mode…",
-                            lambda: self._prepare_rasters(prepare(image, mode, scale)))
 
     def set_scale(self, scale: int) -> None:
         """Compare at ×``scale`` (Compare ▸ Scale): models at other scales are disabled."""
-        self.settings.scale = scale
-        if scale == self.model.scale and not self._preparing:
-            return
-        if self._preparing and self._opening is not None:  # still opening a file: open it at this scale
-            path, mode, _scale = self._opening
-            self.open_path(path, mode, scale)
-            return
-        if not self.model.has_image:
-            self.model.set_scale(scale)
-            return
-        image, mode = self.model.image, self.model.mode
-        self._start_prepare(f"Preparing ×{scale}…", lambda: self._prepare_rasters(prepare(image, mode, scale)))
+        self.session.set_scale(scale)
 
     def _sync_mode_controls(self) -> None:
         self.action(f"mode_{self.model.mode}").setChecked(True)
@@ -953,24 +862,12 @@ class MainWindow(QMainWindow):
 
         ``resultReady(key)`` follows, or an error saying both sizes when it does not fit.
         """
-        path = Path(path)
-        label = title or path.stem
-        tag = self.model.lr_hash
+        self.session.add_result_file(path, title)
 
-        def done(loaded) -> None:  # noqa: ANN001
-            if tag != self.model.lr_hash:
-                return
-            try:
-                request = self.model.add_file_result(label, loaded.rgb, loaded.alpha, path)
-            except SrganDesktopError as exc:
-                self._error("Cannot add the result", str(exc))
-                return
-            self._rasters[request.known] = Raster(loaded.rgb)
-            self._refresh_key(request.key)
-            self._worker.worker.submit([request])  # scores, in the worker
-            self.resultReady.emit(request.key)
-
-        self._run_task(lambda: load_image(path), done, lambda message: self._error("Cannot add the result", message))
+    def _on_added(self, request: RunRequest) -> None:
+        self._rasters[request.known] = Raster(request.known.rgb)
+        self._refresh_key(request.key)
+        self.resultReady.emit(request.key)
 
     # ================================================================ measures
     def _install_measures(self) -> str | None:
@@ -994,24 +891,7 @@ class MainWindow(QMainWindow):
         self.settings.lpips_backbone = str(path)
         reason = self._install_measures()
         self.statusBar().showMessage(f"LPIPS: {reason}" if reason else f"LPIPS backbone: {path}", 10000)
-        reference, reference_hash, border = self.model.reference, self.model.reference_hash, self.model.scale
-        results = {key: output.rgb for key, output in self.model.results.items()}
-        if reference is not None and results:
-            def measure_all() -> dict[str, float | str]:
-                values: dict[str, float | str] = {}
-                for key, rgb in results.items():
-                    try:
-                        values[key] = perceptual.lpips_score(rgb, reference, border)
-                    except Exception as exc:  # noqa: BLE001 — shown as the cell's reason
-                        values[key] = f"unavailable: {' '.join(str(exc).split())}"
-                return values
-
-            def done(values: dict[str, float | str]) -> None:
-                if self.model.reference_hash == reference_hash:
-                    for key, value in values.items():
-                        self.model.update_scores(key, lpips=value)
-
-            self._run_task(measure_all, done, lambda message: self.statusBar().showMessage(f"LPIPS: {message}", 10000))
+        self.session.remeasure(perceptual.lpips_score)
         return reason
 
     def add_results_folder_dialog(self) -> None:
@@ -1023,45 +903,7 @@ class MainWindow(QMainWindow):
     def add_results_folder(self, folder: str | Path, key: str | None = None) -> None:
         """Results made elsewhere, one file per input (``NAME.png``, ``NAME_x4.png``…): the open
         image gets its result now, every image opened later gets its own (browse image by image)."""
-        folder = Path(folder)
-        try:
-            results = ExternalResults.open(key or folder.name, folder, self.model.scale)
-        except SrganDesktopError as exc:
-            self._error("Cannot use the folder", str(exc))
-            return
-        self.model.result_folders.append(results)
-        self._load_folder_results([results], quiet=False)
-
-    def _load_folder_results(self, folders: list[ExternalResults], quiet: bool) -> None:
-        """Read the open image's result from each folder on the task thread (size-checked)."""
-        item = self.model.expected_result()
-        if item is None or not folders:
-            return
-        tag, scale = self.model.lr_hash, self.model.scale
-        for results in folders:
-            results = dataclasses.replace(results, scale=scale)
-
-            def done(rgb, results=results) -> None:  # noqa: ANN001
-                if tag != self.model.lr_hash:
-                    return
-                try:
-                    request = self.model.add_file_result(results.key, rgb, None, results.path_for(item.name),
-                                                         name=results.key)
-                except SrganDesktopError as exc:
-                    failed(str(exc))
-                    return
-                self._rasters[request.known] = Raster(request.known.rgb)
-                self._refresh_key(request.key)
-                self._worker.worker.submit([request])
-                self.resultReady.emit(request.key)
-
-            def failed(message: str) -> None:
-                if quiet:
-                    self.statusBar().showMessage(message, 10000)
-                else:
-                    self._error("Cannot add the result", message)
-
-            self._run_task(lambda results=results: results.load(item), done, failed)
+        self.session.add_results_folder(folder, key)
 
     # ================================================================ models
     def manage_models(self) -> QWidget:
@@ -1075,10 +917,7 @@ class MainWindow(QMainWindow):
 
     def models_changed(self) -> None:
         """The model folder changed: forget loaded models, list them again, no restart."""
-        if self.model.stop_all():
-            self._worker.worker.cancel()
-        self._worker.worker.forget_models()
-        self.model.refresh_methods()
+        self.session.models_changed()
 
     # ================================================================ running
     def is_busy(self) -> bool:
@@ -1096,29 +935,18 @@ class MainWindow(QMainWindow):
 
     def run_methods(self, keys: list[str]) -> None:
         """Run the given methods (cached results are reused; the rest go to the worker)."""
-        if not self.model.has_image:
-            self.statusBar().showMessage("Open an image first (Ctrl+O)", 5000)
-            return
-        batch, skipped = self.model.request_runs(keys, self.settings.device, device_name(self.settings.device),
-                                                 self.settings.tile or None)
-        for title, reason in skipped[-1:]:
-            self.statusBar().showMessage(f"{title}: {reason}", 8000)
-        if batch:
-            self._send_viewport()
-            self._worker.worker.submit(batch)
+        self.session.run(keys)
 
     def cancel(self) -> None:
         """Stop the running method within one tile; earlier results stay."""
-        if self.model.cancel():
-            self._worker.worker.cancel()
-            self.statusBar().showMessage("Cancelling…")
+        self.session.cancel()
 
     def set_device(self, name: str) -> None:
-        if name not in dict(DEVICES) or not device_available(name):
-            return
-        self.settings.device = name
+        if name in dict(DEVICES):
+            self.session.set_device(name)
+
+    def _on_device(self, name: str, resolved: str) -> None:
         self.act_devices[name].setChecked(True)
-        resolved = device_name(name)
         self.device_button.setText(f"Device: {dict(DEVICES)[name]}")
         self._device_label.setText(f"Device: {resolved}" + (" (auto)" if name == "auto" else ""))
 
@@ -1127,7 +955,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Result cache cleared", 3000)
 
     def _toggle_auto_run(self) -> None:
-        self.settings.auto_run = self.action("auto_run").isChecked()
+        self.session.set_auto_run(self.action("auto_run").isChecked())
 
     # ================================================================ viewing
     def view_mode(self) -> str:

@@ -1,0 +1,227 @@
+"""The comparison session's rules (compare/session.py), without Qt, with a synchronous fake Jobs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from srgan_desktop.compare import BICUBIC_KEY, ComparisonModel, Status
+from srgan_desktop.compare.session import ComparisonSession, Kind, SessionSettings
+from srgan_desktop.core.images import save_image
+
+
+class FakeJobs:
+    """Runs each job at once, or keeps it until :meth:`finish` when ``hold`` is set."""
+
+    def __init__(self) -> None:
+        self.hold = False
+        self.held: list[tuple] = []
+        self.batches: list[list] = []
+        self.cancels = 0
+        self.forgotten = 0
+
+    def submit(self, fn, done, failed) -> None:  # noqa: ANN001
+        if self.hold:
+            self.held.append((fn, done, failed))
+        else:
+            self._do(fn, done, failed)
+
+    @staticmethod
+    def _do(fn, done, failed) -> None:  # noqa: ANN001
+        try:
+            value = fn()
+        except Exception as exc:  # noqa: BLE001 — as the worker: the message goes to failed
+            failed(str(exc))
+            return
+        done(value)
+
+    def finish(self, index: int = 0) -> None:
+        self._do(*self.held.pop(index))
+
+    def run(self, batch) -> None:  # noqa: ANN001
+        self.batches.append(list(batch))
+
+    def cancel(self) -> None:
+        self.cancels += 1
+
+    def forget_models(self) -> None:
+        self.forgotten += 1
+
+
+def _png(folder: Path, name: str, h: int, w: int, seed: int = 0) -> Path:
+    rgb = np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
+    return save_image(folder / name, rgb)
+
+
+@pytest.fixture
+def session() -> ComparisonSession:
+    s = ComparisonSession(ComparisonModel(None), FakeJobs(), SessionSettings())
+    s.seen = []  # type: ignore[attr-defined]
+    for name in ("preparing", "error", "committed", "failed", "message", "folders", "device", "added"):
+        s.events.connect(name, lambda *args, name=name: s.seen.append((name, *args)))
+    return s
+
+
+def _errors(s: ComparisonSession) -> list[tuple]:
+    """(event, title, message) of each error and each failed change (its kind's title)."""
+    return [(e[0], e[1].kind.value, e[2]) if e[0] == "failed" else e for e in s.seen if e[0] in ("error", "failed")]
+
+
+def test_open_commits_image_and_settings(session, tmp_path):
+    path = _png(tmp_path, "a.png", 12, 16)
+    session.open(path, "simulate", 2)
+    assert session.model.has_image and session.model.lr.shape == (6, 8, 3)
+    assert (session.settings.mode, session.settings.scale) == ("simulate", 2)
+    assert [e[1].path for e in session.seen if e[0] == "committed"] == [path]
+    assert session.seen[-1][0] != "error" and not session.preparing
+
+
+def test_failed_scale_change_keeps_scale_and_mode_and_names_the_scale(session, tmp_path):
+    session.open(_png(tmp_path, "small.png", 6, 6), "upscale", 4)
+    session.set_mode("simulate")
+    assert (session.model.mode, session.model.scale) == ("simulate", 4)
+    session.set_scale(8)  # a 6×6 ground truth cannot be simulated at ×8
+    assert (session.model.mode, session.model.scale) == ("simulate", 4)
+    assert (session.settings.mode, session.settings.scale) == ("simulate", 4)
+    assert _errors(session) and _errors(session)[-1][1] == Kind.SCALE.value
+    assert not session.preparing
+
+
+def test_failed_mode_change_keeps_settings_and_names_the_mode(session, tmp_path):
+    session.open(_png(tmp_path, "small.png", 6, 6), "upscale", 8)
+    session.set_mode("simulate")
+    assert (session.settings.mode, session.settings.scale) == ("upscale", 8)
+    assert _errors(session)[-1][1] == Kind.MODE.value
+
+
+def test_failed_open_is_titled_open_and_changes_nothing(session, tmp_path):
+    bad = tmp_path / "broken.png"
+    bad.write_bytes(b"not a png")
+    session.open(bad)
+    assert not session.model.has_image
+    assert _errors(session)[-1][1] == Kind.OPEN.value
+
+
+def test_mode_chosen_while_opening_reopens_the_file_and_the_late_result_is_dropped(session, tmp_path):
+    jobs = session.jobs
+    jobs.hold = True
+    path = _png(tmp_path, "a.png", 16, 16)
+    session.open(path, "upscale", 4)
+    session.set_mode("simulate")  # still opening: the file is opened again in simulate mode
+    assert session.pending.kind is Kind.OPEN and session.pending.mode == "simulate"
+    jobs.finish(0)  # the superseded upscale open
+    assert not session.model.has_image and session.preparing
+    jobs.finish(0)
+    assert session.model.mode == "simulate" and session.model.lr.shape == (4, 4, 3)
+    assert session.settings.mode == "simulate"
+
+
+def test_auto_run_queues_the_runnable_methods_after_commit(session, tmp_path):
+    session.set_auto_run(True)
+    session.open(_png(tmp_path, "a.png", 8, 8))
+    queued = [r.key for batch in session.jobs.batches for r in batch]
+    assert BICUBIC_KEY in queued
+    assert session.model.state(BICUBIC_KEY).status is Status.QUEUED
+
+
+def test_without_auto_run_nothing_runs_on_open(session, tmp_path):
+    session.open(_png(tmp_path, "a.png", 8, 8))
+    assert session.jobs.batches == []
+
+
+def test_cached_result_appears_on_reopen(session, tmp_path):
+    from srgan_desktop.compare import MethodOutput
+
+    path = _png(tmp_path, "a.png", 8, 8)
+    session.open(path)
+    (request,) = session.run([BICUBIC_KEY])
+    rgb = np.zeros((32, 32, 3), np.uint8)
+    session.model.on_finished(request, MethodOutput(rgb, None, 0.0, "cpu"))
+    session.model.on_batch_over([request])
+    session.jobs.batches.clear()
+    session.open(path)
+    cached = [r for batch in session.jobs.batches for r in batch]
+    assert [r.key for r in cached] == [BICUBIC_KEY] and cached[0].known is not None
+
+
+def test_ticket_goes_stale_when_the_image_changes(session, tmp_path):
+    session.open(_png(tmp_path, "a.png", 8, 8, seed=1))
+    ticket = session.ticket()
+    assert session.current(ticket)
+    session.open(_png(tmp_path, "b.png", 8, 8, seed=2))
+    assert not session.current(ticket)
+    lane = session.ticket("difference"), session.ticket("difference")
+    assert not session.current(lane[0]) and session.current(lane[1])
+
+
+def test_result_file_for_an_image_no_longer_open_is_dropped(session, tmp_path):
+    session.open(_png(tmp_path, "a.png", 8, 8, seed=1))
+    session.jobs.hold = True
+    session.add_result_file(_png(tmp_path, "a_x4.png", 32, 32))
+    session.open(_png(tmp_path, "b.png", 8, 8, seed=2))
+    session.jobs.finish(-1)  # the open of b
+    session.jobs.finish(0)   # the result made for a
+    assert not [e for e in session.seen if e[0] == "added"]
+
+
+def test_result_file_of_the_wrong_size_is_an_error(session, tmp_path):
+    session.open(_png(tmp_path, "a.png", 8, 8))
+    session.add_result_file(_png(tmp_path, "wrong.png", 20, 20))
+    assert _errors(session)[-1][1] == "Cannot add the result"
+
+
+def test_results_folder_is_announced_and_serves_every_image_opened_later(session, tmp_path):
+    folder = tmp_path / "esrgan"
+    folder.mkdir()
+    _png(folder, "a.png", 32, 32)
+    _png(folder, "b.png", 32, 32)
+    session.open(_png(tmp_path, "a.png", 8, 8, seed=1))
+    assert session.add_results_folder(folder)
+    assert ("folders",) in session.seen and len(session.model.result_folders) == 1
+    session.open(_png(tmp_path, "b.png", 8, 8, seed=2))
+    added = [e[1] for e in session.seen if e[0] == "added"]
+    assert len(added) == 2 and added[1].known.rgb.shape == (32, 32, 3)
+    assert [m.title for m in session.model.methods() if m.key in session.model.results] == ["esrgan"]
+
+
+def test_remeasure_updates_scores_only_for_the_reference_measured(session, tmp_path):
+    from srgan_desktop.compare import MethodOutput, Scores
+
+    session.open(_png(tmp_path, "a.png", 8, 8), "simulate", 2)
+    (request,) = session.run([BICUBIC_KEY])
+    session.model.on_finished(request, MethodOutput(session.model.reference.copy(), None, 0.0, "cpu"))
+    session.model.set_scores(request, Scores(psnr=1.0))
+    session.jobs.hold = True
+    assert session.remeasure(lambda rgb, ref, border: 0.25)
+    session.jobs.finish()
+    assert session.model.scores(BICUBIC_KEY).value("lpips") == 0.25
+    assert session.remeasure(lambda rgb, ref, border: 0.5)  # held: made for the reference of a
+    session.open(_png(tmp_path, "b.png", 8, 8, seed=3), "simulate", 2)
+    session.jobs.finish(1)
+    (request,) = session.run([BICUBIC_KEY])
+    session.model.on_finished(request, MethodOutput(session.model.reference.copy(), None, 0.0, "cpu"))
+    session.jobs.finish(0)
+    assert session.model.scores(BICUBIC_KEY) is None or session.model.scores(BICUBIC_KEY).value("lpips") is None
+
+
+def test_models_changed_stops_forgets_and_relists(session, tmp_path):
+    session.open(_png(tmp_path, "a.png", 8, 8))
+    (request,) = session.run([BICUBIC_KEY])
+    session.models_changed()
+    assert session.jobs.forgotten == 1 and session.jobs.cancels == 1 and request.cancelled
+
+
+def test_device_is_committed_only_when_available(tmp_path):
+    s = ComparisonSession(ComparisonModel(None), FakeJobs(), SessionSettings(),
+                          resolve_device=lambda n: "cpu", device_available=lambda n: n != "cuda")
+    seen = []
+    s.events.connect("device", lambda *a: seen.append(a))
+    assert not s.set_device("cuda") and s.settings.device == "auto"
+    assert s.set_device("cpu") and seen == [("cpu", "cpu")]
+
+
+def test_run_without_image_says_so(session):
+    assert session.run([BICUBIC_KEY]) == []
+    assert session.seen[-1][0] == "message"
