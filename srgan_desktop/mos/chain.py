@@ -4,14 +4,47 @@ Rating k stores ``SHA-256(chain of rating k−1, rater, seed, trial, stimulus, r
 time, …)`` and the session stores the head and the count, so a rating altered, inserted or
 deleted outside the app is found.  It is a checksum against accidents and naive edits, not a
 signature: someone who recomputes the chain can forge it.
+
+The study's *seal* (``study.seal``, schema v3) covers what the per-session chains do not: the
+design JSON, every stimulus (id → image, condition, file, SHA-256) and the set of raters with
+their seeds, rating counts and chain heads.  Swapping two stimuli's conditions or deleting a
+rater's rows outside the app breaks it; it is resealed inside every write transaction that
+changes those (a new session, a rating, a merge).  Like the chain it is a checksum: a forger
+who recomputes every hash (the chains and the seal) is out of scope.  Studies from before v3
+get their seal computed on upgrade, so an edit made before the upgrade cannot be detected.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
 
-__all__ = ["rating_link", "verify_chain"]
+__all__ = ["rating_link", "verify_chain", "study_seal", "reseal", "SEAL_BROKEN"]
+
+SEAL_BROKEN = ("the study's design, stimuli (image, condition, SHA-256) or set of raters and their "
+               "rating counts were changed outside the app (its seal no longer matches)")
+
+
+def study_seal(conn: sqlite3.Connection) -> str:
+    """SHA-256 over the design JSON, the stimuli and the raters with their counts and chain heads."""
+    design = conn.execute("SELECT design_json FROM study").fetchone()
+    stimuli = conn.execute("SELECT id, image, condition, file, sha256 FROM stimuli ORDER BY id").fetchall()
+    raters = conn.execute("SELECT casefold(rater), seed, chain_count, chain_head FROM sessions"
+                          " ORDER BY casefold(rater)").fetchall()
+    text = json.dumps([design[0] if design else None, [list(r) for r in stimuli],
+                       [list(r) for r in raters]], ensure_ascii=True)
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+def reseal(conn: sqlite3.Connection) -> None:
+    """Store the current seal (inside the write transaction that changed what it covers)."""
+    conn.execute("UPDATE study SET seal = ?", (study_seal(conn),))
+
+
+def seal_broken(conn: sqlite3.Connection) -> bool:
+    return conn.execute("SELECT seal FROM study").fetchone()[0] != study_seal(conn)
+
 
 
 def rating_link(previous: str, rater: str, seed: int, position: int, stimulus_id: str,
@@ -48,7 +81,7 @@ def _rebuild_chains(conn: sqlite3.Connection) -> None:
 
 
 def verify_chain(conn: sqlite3.Connection) -> list[str]:
-        problems: list[str] = []
+        problems: list[str] = [SEAL_BROKEN] if seal_broken(conn) else []
         for session in conn.execute(
                 "SELECT id, rater, seed, chain_head, chain_count FROM sessions ORDER BY id").fetchall():
             head, count = "", 0

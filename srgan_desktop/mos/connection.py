@@ -39,7 +39,7 @@ class TrialAlreadyRated(StoreError):
 #: a missing column (IndexError from sqlite3.Row), a text column that is not UTF-8, a design
 #: JSON that no longer parses, a value of the wrong type.
 _DAMAGE = (sqlite3.DatabaseError, IndexError, KeyError, ValueError, TypeError, AttributeError,
-           UnicodeDecodeError, OverflowError)
+           UnicodeDecodeError, OverflowError, RecursionError)
 
 
 def _reading(method):
@@ -113,14 +113,14 @@ def _transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 
 
 def _check_database(conn: sqlite3.Connection, path: Path) -> None:
-    try:
+    try:  # a damaged page can hold text that is not UTF-8, also in the check's own report
         problems = [row[0] for row in conn.execute("PRAGMA integrity_check").fetchall()]
-    except sqlite3.DatabaseError as exc:
+        dangling = conn.execute("PRAGMA foreign_key_check").fetchall()
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
         raise StudyIntegrityError(f"{path} is damaged or not a study database ({exc})") from exc
     if problems != ["ok"]:
         raise StudyIntegrityError(f"{path} is damaged (SQLite integrity check: "
                                   f"{'; '.join(problems[:5])}). Restore the study from a backup.")
-    dangling = conn.execute("PRAGMA foreign_key_check").fetchall()
     if dangling:
         raise StudyIntegrityError(f"{path} is inconsistent: {len(dangling)} row(s) refer to "
                                   f"missing rows (first in table '{dangling[0][0]}')")

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from srgan_desktop import __version__
+from srgan_desktop.mos.chain import reseal
 from srgan_desktop.mos.connection import StoreError, StudyIntegrityError, _connect, _now, _transaction
 from srgan_desktop.mos.design import StudyDesign, validate_design
 from srgan_desktop.mos.schema import migrate
@@ -77,6 +78,7 @@ def _write_study(db: Path, design: StudyDesign, images: list[SourceImage],
             conn.executemany("INSERT INTO stimuli VALUES (?, ?, ?, ?, ?, ?, ?)",
                              [(s.id, s.image, s.condition, s.file, s.sha256, s.width, s.height)
                               for s in stimuli])
+            reseal(conn)
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         conn.close()

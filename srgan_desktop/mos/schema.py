@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from srgan_desktop.mos.chain import _rebuild_chains
+from srgan_desktop.mos.chain import _rebuild_chains, reseal
 from srgan_desktop.mos.connection import StoreError, StudyIntegrityError, _transaction
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "migrate"]
@@ -123,6 +123,11 @@ MIGRATIONS: list[list[str]] = [
         "ALTER TABLE ratings_v2 RENAME TO ratings",
         "_rebuild_chains",
     ],
+    # v2 → v3: the study's seal over design, stimuli and raters (computed for the data as found).
+    [
+        "ALTER TABLE study ADD COLUMN seal TEXT NOT NULL DEFAULT ''",
+        "_reseal",
+    ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -139,7 +144,7 @@ def _refuse_non_integer_scores(conn: sqlite3.Connection) -> None:
 
 
 _MIGRATION_STEPS = {"_refuse_non_integer_scores": _refuse_non_integer_scores,
-                    "_rebuild_chains": _rebuild_chains}
+                    "_rebuild_chains": _rebuild_chains, "_reseal": reseal}
 
 
 

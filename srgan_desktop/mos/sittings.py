@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from srgan_desktop import __version__
-from srgan_desktop.mos.chain import _pair, rating_link
+from srgan_desktop.mos.chain import SEAL_BROKEN, _pair, rating_link, reseal, seal_broken
 from srgan_desktop.mos.connection import (StoreError, StudyIntegrityError, TrialAlreadyRated, _now,
                                           _reading, _transaction)
 from srgan_desktop.mos.design import StudyDesign, normalize_rater, rater_seed, trial_order
@@ -81,6 +81,7 @@ class SittingsMixin:
             [(session_id, pos, self._by_key[(t.image, t.condition)].id, t.replicate,
               self._by_key[(t.image, t.condition_b)].id if t.condition_b else None)
              for pos, t in enumerate(trial_order(self.design, seed))])
+        reseal(conn)
         return session_id
 
     @_reading
@@ -133,6 +134,7 @@ class SittingsMixin:
             raise StoreError(f"the rating could not be recorded ({exc})") from exc
         conn.execute("UPDATE sessions SET chain_head = ?, chain_count = chain_count + 1 WHERE id = ?",
                      (link, session_id))
+        reseal(conn)
 
     def mark_calibrated(self, session_id: int) -> None:
         with _transaction(self._conn) as conn:
@@ -167,7 +169,12 @@ class SittingsMixin:
         """Every recorded rating in long format, by session then trial position.
 
         Raises :class:`StudyIntegrityError` if a stored score is not an integer 1–5 (bytes
-        changed on disk: the CHECK constraint guards every write)."""
+        changed on disk: the CHECK constraint guards every write) or if the study's seal
+        no longer matches (design, stimuli or raters edited outside the app): summaries, the
+        results window and exports are refused rather than computed from altered data."""
+        if seal_broken(self._conn):
+            raise StudyIntegrityError(f"{self.path}: {SEAL_BROKEN}; results are refused. "
+                                      f"Restore the study from a backup or a station copy.")
         numbers = self._sitting_numbers()
         rows = [RatingRow(study=self.name, rater=r["rater"], session=r["session_id"],
                           image=r["image"], condition=r["condition"], score=r["score"],

@@ -29,6 +29,11 @@ Schema v2 (a real migration from v1, run on open):
 * ``session_trials.stimulus_b``: the right-hand stimulus of a paired-comparison trial, whose
   ``score`` is then 1 (the left one, ``stimulus_id``, is better) or 2 (the right one).
 
+Schema v3: ``study.seal``, a SHA-256 over the design, the stimuli (id → image, condition, file,
+SHA-256) and the raters with their rating counts and chain heads (:mod:`srgan_desktop.mos.chain`),
+computed on upgrade for older studies; a broken seal makes :meth:`Study.rows` (summaries, the
+results window, exports), ``mos check`` and ``mos merge`` refuse the study.
+
 Any damaged content (bytes changed on disk, a truncated copy) raises
 :class:`StudyIntegrityError` — one message, never an ``IndexError`` or a decoding error.
 
