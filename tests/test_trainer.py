@@ -343,3 +343,18 @@ def test_hold_out_images_are_not_trained_on_and_validate_the_run(image_folder, t
         loop.load_images = original
     assert sorted(f.stem for f in seen) == ["img_2", "img_3", "img_4", "img_5"]
     assert CropDataset is not None
+
+
+@pytest.mark.parametrize("flag", ["--init", "--hold-out"])
+def test_cli_bad_init_weights_or_hold_out_file_is_one_line(image_folder, tmp_path, flag):
+    bad = tmp_path / ("bad.safetensors" if flag == "--init" else "hold.txt")
+    bad.write_bytes(b"\xff\xfe not weights \x00\x01" * 4)
+    for target in (bad, tmp_path / "missing.safetensors"):
+        result = subprocess.run(
+            [sys.executable, "-m", "trainer.cli", "srgan" if flag == "--init" else "srresnet", "--data",
+             str(image_folder), "--iterations", "1", "--out", str(tmp_path / "run"), "--validation",
+             "--no-progress", "--content-loss", "mse", flag, str(target)],
+            capture_output=True, text=True, cwd=REPO, timeout=300)
+        assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and target.name in lines[0], lines
