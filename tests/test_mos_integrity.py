@@ -79,7 +79,7 @@ def _v1_copy(study: Study, target) -> None:
 
 
 def test_a_v1_study_is_migrated_with_its_ratings_and_a_valid_chain(rated, tmp_path):
-    assert SCHEMA_VERSION == 2
+    assert SCHEMA_VERSION == 3
     before = [(r.rater, r.image, r.condition, r.score, r.trial_index) for r in rated.rows()]
     _v1_copy(rated, tmp_path / "old")
     with Study.open(tmp_path / "old") as migrated:
@@ -93,7 +93,51 @@ def test_a_v1_study_is_migrated_with_its_ratings_and_a_valid_chain(rated, tmp_pa
         migrated.record_rating(new.id, 0, 4, 10)
         assert migrated.verify_chain() == [] and session.rated == len(migrated.trials(session.id))
     assert sqlite3.connect(tmp_path / "old" / "study.sqlite").execute(
-        "PRAGMA user_version").fetchone()[0] == 2
+        "PRAGMA user_version").fetchone()[0] == 3
+
+
+def test_a_v2_study_gets_its_seal_computed_on_upgrade(rated):
+    path, before = rated.path, rated.rows()
+    rated.close()
+    raw = sqlite3.connect(path)
+    raw.execute("ALTER TABLE study DROP COLUMN seal")
+    raw.execute("PRAGMA user_version = 2")
+    raw.commit()
+    raw.close()
+    with Study.open(path) as upgraded:
+        assert upgraded.verify_chain() == [] and upgraded.rows() == before
+        assert sqlite3.connect(path).execute("SELECT length(seal) FROM study").fetchone()[0] == 64
+
+
+_SWAP = ["UPDATE stimuli SET condition = '#' WHERE id = (SELECT MIN(id) FROM stimuli WHERE condition = 'bicubic')",
+         "UPDATE stimuli SET condition = 'bicubic' WHERE condition = 'nearest' AND image ="
+         " (SELECT image FROM stimuli WHERE condition = '#')",
+         "UPDATE stimuli SET condition = 'nearest' WHERE condition = '#'"]
+_DELETE_RATER = ["DELETE FROM ratings WHERE session_id = 2", "DELETE FROM sittings WHERE session_id = 2",
+                 "DELETE FROM session_trials WHERE session_id = 2", "DELETE FROM sessions WHERE id = 2"]
+
+
+@pytest.mark.parametrize("edits", [_SWAP, _DELETE_RATER], ids=["swap-conditions", "delete-rater"])
+def test_design_and_rater_edits_outside_the_app_are_refused_everywhere(rated, edits, tmp_path, capsys):
+    assert {"nearest", "bicubic"} <= set(rated.design.condition_keys)
+    raw = sqlite3.connect(rated.path)
+    before = raw.execute("SELECT COUNT(*) FROM ratings").fetchone()[0]
+    for statement in edits:
+        raw.execute(statement)
+    raw.commit()
+    changed = raw.execute("SELECT COUNT(*) FROM ratings").fetchone()[0]
+    raw.close()
+    assert rated.verify_chain() and "seal no longer matches" in rated.verify_chain()[0]
+    for command in (["check"], ["summary"], ["export", "--csv", str(tmp_path / "o.csv")]):
+        assert main(["mos", command[0], str(rated.folder), *command[1:]]) == 2, command
+        err = capsys.readouterr().err
+        assert "changed outside the app" in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "o.csv").exists()
+    with pytest.raises(StudyIntegrityError, match="seal"):
+        rated.rows()
+    raw = sqlite3.connect(rated.path)  # nothing stored was changed by the refusals
+    assert raw.execute("SELECT COUNT(*) FROM ratings").fetchone()[0] == changed <= before
+    raw.close()
 
 
 def test_a_v1_study_holding_a_fractional_score_is_refused_with_the_reason(rated, tmp_path):
@@ -193,3 +237,31 @@ def test_damaged_study_files_give_one_clear_error_never_a_traceback(tmp_path, ca
         done = subprocess.run([PYTHON, "-m", "srgan_desktop", "mos", "summary", str(folder)],
                               capture_output=True, text=True, env=subprocess_env(), timeout=120)
         assert "Traceback" not in done.stderr and done.returncode in (0, 2), done.stderr
+
+
+def test_non_utf8_text_and_a_deeply_nested_design_are_one_line_and_list_names_the_damaged(rated):
+    root = rated.folder.parent
+    rated._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    rated.close()
+    edits = {"bad-utf8": "UPDATE study SET name = CAST(X'FFFE41' AS TEXT)",
+             "nested": "UPDATE study SET design_json = '" + "[" * 200_000 + "]" * 200_000 + "'"}
+    for name, edit in edits.items():
+        shutil.copytree(rated.folder, root / name)
+        raw = sqlite3.connect(root / name / "study.sqlite")
+        raw.execute(edit)
+        raw.commit()
+        raw.close()
+    for name in edits:
+        for command in (["check"], ["summary"]):
+            done = subprocess.run([PYTHON, "-m", "srgan_desktop", "mos", *command, str(root / name)],
+                                  capture_output=True, text=True, env=subprocess_env(), timeout=120)
+            assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+            assert len(done.stderr.strip().splitlines()) == 1 and "damaged" in done.stderr
+    done = subprocess.run([PYTHON, "-m", "srgan_desktop", "mos", "list", "--root", str(root)],
+                          capture_output=True, text=True, env=subprocess_env(), timeout=120)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    lines = done.stdout.strip().splitlines()
+    assert len(lines) == 3
+    assert any(line.startswith("pilot study: 3 rater(s)") for line in lines), lines
+    assert any(line.startswith("bad-utf8: ERROR") for line in lines), lines
+    assert any(line.startswith("nested: ERROR") for line in lines), lines

@@ -106,3 +106,25 @@ def test_merge_refuses_foreign_damaged_or_altered_stations(tmp_path, capsys):
     with pytest.raises(StoreError, match="already exists"):
         with Study.open(folder) as study:
             make_station(study, tmp_path / "ok", "again")
+
+
+def test_a_station_with_a_rater_deleted_outside_the_app_is_refused_and_nothing_merged(tmp_path, capsys):
+    import sqlite3
+
+    with build_study(tmp_path, calibration=0) as study:
+        folder = study.folder
+        make_station(study, tmp_path / "pc-a", "PC A")
+    rate_on(tmp_path / "pc-a", "r1", 3, 2)
+    rate_on(tmp_path / "pc-a", "r2", 3, 4)
+    raw = sqlite3.connect(tmp_path / "pc-a" / "study.sqlite")
+    sid = raw.execute("SELECT id FROM sessions WHERE rater = 'r2'").fetchone()[0]
+    for table, key in (("ratings", "session_id"), ("sittings", "session_id"),
+                       ("session_trials", "session_id"), ("sessions", "id")):
+        raw.execute(f"DELETE FROM {table} WHERE {key} = ?", (sid,))
+    raw.commit()
+    raw.close()
+    assert main(["mos", "merge", str(folder), str(tmp_path / "pc-a")]) == 2
+    err = capsys.readouterr().err
+    assert "seal no longer matches" in err and len(err.strip().splitlines()) == 1
+    with Study.open(folder) as study:
+        assert study.rows() == [] and study.sessions() == []

@@ -201,7 +201,7 @@ def test_a_failed_commit_releases_the_write_lock(study, tmp_path):
 
 
 def test_failed_opens_close_their_connection(study, monkeypatch):
-    import srgan_desktop.mos.store as store_module
+    import srgan_desktop.mos.study as store_module
 
     opened = []
     real_connect = store_module._connect

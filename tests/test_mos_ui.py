@@ -422,3 +422,25 @@ def test_instructions_break_prompt_and_sittings(qtbot, tmp_path, panel_for):
     sittings = study.sittings()
     assert [s.ratings for s in sittings] == [5, 4] and all(s.ended_at >= s.started_at for s in sittings)
     study.close()
+
+
+def test_results_view_refuses_a_study_edited_outside_the_app(qtbot, tmp_path):
+    import sqlite3
+
+    from srgan_desktop.ui.mos_results import ResultsView
+
+    study = build_study(tmp_path, calibration=0)
+    session = study.start_session("r1")
+    for trial in study.trials(session.id):
+        study.record_rating(session.id, trial.position, 3, 900)
+    raw = sqlite3.connect(study.path)
+    image = raw.execute("SELECT MIN(image) FROM stimuli").fetchone()[0]
+    for a, b in (("nearest", "#"), ("bicubic", "nearest"), ("#", "bicubic")):  # swap two conditions
+        raw.execute("UPDATE stimuli SET condition = ? WHERE condition = ? AND image = ?", (b, a, image))
+    raw.commit()
+    raw.close()
+    view = ResultsView()
+    qtbot.addWidget(view)
+    view.set_study(study)
+    assert "Results refused" in view.heading.text() and "seal no longer matches" in view.heading.text()
+    assert view.rows == [] and view.summary_table.rowCount() == 0

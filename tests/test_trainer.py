@@ -405,3 +405,18 @@ def test_distill_refuses_a_teacher_of_another_scale(image_folder, tmp_path, caps
     code = train_main(["distill", "--data", str(image_folder), "--teacher", str(teacher), "--iterations", "1",
                        "--crop", "32", "--validation", "--no-progress", "--out", str(tmp_path / "r")])
     assert code == 2 and "×2 model" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flag", ["--init", "--hold-out"])
+def test_cli_bad_init_weights_or_hold_out_file_is_one_line(image_folder, tmp_path, flag):
+    bad = tmp_path / ("bad.safetensors" if flag == "--init" else "hold.txt")
+    bad.write_bytes(b"\xff\xfe not weights \x00\x01" * 4)
+    for target in (bad, tmp_path / "missing.safetensors"):
+        result = subprocess.run(
+            [sys.executable, "-m", "trainer.cli", "srgan" if flag == "--init" else "srresnet", "--data",
+             str(image_folder), "--iterations", "1", "--out", str(tmp_path / "run"), "--validation",
+             "--no-progress", "--content-loss", "mse", flag, str(target)],
+            capture_output=True, text=True, cwd=REPO, timeout=300)
+        assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and target.name in lines[0], lines

@@ -206,3 +206,30 @@ def test_save_model_round_trip(tmp_path):
     model, descriptor = load_model(path)
     assert descriptor.card["title"] == "M" and descriptor.path == path
     assert _same_weights(model, original)
+
+
+@pytest.mark.parametrize("poison, reason", [
+    (lambda s: s["tail.bias"].fill_(float("nan")), "NaN or infinite"),
+    (lambda s: s["tail.weight"].view(-1)[0].fill_(float("inf")), "NaN or infinite"),
+    (lambda s: s.__setitem__("tail.bias", s["tail.bias"].to(torch.int8)), "int8 values"),
+    (lambda s: s.__setitem__("tail.bias", s["tail.bias"] > 0), "bool values"),
+])
+def test_non_finite_or_integer_weights_are_refused_by_models_add(tmp_path, poison, reason):
+    import subprocess
+    import sys
+
+    from safetensors.torch import save_file
+
+    state = {k: v.clone().contiguous() for k, v in make_tiny_generator().state_dict().items()}
+    poison(state)
+    bad = tmp_path / "bad.safetensors"
+    save_file(state, str(bad))
+    env = dict(os.environ, SRGAN_DESKTOP_DATA=str(tmp_path / "data"))
+    env["PYTHONPATH"] = str(pathlib.Path(__file__).resolve().parents[1]) + os.pathsep + env.get("PYTHONPATH", "")
+    for command in (["models", "add", str(bad)], ["models", "info", str(bad)]):
+        done = subprocess.run([sys.executable, "-m", "srgan_desktop", *command], capture_output=True,
+                              text=True, env=env, timeout=120)
+        lines = done.stderr.strip().splitlines()
+        assert done.returncode == 2 and len(lines) == 1, done.stderr
+        assert "bad.safetensors" in lines[0] and reason in lines[0] and "tail." in lines[0]
+    assert not any((tmp_path / "data").rglob("*.safetensors"))  # nothing was copied

@@ -17,6 +17,7 @@ import json
 import sys
 from pathlib import Path
 
+from srgan_desktop.errors import SrganDesktopError
 from trainer.losses import CONTENT_LOSSES, GAN_KINDS, VGGWeightsError
 
 __all__ = ["main", "build_parser"]
@@ -226,8 +227,11 @@ def main(argv: list[str] | None = None) -> int:
     except VGGWeightsError as exc:
         print(f"srgan-train: {exc}", file=sys.stderr)
         return 2
-    except (FileNotFoundError, ValueError) as exc:
-        print(f"srgan-train: {exc}", file=sys.stderr)
+    except (SrganDesktopError, OSError, ValueError) as exc:
+        # the one base error (e.g. WeightsError for a bad --init) like every other front end: one
+        # line naming the file and the reason, no traceback
+        detail = f"{exc.filename}: {exc.strerror}" if isinstance(exc, OSError) and exc.filename else exc
+        print(f"srgan-train: {detail}", file=sys.stderr)
         return 2
 
 

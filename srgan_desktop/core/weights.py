@@ -148,8 +148,30 @@ def _unwrap(obj: Any, path: Path) -> dict[str, torch.Tensor]:
     return OrderedDict((re.sub(r"^(module\.)+", "", k), v) for k, v in tensors.items())
 
 
+#: Tensors whose name ends so are learned parameters: they must be floats.  Other integer
+#: tensors are buffers a model may hold (BatchNorm's step counter, SwinIR's position index).
+_FLOAT_ONLY = ("weight", "bias", "running_mean", "running_var")
+
+
+def _check_values(state: dict[str, torch.Tensor], path: Path) -> dict[str, torch.Tensor]:
+    """Refuse tensors no float model can use: integer or bool weights, NaN or ±Inf values
+    (which would otherwise come out as an all-black picture)."""
+    for key, tensor in state.items():
+        floating = tensor.is_floating_point() or tensor.is_complex()
+        if not floating and not key.endswith(_FLOAT_ONLY):
+            continue
+        if not floating:
+            raise WeightsError(f"{path.name}: tensor '{key}' holds {str(tensor.dtype).replace('torch.', '')} "
+                               f"values where float weights belong")
+        if not bool(torch.isfinite(tensor).all()):
+            raise WeightsError(f"{path.name}: tensor '{key}' holds NaN or infinite values; the weights "
+                               f"are damaged (a diverged training run?)")
+    return state
+
+
 def load_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
-    """Read tensors from a safetensors file or a *weights-only* torch pickle."""
+    """Read tensors from a safetensors file or a *weights-only* torch pickle; integer, bool and
+    non-finite weights are refused (:func:`_check_values`)."""
     path = Path(path)
     if not path.is_file():
         raise WeightsError(f"weights file not found: {path}")
@@ -159,7 +181,7 @@ def load_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
             tensors = load_file(str(path), device="cpu")
         except (SafetensorError, OSError, ValueError) as exc:
             raise WeightsError(f"{path.name}: not a valid safetensors file ({exc})") from exc
-        return OrderedDict(sorted(tensors.items(), key=lambda kv: _natural_key(kv[0])))
+        return _check_values(OrderedDict(sorted(tensors.items(), key=lambda kv: _natural_key(kv[0]))), path)
     try:
         obj = torch.load(str(path), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
@@ -171,7 +193,7 @@ def load_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
         # (KeyError, IndexError, struct.error...): it is still just "not a checkpoint"
         detail = " ".join(str(exc).split()) or type(exc).__name__
         raise WeightsError(f"{path.name}: not a readable PyTorch checkpoint ({detail})") from exc
-    return _unwrap(obj, path)
+    return _check_values(_unwrap(obj, path), path)
 
 
 def _natural_key(key: str) -> list[object]:

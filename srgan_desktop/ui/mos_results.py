@@ -334,8 +334,13 @@ class ResultsView(QWidget):
         if self.study is None:
             self.set_rows([], [], "No study open")
             return
-        info = self.study.info()
-        self.set_rows(self.study.rows(), self.study.design.condition_keys,
+        try:  # a study edited outside the app (its seal broken) is refused, not summarised
+            info = self.study.info()
+            rows = self.study.rows()
+        except SrganDesktopError as exc:
+            self.set_rows([], [], f"<b>Results refused</b>: {exc}")
+            return
+        self.set_rows(rows, self.study.design.condition_keys,
                       f"<b>{self.study.name}</b> — {info.raters} rater(s), {info.complete_raters} "
                       f"complete, {info.ratings} rating(s); {info.trials_per_rater} trials per rater")
 
