@@ -9,8 +9,10 @@ import pickle
 import shutil
 from collections import OrderedDict
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from conftest import make_tiny_generator
 from srgan_desktop.core.arch import Discriminator, SRResNet
@@ -233,3 +235,43 @@ def test_non_finite_or_integer_weights_are_refused_by_models_add(tmp_path, poiso
         assert done.returncode == 2 and len(lines) == 1, done.stderr
         assert "bad.safetensors" in lines[0] and reason in lines[0] and "tail." in lines[0]
     assert not any((tmp_path / "data").rglob("*.safetensors"))  # nothing was copied
+
+
+@pytest.mark.parametrize("card_bytes, reason", [
+    (b"\xff\xfe{\"name\": 1}", "unreadable"),
+    (b"[1, 2, 3]", "not a JSON object"),
+    (b"[" * 100_000 + b"]" * 100_000, "unreadable"),
+    (b'{"scale": 1000000000}', "'scale' must be an integer"),
+    (b'{"output_range": [0, "x"]}', "'output_range'"),
+    (b'{"input_range": [0, 1e400]}', "'input_range'"),
+    (b'{"title": {"a": 1}}', "'title' is not a string"),
+    (b'{"scale": ' + b"9" * 5000 + b"}", "unreadable"),
+])
+def test_a_hostile_card_in_the_user_folder_breaks_nothing_else(tmp_path, card_bytes, reason):
+    """A card placed by hand beside a user model: ``models list`` still lists every model, the
+    bundled SRResNet still upscales, and the model with the card is refused in one line."""
+    import subprocess
+    import sys
+
+    from srgan_desktop.core.weights import save_model
+
+    models = tmp_path / "data" / "models"
+    weights = save_model(make_tiny_generator(), models / "mine.safetensors", {"name": "mine"})
+    weights.with_suffix(".json").write_bytes(card_bytes)
+    env = dict(os.environ, SRGAN_DESKTOP_DATA=str(tmp_path / "data"))
+    env["PYTHONPATH"] = str(pathlib.Path(__file__).resolve().parents[1]) + os.pathsep + env.get("PYTHONPATH", "")
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "srgan_desktop", *args], capture_output=True, text=True,
+                              env=env, timeout=300, cwd=tmp_path)
+
+    listed = cli("models", "list")
+    assert listed.returncode == 0 and "Traceback" not in listed.stderr, listed.stderr
+    assert "srresnet_x4" in listed.stdout and "mine" in listed.stdout
+    info = cli("models", "info", str(weights))
+    lines = info.stderr.strip().splitlines()
+    assert info.returncode == 2 and len(lines) == 1 and "mine.json" in lines[0] and reason in lines[0], info.stderr
+    image = tmp_path / "in.png"
+    Image.fromarray(np.full((12, 12, 3), 90, np.uint8)).save(image)
+    done = cli("upscale", str(image), "-m", "srresnet", "--output", str(tmp_path / "out.png"), "--no-progress")
+    assert done.returncode == 0 and (tmp_path / "out.png").is_file(), done.stderr

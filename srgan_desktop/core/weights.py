@@ -123,12 +123,53 @@ class ModelDescriptor:
         return data
 
 
+#: A model card is a few KB of JSON; anything larger is not one (and is never parsed).
+CARD_MAX_BYTES = 1 << 20
+#: The card fields the app reads, and what each must be (anything else is kept, never used).
+_CARD_STRINGS = ("name", "title", "architecture", "variant")
+
+
 def read_card(path: Path) -> dict[str, Any]:
-    """Read a model card; a broken card raises :class:`WeightsError`."""
+    """Read a model card: a JSON object of at most :data:`CARD_MAX_BYTES`, UTF-8, whose fields the
+    app reads have their types (``scale`` an integer 1–16, the ranges two finite numbers lo < hi,
+    names strings).  Anything else — not UTF-8, a list, nested past Python's recursion limit,
+    a 5,000-digit number, a scale of 10⁹ — raises :class:`WeightsError` naming the file, so one
+    hostile card never breaks the other models or shows a traceback."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise WeightsError(f"model card {path.name} is unreadable: {exc}") from exc
+        if path.stat().st_size > CARD_MAX_BYTES:
+            raise WeightsError(f"model card {path.name} is not a model card ({path.stat().st_size:,} bytes; "
+                               f"cards are under {CARD_MAX_BYTES:,})")
+        card = json.loads(path.read_text(encoding="utf-8"))
+    except WeightsError:
+        raise
+    except (OSError, ValueError, RecursionError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        detail = "nested too deeply" if isinstance(exc, RecursionError) else " ".join(str(exc).split())[:120]
+        raise WeightsError(f"model card {path.name} is unreadable: {detail}") from exc
+    if not isinstance(card, dict):
+        raise WeightsError(f"model card {path.name} is not a JSON object but a {type(card).__name__}")
+    _check_card(card, path)
+    return card
+
+
+def _check_card(card: dict[str, Any], path: Path) -> None:
+    def bad(field_: str, why: str) -> WeightsError:
+        return WeightsError(f"model card {path.name}: {field_!r} {why}")
+
+    for key in _CARD_STRINGS:
+        if key in card and not isinstance(card[key], str):
+            raise bad(key, "is not a string")
+    if "scale" in card:
+        scale = card["scale"]
+        if isinstance(scale, bool) or not isinstance(scale, int) or not 1 <= scale <= 16:
+            raise bad("scale", f"must be an integer from 1 to 16, not {str(scale)[:20]}")
+    for key in ("input_range", "output_range"):
+        if key in card:
+            value = card[key]
+            ok = (isinstance(value, list) and len(value) == 2
+                  and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                          for v in value) and value[0] < value[1])
+            if not ok:
+                raise bad(key, "must be two finite numbers lo < hi")
 
 
 def _unwrap(obj: Any, path: Path) -> dict[str, torch.Tensor]:
