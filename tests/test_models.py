@@ -257,3 +257,14 @@ def test_a_x2_study_uses_x2_models_and_refuses_a_x4_one(tmp_path, model_files):
         generate_stimuli(wrong, sources, tmp_path / "wrong", device="cpu")
     with pytest.raises(DesignError, match="×5"):
         make_design("x5", list(sources), conds, calibration=0, scale=5)
+
+
+def test_a_short_name_finds_the_bundled_model_at_the_scale_asked_else_x4():
+    """``-m srresnet`` is srresnet_x4 (the paper's) although srresnet_x2 sorts first; at ×2 it is
+    srresnet_x2 (eval ran the ×2 model for ``-m srresnet`` before)."""
+    from srgan_desktop.core.models import ModelResolver
+
+    resolver = ModelResolver.default()
+    assert resolver.find("srresnet").name == "srresnet_x4"
+    assert resolver.find("srresnet", 2).name == "srresnet_x2"
+    assert resolver.find("fast").name == "fast_x4"

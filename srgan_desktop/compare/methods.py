@@ -59,9 +59,13 @@ class MethodInfo:
 
 
 def _paper_order(entry: object) -> tuple[int, str]:
-    """SRResNet before SRGAN (the paper's order), bundled before user models, then by name."""
+    """The distilled fast model first (its result arrives in about a second, so every photo shows
+    a model's result at once), then SRResNet before SRGAN (the paper's order), bundled before user
+    models, then by name.  Runs follow this order."""
     name = str(getattr(entry, "name", ""))
-    rank = 0 if name.startswith("srresnet") else 1 if name.startswith("srgan") else 2
+    card = getattr(entry, "card", None) or {}
+    fast = isinstance(card, dict) and card.get("variant") == "distilled-compact"
+    rank = -1 if fast else 0 if name.startswith("srresnet") else 1 if name.startswith("srgan") else 2
     return (rank + (0 if getattr(entry, "bundled", False) else 3), name)
 
 

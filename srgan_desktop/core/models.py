@@ -170,8 +170,11 @@ class ModelResolver:
                           reason="" if ok else f"weights file not found: {path}",
                           scale=_card_int(card, "scale"), architecture=str(card.get("architecture", "")))
 
-    def find(self, spec: str | os.PathLike) -> ModelEntry:
+    def find(self, spec: str | os.PathLike, scale: int | None = None) -> ModelEntry:
         """A model by name (``srresnet`` also matches ``srresnet_x4``), by path, or ``KEY=FILE``.
+
+        A short name that several bundled models share (``srresnet``: ``srresnet_x2`` and
+        ``srresnet_x4``) finds the one at ``scale``, else the ×4 one (the paper's), else the first.
 
         Raises :class:`WeightsError` for an unknown name (listing the known ones)."""
         text = str(spec)
@@ -185,9 +188,13 @@ class ModelResolver:
         for entry in entries:
             if entry.name == text:
                 return entry
-        for entry in entries:
-            if entry.bundled and entry.name.split("_x")[0] == text:
-                return entry
+        short = [e for e in entries if e.bundled and e.name.split("_x")[0] == text]
+        for wanted in (scale, 4):
+            for entry in short:
+                if wanted is not None and entry.scale == wanted:
+                    return entry
+        if short:
+            return short[0]
         if text.lower() in BUNDLED_NAMES:
             raise NoWeights(f"no weights for '{text}' yet: {text}_x4.safetensors is not in "
                             f"{self.bundled_dir} (train and export it with srgan-train)")
@@ -196,20 +203,20 @@ class ModelResolver:
 
     # --- what a model is --------------------------------------------------------------------
 
-    def _available(self, spec: str | os.PathLike) -> ModelEntry:
-        entry = self.find(spec)
+    def _available(self, spec: str | os.PathLike, scale: int | None = None) -> ModelEntry:
+        entry = self.find(spec, scale)
         if entry.available and entry.path is not None:
             return entry
         if entry.source == "file":  # a path that is not there: a mistake, not a model in waiting
             raise WeightsError(entry.reason)
         raise NoWeights(f"model '{entry.name}': {entry.reason}")
 
-    def load(self, spec: str | os.PathLike) -> tuple[torch.nn.Module, ModelDescriptor]:
+    def load(self, spec: str | os.PathLike, scale: int | None = None) -> tuple[torch.nn.Module, ModelDescriptor]:
         """Load a model by name, path or ``KEY=FILE``: (module in eval mode, descriptor).
 
         Raises :class:`NoWeights` for a known model without weights, :class:`WeightsError` for
         anything else that cannot be loaded (unknown name, unsafe or broken file, not SR)."""
-        entry = self._available(spec)
+        entry = self._available(spec, scale)
         model, descriptor = load_model(entry.path, card=entry.card or None, name=entry.name)
         if entry.title and not descriptor.title:
             descriptor.title = entry.title
@@ -248,7 +255,7 @@ class ModelResolver:
         parsed = parse_method(str(spec))
         if parsed.kind == "results":
             raise WeightsError(f"'{spec}' is a folder of results, not a model")
-        model, descriptor = self.load(spec)
+        model, descriptor = self.load(spec, scale)
         if scale is not None and descriptor.scale != scale:
             raise WeightsError(f"{descriptor.name} is a ×{descriptor.scale} model, ×{scale} was asked for")
         return NetworkMethod(model, descriptor)
