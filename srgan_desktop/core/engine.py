@@ -675,8 +675,13 @@ def _window(core: Box, height: int, width: int, pad: int, win_h: int, win_w: int
 
 def focus_boxes(height: int, width: int, tile: int, small: int, pad: int, focus: Box
                 ) -> list[tuple[Box, Box]]:
-    """:func:`tile_boxes` (``same_shape``) with each tile that ``focus`` touches split into
-    balanced tiles of at most ``small`` pixels (exact tiling: any partition gives the same image)."""
+    """:func:`tile_boxes` (``same_shape``) with each tile that ``focus`` touches cut at the focus
+    box's edges and then into balanced tiles of at most ``small`` pixels, each with only its own
+    margin (exact tiling: any partition gives the same image).
+
+    Cutting at the focus edges makes the visible region its own tiles: a 53×38 LR viewport costs
+    a 93×78 window at an image corner instead of the 168² of a fixed 128-px focus tile — the first
+    visible tile comes in about a third of the time."""
     fy0, fx0, fy1, fx1 = focus
     boxes: list[tuple[Box, Box]] = []
     for core, window in tile_boxes(height, width, tile, pad, same_shape=True):
@@ -684,14 +689,18 @@ def focus_boxes(height: int, width: int, tile: int, small: int, pad: int, focus:
         if y0 >= fy1 or y1 <= fy0 or x0 >= fx1 or x1 <= fx0:
             boxes.append((core, window))
             continue
-        rows, cols = _balanced(y1 - y0, small), _balanced(x1 - x0, small)
-        win_h = min(height, max(b - a for a, b in rows) + 2 * pad)
-        win_w = min(width, max(b - a for a, b in cols) + 2 * pad)
+        rows, cols = _focus_cuts(y0, y1, fy0, fy1, small), _focus_cuts(x0, x1, fx0, fx1, small)
         for a, b in rows:
             for c, d in cols:
-                sub = (y0 + a, x0 + c, y0 + b, x0 + d)
-                boxes.append((sub, _window(sub, height, width, pad, win_h, win_w)))
+                win = (max(0, a - pad), max(0, c - pad), min(height, b + pad), min(width, d + pad))
+                boxes.append(((a, c, b, d), win))
     return boxes
+
+
+def _focus_cuts(start: int, stop: int, focus_start: int, focus_stop: int, small: int) -> list[tuple[int, int]]:
+    """[start, stop) cut at the focus edges inside it, each piece balanced into ≤ ``small``."""
+    edges = sorted({start, stop, *(e for e in (focus_start, focus_stop) if start < e < stop)})
+    return [(a + u, a + v) for a, b in zip(edges, edges[1:]) for u, v in _balanced(b - a, small)]
 
 
 class TiledJob:
