@@ -266,3 +266,16 @@ def test_staged_inference_equals_the_plain_forward(tile, blocks):
 
 def test_the_srresnet_family_runs_staged_and_spandrel_models_do_not(tiny_method):
     assert tiny_method.staged and tiny_method.bytes_per_lr_pixel == engine.STAGED_BYTES_PER_LR_PIXEL
+
+
+def test_a_model_whose_output_overflows_is_an_error_naming_it_not_a_black_picture():
+    """Finite weights large enough to overflow float32: the output is NaN/Inf in fp32 too, which
+    the engine refuses (naming the model) instead of casting it to an all-black image."""
+    model = make_tiny_generator()
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.mul_(1e12)
+    method = NetworkMethod(model, ModelDescriptor(name="overflowing", num_blocks=2))
+    image = np.full((12, 12, 3), 128, np.uint8)
+    with pytest.raises(UpscaleError, match="overflowing: its output is not finite"):
+        Upscaler(method, device="cpu", tile=0, precision="fp32").upscale(image)

@@ -744,6 +744,9 @@ class TiledJob:
         if half and not np.isfinite(result).all():
             result = up.method.run(self.rgb[py0:py1, px0:px1], False)
             self.fallbacks += 1
+        if not np.isfinite(result).all():  # never shown or saved as a (black) picture
+            raise UpscaleError(f"{getattr(up.method, 'name', 'the model')}: its output is not finite "
+                               f"(NaN/Inf) even in fp32 — its weights overflow on this image; no result made")
         h, w = self.rgb.shape[:2]
         if self.weight is None:
             oy, ox = (y0 - py0) * s, (x0 - px0) * s
