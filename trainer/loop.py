@@ -155,7 +155,8 @@ def load_generator_weights(path: str | Path) -> dict[str, torch.Tensor]:
         if "generator" in ckpt:
             return ckpt["generator"]
     model, _ = load_model(path)
-    return model.state_dict()
+    # a spandrel model (the distilled Compact) comes wrapped: its own tensors are the inner net's
+    return getattr(model, "net", model).state_dict()
 
 
 def _distributed() -> tuple[int, int, int]:
