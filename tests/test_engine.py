@@ -82,6 +82,30 @@ def test_cancel_stops_between_tiles(tiny_method):
     assert token.cancelled
 
 
+def test_a_staged_whole_image_reports_inside_its_one_tile_and_cancels_within_a_window(tiny_method):
+    """A staged model runs a photo that fits as one tile: progress and cancel reach inside it."""
+    image = _image(200, 200)      # one tile; each of the 4 stages in 2 × 2 windows of STAGE_TILE
+    fractions: list[float] = []
+    tiles: list[int] = []
+    result = Upscaler(tiny_method, device="cpu", precision="fp32").upscale(
+        image, progress=lambda k, n: tiles.append(n), fraction=fractions.append)
+    assert result.tiles == 1 and tiles == [1]
+    assert len(fractions) == 16 and fractions == sorted(fractions) and fractions[-1] == pytest.approx(1.0)
+
+    token = CancelToken()
+    seen: list[float] = []
+
+    def cancel_at_the_third(f: float) -> None:
+        seen.append(f)
+        if len(seen) == 3:
+            token.cancel()
+
+    with pytest.raises(Cancelled):
+        Upscaler(tiny_method, device="cpu", precision="fp32").upscale(image, cancel=token,
+                                                                      fraction=cancel_at_the_third)
+    assert len(seen) == 3          # stopped at the next window, not at the end of the tile
+
+
 def test_a_token_cancelled_before_the_start_runs_no_tile():
     token = CancelToken()
     token.cancel()

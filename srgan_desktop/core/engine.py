@@ -27,12 +27,16 @@
   the tile and starts again;
 * :meth:`Upscaler.job` gives a resumable :class:`TiledJob` whose tiles run in any order (the
   window runs the ones under a zoomed-in viewport first, split into :data:`FOCUS_TILE` tiles);
-* a progress callback after each tile and a :class:`CancelToken` checked between tiles;
+* a progress callback after each tile and a :class:`CancelToken` checked between tiles — and,
+  for a staged model, between the windows *inside* a tile (:data:`WITHIN_TILE`), so a whole
+  photo that runs as one tile (the rule for staged models) still reports how far it is and
+  stops within one window (≈ 0.3 s for srresnet_x4 on a 2-core CPU) when cancelled;
 * alpha planes are upscaled with bicubic and re-attached.
 """
 
 from __future__ import annotations
 
+import contextvars
 import copy
 import math
 import os
@@ -296,15 +300,28 @@ STAGE_BLOCKS = 4
 STAGED_BYTES_PER_LR_PIXEL = 2 * 1024
 
 
+#: What runs after each window of a staged forward, with the fraction of the tile's forward done
+#: (0–1].  :meth:`TiledJob.run_tile` sets it for the tile it runs (its ``step``), so the hook
+#: can report progress inside a tile or raise :class:`Cancelled`; a context variable, so the
+#: :class:`Method` protocol keeps its signature and each thread sees only its own tile.
+WITHIN_TILE: contextvars.ContextVar[Callable[[float], None] | None] = contextvars.ContextVar(
+    "within_tile", default=None)
+
+
 def _stage(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, radius: int, scale: int,
-           tile: int) -> torch.Tensor:
+           tile: int, report: Callable[[int, int], None] | None = None) -> torch.Tensor:
     """``fn`` over ``x`` (N, C, H, W) in balanced ``tile`` windows with ``radius`` pixels of context
-    (shifted inwards at the edges, as :func:`tile_boxes`), the output assembled at ``scale``."""
+    (shifted inwards at the edges, as :func:`tile_boxes`), the output assembled at ``scale``;
+    ``report(windows done, windows)`` after each window."""
     height, width = x.shape[-2:]
     if height <= tile + 2 * radius and width <= tile + 2 * radius:
-        return fn(x)
+        y = fn(x)
+        if report is not None:
+            report(1, 1)
+        return y
     out: torch.Tensor | None = None
-    for (y0, x0, y1, x1), (wy0, wx0, wy1, wx1) in tile_boxes(height, width, tile, radius, same_shape=True):
+    boxes = tile_boxes(height, width, tile, radius, same_shape=True)
+    for n, ((y0, x0, y1, x1), (wy0, wx0, wy1, wx1)) in enumerate(boxes, 1):
         part = fn(x[:, :, wy0:wy1, wx0:wx1])
         if out is None:
             out = torch.empty((x.shape[0], part.shape[1], height * scale, width * scale),
@@ -312,6 +329,8 @@ def _stage(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, radius: 
         oy, ox = (y0 - wy0) * scale, (x0 - wx0) * scale
         out[:, :, y0 * scale:y1 * scale, x0 * scale:x1 * scale] = \
             part[:, :, oy:oy + (y1 - y0) * scale, ox:ox + (x1 - x0) * scale]
+        if report is not None:
+            report(n, len(boxes))
     assert out is not None
     return out
 
@@ -319,19 +338,30 @@ def _stage(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, radius: 
 def staged_srresnet(model: torch.nn.Module, x: torch.Tensor, tile: int = STAGE_TILE,
                     blocks: int = STAGE_BLOCKS) -> torch.Tensor:
     """The forward of an :class:`~srgan_desktop.core.arch.SRResNet` (BN folded or not), layer group
-    by layer group (see :data:`STAGE_TILE`); equal to ``model(x)`` up to float rounding."""
-    head = _stage(model.head, x, 4, 1, tile)
-    features = head
+    by layer group (see :data:`STAGE_TILE`); equal to ``model(x)`` up to float rounding.  The
+    :data:`WITHIN_TILE` hook runs after every window."""
     body = list(model.body)
-    for start in range(0, len(body), blocks):
+    starts = range(0, len(body), blocks)
+    stages = len(starts) + 3          # head, the block groups, the body's last conv, the tail
+    hook = WITHIN_TILE.get()
+
+    def reporter(stage: int) -> Callable[[int, int], None] | None:
+        if hook is None:
+            return None
+        return lambda done, windows: hook((stage + done / windows) / stages)
+
+    head = _stage(model.head, x, 4, 1, tile, reporter(0))
+    features = head
+    for n, start in enumerate(starts, 1):
         group = torch.nn.Sequential(*body[start:start + blocks])
-        features = _stage(group, features, 2 * len(group), 1, tile)
-    features = _stage(model.body_tail, features, 1, 1, tile)
+        features = _stage(group, features, 2 * len(group), 1, tile, reporter(n))
+    features = _stage(model.body_tail, features, 1, 1, tile, reporter(stages - 2))
     features += head  # the long skip
     del head
     steps = len(model.upsample)
     radius = math.ceil(sum(1.0 / 2 ** k for k in range(steps)) + 4.0 / 2 ** steps)
-    return _stage(lambda t: model.tail(model.upsample(t)), features, radius, 2 ** steps, tile)
+    return _stage(lambda t: model.tail(model.upsample(t)), features, radius, 2 ** steps, tile,
+                  reporter(stages - 1))
 
 
 def _weights_version(model: torch.nn.Module) -> tuple[int, ...]:
@@ -615,8 +645,12 @@ class Upscaler:
         return TiledJob(self, rgb, alpha, tile, boxes)
 
     def upscale(self, image: np.ndarray | LoadedImage, progress: ProgressCallback | None = None,
-                cancel: CancelToken | None = None, as_float: bool = False) -> UpscaleResult:
-        """Upscale an RGB ``uint8`` array or a :class:`LoadedImage` (alpha kept)."""
+                cancel: CancelToken | None = None, as_float: bool = False,
+                fraction: Callable[[float], None] | None = None) -> UpscaleResult:
+        """Upscale an RGB ``uint8`` array or a :class:`LoadedImage` (alpha kept).
+
+        ``cancel`` is checked between tiles and inside a staged tile; ``fraction(share of the
+        image done)`` runs wherever the engine knows more than whole tiles (:data:`WITHIN_TILE`)."""
         rgb, _alpha = self._split(image)
         tile = self._tile_for(rgb)
         while True:
@@ -625,7 +659,14 @@ class Upscaler:
                 for index in range(len(job.boxes)):
                     if cancel is not None:
                         cancel.raise_if_cancelled()
-                    job.run_tile(index)
+
+                    def step(part: float, done: int = job.done, tiles: int = len(job.boxes)) -> None:
+                        if cancel is not None:
+                            cancel.raise_if_cancelled()
+                        if fraction is not None:
+                            fraction((done + part) / tiles)
+
+                    job.run_tile(index, step)
                     if progress is not None:
                         progress(job.done, len(job.boxes))
                 return job.finish(as_float)
@@ -731,11 +772,22 @@ class TiledJob:
     def remaining(self) -> list[int]:
         return [i for i in range(len(self.boxes)) if i not in self.finished]
 
-    def run_tile(self, index: int) -> tuple[Box, np.ndarray]:
+    def run_tile(self, index: int, step: Callable[[float], None] | None = None) -> tuple[Box, np.ndarray]:
         """Run tile ``index``; returns its HR core box (y0, x0, y1, x1) and its pixels (a view of
-        the output, float in [0, 1]; blended tiles: the sum so far, not yet normalised)."""
+        the output, float in [0, 1]; blended tiles: the sum so far, not yet normalised).
+
+        ``step(fraction of this tile done)`` runs inside the tile where the model allows it (a
+        staged model, after each window: :data:`WITHIN_TILE`); it may raise :class:`Cancelled`,
+        which leaves the tile not run."""
         if index in self.finished:
             raise UpscaleError(f"tile {index} has run already")
+        token = WITHIN_TILE.set(step)
+        try:
+            return self._run_tile(index)
+        finally:
+            WITHIN_TILE.reset(token)
+
+    def _run_tile(self, index: int) -> tuple[Box, np.ndarray]:
         start = time.perf_counter()
         up, s = self.upscaler, self.scale
         (y0, x0, y1, x1), (py0, px0, py1, px1) = self.boxes[index]

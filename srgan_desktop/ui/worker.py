@@ -248,7 +248,7 @@ class UpscaleWorker(QObject):
                 request, upscaler, job, load_seconds = jobs[n]
                 token.raise_if_cancelled()
                 try:
-                    box, pixels = job.run_tile(index)
+                    box, pixels = job.run_tile(index, lambda _done: token.raise_if_cancelled())
                 except torch.cuda.OutOfMemoryError:
                     torch.cuda.empty_cache()
                     self._order.remove(n)
