@@ -82,9 +82,28 @@ def test_cancel_stops_between_tiles(tiny_method):
     assert token.cancelled
 
 
+@pytest.mark.parametrize("tile", [8, 10, 16])
+def test_edge_padding_keeps_tiled_equal_to_full_frame(tile):
+    """A card's ``edge_pad``: the picture mirrored around it before the network.  Tiles at the
+    border see the same mirrored pixels as the full frame; inner tiles none."""
+    method = NetworkMethod(make_tiny_generator(), ModelDescriptor(name="tiny", num_blocks=2, edge_pad=5))
+    image = _image(30, 44)
+    full = Upscaler(method, device="cpu", tile=0, precision="fp32").upscale(image, as_float=True).rgb
+    tiled = Upscaler(method, device="cpu", tile=tile, precision="fp32").upscale(image, as_float=True)
+    assert tiled.tiles > 1
+    np.testing.assert_allclose(tiled.rgb, full, atol=1e-5)
+    job = Upscaler(method, device="cpu", tile=tile, precision="fp32").job(image, focus=(5, 5, 20, 20), focus_tile=8)
+    for index in reversed(range(len(job.boxes))):   # any order, viewport tiles included
+        job.run_tile(index)
+    np.testing.assert_allclose(job.finish(as_float=True).rgb, full, atol=1e-5)
+    plain = NetworkMethod(make_tiny_generator(), ModelDescriptor(name="tiny", num_blocks=2))
+    unpadded = Upscaler(plain, device="cpu", tile=0, precision="fp32").upscale(image, as_float=True).rgb
+    assert np.abs(unpadded - full).max() > 1e-3      # the padding does reach the border pixels
+
+
 def test_a_staged_whole_image_reports_inside_its_one_tile_and_cancels_within_a_window(tiny_method):
     """A staged model runs a photo that fits as one tile: progress and cancel reach inside it."""
-    image = _image(200, 200)      # one tile; each of the 4 stages in 2 × 2 windows of STAGE_TILE
+    image = _image(300, 300)      # one tile; each of the 4 stages in 2 × 2 windows of STAGE_TILE
     fractions: list[float] = []
     tiles: list[int] = []
     result = Upscaler(tiny_method, device="cpu", precision="fp32").upscale(

@@ -275,3 +275,20 @@ def test_a_hostile_card_in_the_user_folder_breaks_nothing_else(tmp_path, card_by
     Image.fromarray(np.full((12, 12, 3), 90, np.uint8)).save(image)
     done = cli("upscale", str(image), "-m", "srresnet", "--output", str(tmp_path / "out.png"), "--no-progress")
     assert done.returncode == 0 and (tmp_path / "out.png").is_file(), done.stderr
+
+
+@pytest.mark.parametrize("value", [-1, 65, 1.5, True, "8", 10 ** 9])
+def test_a_card_edge_pad_out_of_range_is_refused_in_one_line(tmp_path, value):
+    from srgan_desktop.core.weights import WeightsError, read_card
+
+    card = tmp_path / "mine.json"
+    card.write_text(json.dumps({"name": "mine", "edge_pad": value}))
+    with pytest.raises(WeightsError, match="mine.json: 'edge_pad' must be an integer from 0 to 64"):
+        read_card(card)
+
+
+def test_a_card_edge_pad_reaches_the_descriptor(tmp_path):
+    from srgan_desktop.core.weights import load_model, save_model
+
+    path = save_model(make_tiny_generator(), tmp_path / "mine.safetensors", {"name": "mine", "edge_pad": 6})
+    assert load_model(path)[1].edge_pad == 6

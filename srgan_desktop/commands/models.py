@@ -52,6 +52,8 @@ def format_descriptor(d: ModelDescriptor) -> str:
     tiling = {"exact": f"exact (tiles padded by the receptive radius, {d.pad} LR px)",
               "blend": f"blended ({d.overlap} px feathered overlap, {d.pad} px context)",
               "whole": "whole image only"}[d.tiling]
+    if d.edge_pad and d.tiling == "exact":
+        tiling += f"; the picture mirrored {d.edge_pad} LR px outwards at its edges (card edge_pad)"
     precisions = ", ".join(["fp32"] + (["fp16"] if d.supports_half else []) + (["bf16"] if d.supports_bf16 else []))
     rows = [("name", d.name), ("title", d.title or "-"),
             ("architecture", d.architecture + (f" ({', '.join(d.tags)})" if d.tags else "")),

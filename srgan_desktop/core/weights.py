@@ -108,6 +108,8 @@ class ModelDescriptor:
     tags: list[str] = field(default_factory=list)
     sha256: str = ""
     bytes_per_lr_pixel: int = 0         # peak memory estimate per padded LR pixel; 0: the engine's
+    edge_pad: int = 0                   # card "edge_pad": LR pixels of the picture mirrored around
+                                        # it before the network (exact tiling only)
 
     def __post_init__(self) -> None:
         if self.pad is None and self.architecture == "srresnet":
@@ -125,6 +127,17 @@ class ModelDescriptor:
 
 #: A model card is a few KB of JSON; anything larger is not one (and is never parsed).
 CARD_MAX_BYTES = 1 << 20
+#: A card's ``edge_pad`` (LR pixels of picture mirrored around the image before the network, cut
+#: off after): a network that learned to paint at its zero-padded borders gets picture there.
+#: Why: the bundled srgan_x4 draws coloured stripes into its first ~10 columns of every photo
+#: (on grayscale Set5 img_001, mean chroma |RGB − mean| 9.3 in columns 0–9 against 1.5 inside).
+#: Measured on that image (``python scripts/edge_chroma.py``): 8 mirrored pixels bring the worst
+#: border band to 1.24× the interior (4 pixels: 2.19×; 16: no better than 8).  Mirrored, not
+#: replicated: a replicated edge is flat, which NIQE scores as unnatural (Set14 img 4: 6.84 vs
+#: 6.11 mirrored).  The stripes had also *lowered* srgan_x4's NIQE below the HR image's own
+#: (Set14 img 1: 5.24 with stripes, HR 5.99, mirrored 5.88; the centre 96 px in unchanged):
+#: see its card.  At most 64: it is context, not a second image.
+EDGE_PAD_MAX = 64
 #: The card fields the app reads, and what each must be (anything else is kept, never used).
 _CARD_STRINGS = ("name", "title", "architecture", "variant")
 
@@ -162,6 +175,10 @@ def _check_card(card: dict[str, Any], path: Path) -> None:
         scale = card["scale"]
         if isinstance(scale, bool) or not isinstance(scale, int) or not 1 <= scale <= 16:
             raise bad("scale", f"must be an integer from 1 to 16, not {str(scale)[:20]}")
+    if "edge_pad" in card:
+        value = card["edge_pad"]
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= EDGE_PAD_MAX:
+            raise bad("edge_pad", f"must be an integer from 0 to {EDGE_PAD_MAX}, not {str(value)[:20]}")
     for key in ("input_range", "output_range"):
         if key in card:
             value = card[key]
@@ -329,7 +346,8 @@ def _load_srresnet(state: dict[str, torch.Tensor], path: Path, card: dict[str, A
         channels=channels, input_range=(float(in_range[0]), float(in_range[1])),
         output_range=(float(out_range[0]), float(out_range[1])),
         variant=str(card.get("variant", "")), path=path, card=card,
-        title=str(card.get("title", "")), tags=[f"{num_blocks}nb", f"{channels}nf"])
+        title=str(card.get("title", "")), tags=[f"{num_blocks}nb", f"{channels}nf"],
+        edge_pad=int(card.get("edge_pad", 0)))
     return model, descriptor
 
 
@@ -390,7 +408,7 @@ def _load_spandrel(state: dict[str, torch.Tensor], path: Path, card: dict[str, A
         supports_bf16=bool(loaded.supports_bfloat16), min_size=int(req.minimum),
         multiple_of=int(req.multiple_of), square=bool(req.square), tiling=tiling, pad=pad,
         overlap=overlap, tags=list(loaded.tags), variant=str(card.get("variant", "")),
-        bytes_per_lr_pixel=bytes_per_px)
+        bytes_per_lr_pixel=bytes_per_px, edge_pad=int(card.get("edge_pad", 0)))
     return model, descriptor
 
 
