@@ -7,7 +7,8 @@
 * pairwise tests between conditions: Wilcoxon signed-rank on per-rater means (paired by
   rater) and Mann–Whitney U on the raw scores, each family Holm-corrected;
 * ITU-R BT.500 observer screening (Annex 2, §2.3.1: β2 kurtosis test, P/Q counts);
-* test–retest agreement from replicate trials (Pearson, Spearman, mean |difference|);
+* test–retest agreement from replicate trials (Pearson, Spearman, mean |difference|), linear
+  in the rows however often a trial was repeated;
 * MOS per image and condition (:func:`per_image`).
 
 Rules that protect the user from meaningless numbers:
@@ -324,33 +325,56 @@ def bt500_screen(rows: Sequence[RatingRow]) -> list[RaterScreening]:
     return result
 
 
-def _safe_corr(fn, x: np.ndarray, y: np.ndarray) -> float:
-    if x.size < 2 or np.all(x == x[0]) or np.all(y == y[0]):
+def _weighted_corr(counts: np.ndarray, xv: np.ndarray, yv: np.ndarray) -> float:
+    """Pearson r of the pairs (xv[a], yv[b]) each taken ``counts[a, b]`` times; NaN when either
+    side is constant (or there is a single pair)."""
+    n = counts.sum()
+    px, py = counts.sum(axis=1) / n, counts.sum(axis=0) / n
+    dx, dy = xv - px @ xv, yv - py @ yv
+    var_x, var_y = px @ dx ** 2, py @ dy ** 2
+    if n < 2 or var_x <= 1e-12 or var_y <= 1e-12:
         return math.nan
-    return float(fn(x, y)[0])
+    return float((dx @ counts @ dy) / n / math.sqrt(var_x * var_y))
+
+
+def _midranks(marginal: np.ndarray) -> np.ndarray:
+    """Average rank (1-based, ties shared) of each score value, given how often each occurs."""
+    before = np.cumsum(marginal) - marginal
+    return before + (marginal + 1) / 2.0
 
 
 def retest_agreement(rows: Sequence[RatingRow]) -> RetestResult | None:
-    """Agreement between repeats of the same (rater, image, condition); None without repeats."""
+    """Agreement between repeats of the same (rater, image, condition); None without repeats.
+
+    Every pair of repeats (earlier, later) counts, as before, but the pairs are never listed:
+    scores are 1…5, so each rater's pairs are a 5 × 5 table of counts built with running counts
+    in one pass over the rows.  Time and memory are linear in the rows (30,000 repeats of one
+    cell made 450 million pairs and 4.9 GB before); Pearson, Spearman (mid-ranks), the mean
+    |difference| and the exact agreement are computed from the tables."""
     repeats: dict[tuple[str, str, str], list[tuple[int, int]]] = defaultdict(list)
     for row in rows:
-        repeats[(row.rater, row.image, row.condition)].append((row.replicate, row.score))
-    pairs: list[tuple[str, int, int]] = []
+        repeats[(row.rater, row.image, row.condition)].append((row.replicate, int(row.score)))
+    tables: dict[str, np.ndarray] = {}
     for (rater, _image, _cond), scores in repeats.items():
-        ordered = [s for _, s in sorted(scores)]
-        pairs.extend((rater, a, b) for a, b in combinations(ordered, 2))
-    if not pairs:
+        if len(scores) < 2:
+            continue
+        table = tables.setdefault(rater, np.zeros((5, 5), np.int64))
+        seen = np.zeros(5, np.int64)
+        for _, score in sorted(scores):
+            table[:, score - 1] += seen          # every earlier repeat pairs with this one
+            seen[score - 1] += 1
+    if not tables:
         return None
-    x = np.array([a for _, a, _ in pairs], dtype=np.float64)
-    y = np.array([b for _, _, b in pairs], dtype=np.float64)
-    per_rater: dict[str, list[float]] = defaultdict(list)
-    for rater, a, b in pairs:
-        per_rater[rater].append(abs(a - b))
-    return RetestResult(pairs=len(pairs), pearson=_safe_corr(sps.pearsonr, x, y),
-                        spearman=_safe_corr(sps.spearmanr, x, y),
-                        mean_abs_diff=float(np.mean(np.abs(x - y))),
-                        exact_agreement=float(np.mean(x == y)),
-                        per_rater_mad={r: float(np.mean(d)) for r, d in sorted(per_rater.items())})
+    counts = sum(tables.values())
+    pairs = int(counts.sum())
+    values = np.arange(1.0, 6.0)
+    gap = np.abs(values[:, None] - values[None, :])
+    ranks_x, ranks_y = _midranks(counts.sum(axis=1)), _midranks(counts.sum(axis=0))
+    return RetestResult(pairs=pairs, pearson=_weighted_corr(counts, values, values),
+                        spearman=_weighted_corr(counts, ranks_x, ranks_y),
+                        mean_abs_diff=float((counts * gap).sum() / pairs),
+                        exact_agreement=float(np.trace(counts) / pairs),
+                        per_rater_mad={r: float((t * gap).sum() / t.sum()) for r, t in sorted(tables.items())})
 
 
 def analyse(rows: Sequence[RatingRow], conditions: Sequence[str] = (),

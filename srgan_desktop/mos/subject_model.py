@@ -24,6 +24,7 @@ module gives sureal's estimates on simulated votes with known biases and inconsi
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -39,6 +40,9 @@ Z95 = 1.95996          # sureal's two-sided 95 % normal quantile
 MAX_ROUNDS = 1000
 TOLERANCE = 1e-8
 EPSILON = 1e-8
+#: The fit holds (stimuli × raters × repeats) scores densely; above this many cells (one cell
+#: repeated thousands of times in an import) it is not fitted, and the note says why.
+MAX_CELLS = 5_000_000
 
 
 @dataclass(frozen=True)
@@ -157,6 +161,13 @@ def subject_model(rows: Sequence[RatingRow], conditions: Sequence[str] = (),
         return SubjectModel([], [], [], 0, note=f"too few ratings for the subject model ({len(raters)} "
                                                  f"rater(s), {len(stimuli)} stimuli; needs {min_raters} "
                                                  f"raters and 2 stimuli)")
+    counts = Counter((r.image, r.condition, r.rater) for r in rows)
+    repeats = max(counts.values())
+    if len(stimuli) * len(raters) * repeats > MAX_CELLS:
+        return SubjectModel([], [], [], 0, note=f"the subject model was not fitted: one rater rated one "
+                                                 f"stimulus {repeats:,} times ({len(stimuli):,} stimuli × "
+                                                 f"{len(raters):,} raters × {repeats:,} repeats is more than "
+                                                 f"{MAX_CELLS:,} cells)")
     u, keys, names = score_array(rows, conditions)
     fit = fit_mle_co(u)
     q, se = fit["quality"], fit["quality_se"]
