@@ -152,11 +152,13 @@ def jsonable(value: Any) -> Any:
 
 
 def write_json(path: str | Path, data: Any) -> Path:
-    """Write ``data`` as indented strict JSON; an unwritable path is a :class:`CommandError`."""
+    """Write ``data`` as indented strict JSON, atomically (a full disk leaves no empty or partial
+    file, and an existing one unchanged); an unwritable path is a :class:`CommandError`."""
+    from srgan_desktop.utils import atomic_write
+
     path = Path(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(jsonable(data), indent=2, allow_nan=False) + "\n", encoding="utf-8")
+        atomic_write(path, json.dumps(jsonable(data), indent=2, allow_nan=False) + "\n")
     except OSError as exc:
         raise CommandError(f"could not write {path}: {exc.strerror or exc}") from exc
     return path

@@ -294,6 +294,9 @@ def _export(args: argparse.Namespace) -> int:
     targets = (args.csv, args.json, args.sittings, args.per_image)
     if all(t is None for t in targets):
         return fail("mos export: give --csv FILE, --json FILE, --sittings FILE and/or --per-image FILE")
+    problem = _target_problem(dict(zip(("--csv", "--json", "--sittings", "--per-image"), targets)))
+    if problem:
+        return fail(f"mos export: {problem}")
     with open_study(args.study, root=args.root) as study:
         for target in targets:
             if target is not None and _inside(target, study.folder):
@@ -328,6 +331,27 @@ def _export(args: argparse.Namespace) -> int:
                     cell.update(jsonable(metrics.values))
             print(f"wrote {len(cells)} image × condition row(s) to {write_table_csv(args.per_image, cells)}")
     return 0
+
+
+def _target_problem(targets: dict[str, Path | None]) -> str:
+    """Why these export targets cannot all be written ('' if they can): two options naming one
+    file (the second would silently replace the first), or a target that exists and is not a
+    regular file (a device node or FIFO is never replaced).  Checked before anything is written."""
+    from srgan_desktop.utils import NotARegularFile, check_writable_target
+
+    seen: dict[Path, str] = {}
+    for option, target in targets.items():
+        if target is None:
+            continue
+        try:
+            check_writable_target(target)
+        except NotARegularFile as exc:
+            return f"{option} {target}: {exc.strerror}"
+        key = target.resolve()
+        if key in seen:
+            return f"{seen[key]} and {option} both name {target}; give each export its own file"
+        seen[key] = option
+    return ""
 
 
 def _inside(path: Path, folder: Path) -> bool:
