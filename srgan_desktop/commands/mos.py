@@ -25,7 +25,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from srgan_desktop.commands._common import fail, jsonable
+from srgan_desktop.commands._common import DISK_ERRORS, disk_error, fail, jsonable
 
 __all__ = ["add_parser", "run"]
 
@@ -436,4 +436,11 @@ def run(args: argparse.Namespace) -> int:
     except SrganDesktopError as exc:
         return fail(exc)
     except sqlite3.Error as exc:
-        return fail(f"the study file is damaged or unreadable ({exc})")
+        from srgan_desktop.mos.connection import access_error
+
+        access = access_error(exc, Path(getattr(args, "study", "") or "the study file"))
+        return fail(access or f"the study file is damaged or unreadable ({exc})")
+    except OSError as exc:  # a full or read-only disk the store did not turn into its own error
+        if exc.errno not in DISK_ERRORS:
+            raise
+        return fail(disk_error(exc))
