@@ -8,17 +8,14 @@ import stat
 
 import pytest
 
-from mos_util import build_study, rate_by_condition
+from mos_util import rated_study_folder
 from srgan_desktop.__main__ import main
 from srgan_desktop.utils import NotARegularFile, atomic_write
 
 
 @pytest.fixture(scope="module")
 def study_folder(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("targets")
-    with build_study(tmp, calibration=0) as study:
-        rate_by_condition(study)
-        return study.folder
+    return rated_study_folder(tmp_path_factory.mktemp("targets"))
 
 
 def _one_line(capsys) -> str:

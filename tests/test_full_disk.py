@@ -15,7 +15,7 @@ import subprocess
 
 import pytest
 
-from mos_util import PYTHON, build_study, rate_by_condition, subprocess_env, write_hr_images
+from mos_util import PYTHON, rated_study_folder, subprocess_env, write_hr_images
 
 pytestmark = pytest.mark.slow
 
@@ -51,10 +51,7 @@ def one_line(done: subprocess.CompletedProcess, *needles: str) -> str:
 
 @pytest.fixture(scope="module")
 def study(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("fulldisk")
-    with build_study(tmp, calibration=0) as made:
-        rate_by_condition(made)
-        return made.folder
+    return rated_study_folder(tmp_path_factory.mktemp("fulldisk"))
 
 
 def test_models_add_on_a_full_disk_adds_nothing_and_changes_nothing(tmp_path, tiny_model_file, monkeypatch):
