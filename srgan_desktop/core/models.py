@@ -170,6 +170,19 @@ class ModelResolver:
                           reason="" if ok else f"weights file not found: {path}",
                           scale=_card_int(card, "scale"), architecture=str(card.get("architecture", "")))
 
+    def probed(self, entry: ModelEntry) -> ModelEntry:
+        """``entry`` as its file really is: loaded once (cached per file version) so that a
+        truncated or unsafe file is unavailable with the loader's reason, and the scale and
+        architecture are the weights' own, not the card's guess.  ``entries()`` loads nothing;
+        ``models list`` probes the user models with this."""
+        if not entry.available or entry.path is None:
+            return entry
+        try:
+            descriptor = self.describe(entry.path)
+        except WeightsError as exc:
+            return dataclasses.replace(entry, available=False, reason=f"damaged or unusable: {exc}")
+        return dataclasses.replace(entry, scale=descriptor.scale, architecture=descriptor.architecture)
+
     def find(self, spec: str | os.PathLike, scale: int | None = None) -> ModelEntry:
         """A model by name (``srresnet`` also matches ``srresnet_x4``), by path, or ``KEY=FILE``.
 
