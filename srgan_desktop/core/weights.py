@@ -41,7 +41,7 @@ from srgan_desktop.utils import atomic_path
 from srgan_desktop.core.arch import SRResNet, receptive_radius
 
 __all__ = ["WeightsError", "ModelDescriptor", "load_model", "load_state_dict", "save_model",
-           "read_card", "sha256_file", "layer_profile", "WEIGHT_SUFFIXES", "TILING_POLICIES",
+           "read_card", "check_zip_size", "sha256_file", "layer_profile", "WEIGHT_SUFFIXES", "TILING_POLICIES",
            "EXACT_PAD_LIMIT", "BLEND_OVERLAP", "BLEND_CONTEXT", "LOCAL_ARCHITECTURES"]
 
 WEIGHT_SUFFIXES = {".safetensors", ".pth", ".pt", ".ckpt"}
@@ -240,10 +240,14 @@ def _sniff(path: Path) -> str:
     return "binary"
 
 
-def _check_zip(path: Path) -> None:
-    """Refuse a zip checkpoint whose directory claims an uncompressed size far beyond the file's."""
+def check_zip_size(path: Path) -> None:
+    """Refuse a zip checkpoint whose directory claims an uncompressed size far beyond the file's
+    (:data:`ZIP_MAX_RATIO`); a file that is not a zip archive passes (nothing to claim)."""
     import zipfile
 
+    with open(path, "rb") as handle:
+        if handle.read(4) != b"PK\x03\x04":
+            return
     try:
         with zipfile.ZipFile(path) as archive:
             claimed = sum(info.file_size for info in archive.infolist())
@@ -281,7 +285,7 @@ def load_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     if not is_safetensors_name and kind in ("text", "empty", "binary"):
         raise WeightsError(f"{path.name} is {_KINDS[kind]}, not model weights")
     if kind == "zip":
-        _check_zip(path)
+        check_zip_size(path)
     if is_safetensors_name:
         # safetensors stores keys sorted; restore module order (natural sort) for foreign names
         try:
