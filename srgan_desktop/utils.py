@@ -1,7 +1,12 @@
 """Small helpers shared by every layer (after BasicSR's ``utils``): one home, one copy each.
 
 * :func:`atomic_write` — the one way to write a file: to ``.NAME.part`` next to it, then
-  ``os.replace``.  A crash or a full disk leaves the previous file intact and no debris.
+  ``os.replace``.  A crash or a full disk leaves the previous file intact and no debris: the
+  part file is flushed and ``fsync``-ed before the rename, so a write the disk cannot hold
+  fails *before* anything is replaced, and the part file is removed.  A target that exists and
+  is not a regular file (``/dev/null``, ``/dev/full``, a FIFO, a folder) is refused with
+  :class:`NotARegularFile` and never replaced: ``os.replace`` would swap the device node for a
+  plain file.
 * :func:`crop_to_multiple` — the one crop-to-scale rule: keep the top-left
   ``H - H % f`` × ``W - W % f`` pixels (the benchmark convention of MATLAB and BasicSR).
 * :func:`rgb_to_tensor` / :func:`tensor_to_rgb` — ``(H, W, 3) uint8`` ⇄ ``(1, 3, H, W)`` float in
@@ -12,7 +17,9 @@ Qt-free and torch is imported lazily, so ``mos`` and ``commands`` can use it wit
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,7 +30,39 @@ import numpy as np
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["atomic_path", "atomic_write", "crop_to_multiple", "rgb_to_tensor", "tensor_to_rgb"]
+__all__ = ["NotARegularFile", "check_writable_target", "atomic_path", "atomic_write", "crop_to_multiple", "rgb_to_tensor", "tensor_to_rgb"]
+
+
+class NotARegularFile(OSError):
+    """The target of a write exists and is a device, FIFO, socket or folder: never replaced."""
+
+
+def _kind(mode: int) -> str:
+    for test, name in ((stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a folder")):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def check_writable_target(path: str | os.PathLike) -> None:
+    """Raise :class:`NotARegularFile` if ``path`` exists (following links) and is not a regular file."""
+    try:
+        mode = os.stat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    if not stat.S_ISREG(mode):
+        raise NotARegularFile(errno.EEXIST, f"it is {_kind(mode)}, not a regular file, and is never "
+                                            f"replaced; give a file name", str(path))
+
+
+def _sync(path: Path) -> None:
+    """Push ``path``'s data to the disk, so that a full disk fails here and not after the rename."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 @contextmanager
@@ -31,12 +70,17 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary sibling of ``path`` to write; on success it replaces ``path``.
 
     On any exception the temporary file is removed and the exception propagates, so the
-    previous ``path`` (if any) is untouched."""
+    previous ``path`` (if any) is untouched.  A ``path`` that is not a regular file is refused
+    (:class:`NotARegularFile`) before anything is written."""
     path = Path(path)
+    check_writable_target(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.part")
     try:
         yield tmp
+        if not tmp.exists():
+            raise FileNotFoundError(errno.ENOENT, "nothing was written", str(tmp))
+        _sync(tmp)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -57,6 +57,13 @@ def rate_by_condition(study: Study, raters=("r1", "r2", "r3")) -> None:
             study.record_rating(session.id, trial.position, max(1, base - (trial.position + k) % 2), 900)
 
 
+def rated_study_folder(tmp: Path) -> Path:
+    """The folder of a closed study of 3 images × 3 conditions rated by 3 raters."""
+    with build_study(tmp, calibration=0) as study:
+        rate_by_condition(study)
+        return study.folder
+
+
 def design_only(replicates: int = 2, seed: int = 5) -> StudyDesign:
     return make_design("d", ["a", "b", "c", "d"], conditions(), replicates=replicates, seed=seed)
 

@@ -124,6 +124,13 @@ def test_a_wrong_backbone_file_is_refused(tmp_path, empty_torch_home):
     junk.write_bytes(b"not a checkpoint")
     with pytest.raises(LpipsWeightsError, match="not a readable weights-only AlexNet"):
         load_lpips("alex", junk)
+    # a zip bomb (32 MB of zeros deflated to ~40 kB) is refused from its zip directory
+    from test_weights import _recompress
+
+    torch.save({"features.0.weight": torch.zeros(8 << 20)}, tmp_path / "plain.pth")
+    _recompress(tmp_path / "plain.pth", tmp_path / "bomb.pth")
+    with pytest.raises(LpipsWeightsError, match=r"bomb\.pth was refused: its zip directory claims"):
+        load_lpips("alex", tmp_path / "bomb.pth")
 
 
 class _TouchOnUnpickle:

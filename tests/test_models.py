@@ -3,6 +3,7 @@ resolver, the engine, ``upscale``, ``eval`` and MOS stimuli; the resolver's name
 
 from __future__ import annotations
 
+import json
 import os
 import pathlib
 import pickle
@@ -268,3 +269,28 @@ def test_a_short_name_finds_the_bundled_model_at_the_scale_asked_else_x4():
     assert resolver.find("srresnet").name == "srresnet_x4"
     assert resolver.find("srresnet", 2).name == "srresnet_x2"
     assert resolver.find("fast").name == "fast_x4"
+
+
+def test_models_list_probes_user_models_for_damage_and_their_real_scale(tmp_path, model_files, capsys):
+    """A truncated file put by hand in the user model folder was listed as "available", and
+    every user model as "×?" (issue 21 defect 11)."""
+    from srgan_desktop import paths
+
+    user = paths.user_models_dir()
+    user.mkdir(parents=True)
+    save_model(make_tiny_generator(), user / "tiny.safetensors", {"title": "no scale on this card"})
+    (user / "compact.pth").write_bytes(model_files["compact2", ".pth"].read_bytes())
+    whole = (user / "tiny.safetensors").read_bytes()
+    (user / "cut.safetensors").write_bytes(whole[: len(whole) // 2])
+    (user / "half.pth").write_bytes(model_files["compact2", ".pth"].read_bytes()[:5000])
+    assert main(["models", "list"]) == 0
+    lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()[2:]}
+    assert "×4" in lines["tiny"] and lines["tiny"].endswith("available")
+    assert "×2" in lines["compact"] and "RealESRGAN Compact" in lines["compact"]
+    assert "unavailable: damaged or unusable: cut.safetensors" in lines["cut"]
+    assert "unavailable: damaged or unusable: half.pth" in lines["half"]
+    assert main(["models", "list", "--json"]) == 0
+    listed = {e["name"]: e for e in json.loads(capsys.readouterr().out) if e["source"] == "user"}
+    assert {n: (e["available"], e["scale"]) for n, e in listed.items()} == {
+        "compact": (True, 2), "cut": (False, None), "half": (False, None), "tiny": (True, 4)}
+    assert "cut.safetensors: not a valid safetensors file" in listed["cut"]["reason"]

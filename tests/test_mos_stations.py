@@ -128,3 +128,19 @@ def test_a_station_with_a_rater_deleted_outside_the_app_is_refused_and_nothing_m
     assert "seal no longer matches" in err and len(err.strip().splitlines()) == 1
     with Study.open(folder) as study:
         assert study.rows() == [] and study.sessions() == []
+
+
+def test_a_backup_copy_of_the_study_is_not_merged_as_a_station(tmp_path, capsys):
+    """A copy of the main study (no station name) used to merge, adding a phantom sitting."""
+    with build_study(tmp_path, calibration=0) as study:
+        folder = study.folder
+    rate_on(folder, "r1", 4, 3)
+    shutil.copytree(folder, tmp_path / "backup")
+    with Study.open(folder) as study:
+        before = (study.rows(), study.sittings())
+    assert main(["mos", "merge", str(folder), str(tmp_path / "backup")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "is a copy of a study, not a station made with 'mos station'" in err[0]
+    assert str(tmp_path / "backup") in err[0]
+    with Study.open(folder) as study:
+        assert (study.rows(), study.sittings()) == before

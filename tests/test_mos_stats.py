@@ -35,16 +35,19 @@ def test_mos_sd_and_t_interval_by_hand():
     assert (a.n, a.raters) == (6, 3)
     assert a.mos == pytest.approx(1.5)
     assert a.sd == pytest.approx(0.547723, abs=1e-6)
-    assert (a.ci_low, a.ci_high) == pytest.approx((0.925200, 2.074800), abs=2e-6)
+    # the formula's low end 0.925200 lies below the scale: the summary clips it to 1
+    assert mean_ci([1, 2, 2, 2, 1, 1])[2:] == pytest.approx((0.925200, 2.074800), abs=2e-6)
+    assert (a.ci_low, a.ci_high) == pytest.approx((1.0, 2.074800), abs=2e-6) and a.note == ""
     # B = 4,5,3,4,5,5: mean 4.333333, SD √(3.333333/5) = 0.816497, half 0.856861
     b = by_cond["B"]
     assert b.mos == pytest.approx(4.333333, abs=1e-6)
     assert b.sd == pytest.approx(0.816497, abs=1e-6)
-    assert b.half_width == pytest.approx(0.856861, abs=1e-6)
+    assert mean_ci([4, 5, 3, 4, 5, 5])[3] - b.mos == pytest.approx(0.856861, abs=1e-6)
+    assert b.ci_high == 5.0 and b.ci_low == pytest.approx(4.333333 - 0.856861, abs=1e-6)  # clipped
     # C = 3,3,3,4,2,3: mean 3, SD √0.4 = 0.632456, half 0.663721
     c = by_cond["C"]
     assert (c.mos, c.sd, c.half_width) == pytest.approx((3.0, 0.632456, 0.663721), abs=2e-6)
-    assert mean_ci([4.0])[0] == 4.0 and math.isnan(mean_ci([4.0])[1])
+    assert mean_ci([4])[0] == 4.0 and math.isnan(mean_ci([4])[1])
 
 
 def test_distribution_and_mean_ranks_by_hand():
@@ -202,5 +205,8 @@ def test_per_image_mos_by_hand():
     # image i1, condition B: r1 4, r2 3, r3 5 → mean 4, SD 1, t(.975, 2) = 4.302653 → ±2.484138
     b1 = cells[("i1", "B")]
     assert (b1.n, b1.raters, b1.mos, b1.sd) == (3, 3, 4.0, 1.0)
-    assert (b1.ci_low, b1.ci_high) == pytest.approx((4 - 2.484138, 4 + 2.484138), abs=1e-6)
+    # [1.515862, 6.484138] is wider than the 1–5 scale itself: withheld, "too wide to use"
+    assert mean_ci([4, 3, 5])[2:] == pytest.approx((4 - 2.484138, 4 + 2.484138), abs=1e-6)
+    assert math.isnan(b1.ci_low) and math.isnan(b1.ci_high) and "too wide to use" in b1.note
+    assert "[1.52, 6.48]" in b1.note
     assert list(cells)[:3] == [("i1", "A"), ("i1", "B"), ("i1", "C")]

@@ -17,7 +17,8 @@ from PIL import Image
 from conftest import make_tiny_generator
 from srgan_desktop.core.arch import Discriminator, SRResNet
 from srgan_desktop.core.models import ModelResolver
-from srgan_desktop.core.weights import WeightsError, load_model, save_model
+from srgan_desktop.__main__ import main
+from srgan_desktop.core.weights import WeightsError, load_model, load_state_dict, save_model
 
 
 def _same_weights(loaded: torch.nn.Module, original: torch.nn.Module) -> bool:
@@ -292,3 +293,73 @@ def test_a_card_edge_pad_reaches_the_descriptor(tmp_path):
 
     path = save_model(make_tiny_generator(), tmp_path / "mine.safetensors", {"name": "mine", "edge_pad": 6})
     assert load_model(path)[1].edge_pad == 6
+
+
+@pytest.mark.parametrize("name, content, says", [
+    ("notes.pth", b"model weights: see README\n", "notes.pth is a plain text file, not model weights"),
+    ("lfs.pth", b"version https://git-lfs.github.com/spec/v1\noid sha256:ab12\nsize 6291456\n",
+     "lfs.pth is a plain text file, not model weights"),
+    ("noise.pt", bytes(range(256)) * 4, "noise.pt is neither a PyTorch checkpoint nor a safetensors file"),
+])
+def test_a_file_that_is_not_a_pickle_is_not_said_to_run_code(tmp_path, capsys, name, content, says):
+    """These used to be "refused: … loading it could run code" (the weights-only unpickler's
+    refusal of their first byte)."""
+    (tmp_path / name).write_bytes(content)
+    assert main(["models", "info", str(tmp_path / name)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and says in err[0] and "could run code" not in err[0]
+
+
+def test_a_safetensors_file_with_another_suffix_says_what_it_is(tmp_path, capsys):
+    from safetensors.torch import save_file
+
+    save_file({k: v.contiguous() for k, v in make_tiny_generator().state_dict().items()},
+              str(tmp_path / "model.bin"))
+    assert main(["models", "info", str(tmp_path / "model.bin")]) == 2
+    err = capsys.readouterr().err
+    assert "model.bin is a safetensors file, not a PyTorch checkpoint: rename it to model.safetensors" in err
+    torch.save(make_tiny_generator().state_dict(), tmp_path / "wrong.safetensors")
+    assert main(["models", "info", str(tmp_path / "wrong.safetensors")]) == 2
+    assert "wrong.safetensors is a PyTorch zip checkpoint, not a safetensors file; rename it to " \
+           "wrong.pth" in capsys.readouterr().err
+
+
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
+def test_a_hostile_pickle_says_it_is_a_pickle(tmp_path):
+    path = tmp_path / "evil.pth"
+    torch.save({"w": torch.zeros(2), "hook": _Evil((os.getcwd, ()))}, path)
+    with pytest.raises(WeightsError, match="it is a PyTorch zip checkpoint holding Python objects"):
+        load_state_dict(path)
+    with open(path, "wb") as handle:
+        pickle.dump({"w": torch.zeros(2), "hook": _Evil((os.getcwd, ()))}, handle)
+    with pytest.raises(WeightsError, match="it is a Python pickle holding Python objects"):
+        load_state_dict(path)
+
+
+def _recompress(source, target, claim: int | None = None) -> None:
+    """``source``'s zip members deflated into ``target``; ``claim``: then patch the central
+    directory to say the first member is ``claim`` bytes uncompressed."""
+    import zipfile
+
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, src.read(info.filename))
+    if claim is not None:
+        data = bytearray(target.read_bytes())
+        at = data.index(b"PK\x01\x02")                       # first central directory entry
+        data[at + 24:at + 28] = claim.to_bytes(4, "little")  # its uncompressed size
+        target.write_bytes(bytes(data))
+
+
+def test_a_zip_bomb_checkpoint_is_refused_from_its_directory(tmp_path, capsys):
+    """A checkpoint whose members deflate 32 MB of zeros into ~40 kB, and one whose directory
+    claims 4 GB: refused from the zip directory before torch extracts anything."""
+    torch.save({"w": torch.zeros(8 << 20)}, tmp_path / "plain.pth")
+    _recompress(tmp_path / "plain.pth", tmp_path / "bomb.pth")
+    assert (tmp_path / "bomb.pth").stat().st_size < 1 << 20
+    _recompress(tmp_path / "plain.pth", tmp_path / "liar.pth", claim=0xFFFF0000)
+    for name, claimed in (("bomb.pth", "33,554,"), ("liar.pth", "4,328,")):
+        assert main(["models", "info", str(tmp_path / name)]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and f"{name} was refused: its zip directory claims {claimed}" in err[0]
+        assert "zip bomb" in err[0]

@@ -8,6 +8,7 @@ command that needs neither (``mos list``, ``mos summary``) starts without loadin
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import math
 import sys
@@ -23,12 +24,16 @@ if TYPE_CHECKING:
 
 __all__ = ["CommandError", "NoWeights", "BUNDLED_NAMES", "USER_ERRORS", "default_registry",
            "load_method", "add_engine_options", "nonnegative_int", "positive_int", "TileProgress",
-           "fail", "guarded", "write_json", "jsonable"]
+           "fail", "guarded", "DISK_ERRORS", "disk_error", "write_json", "jsonable"]
 
 
 class CommandError(SrganDesktopError):
     """A user error found by a subcommand (bad folder, bad option...): one line, exit code 2."""
 
+
+#: A full, over-quota, read-only disk or a file-size limit: the machine's state, not a bug, so
+#: one line (``guarded``) even where a command did not turn it into its own error.
+DISK_ERRORS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS})
 
 #: Errors that are the user's input, not a bug: reported in one line with exit code 2.
 USER_ERRORS: tuple[type[BaseException], ...] = (SrganDesktopError,)
@@ -119,14 +124,24 @@ def fail(message: object, code: int = 2) -> int:
     return code
 
 
+def disk_error(exc: OSError) -> str:
+    """The one line for an OSError of :data:`DISK_ERRORS`."""
+    return f"could not write {exc.filename or 'a file'}: {exc.strerror or exc}"
+
+
 def guarded(action: Callable[[], int]) -> int:
-    """Run a subcommand body: user errors become one line and exit code 2, Ctrl-C exit 130."""
+    """Run a subcommand body: user errors — and a full or read-only disk — become one line and
+    exit code 2, Ctrl-C exit 130."""
     try:
         return action()
     except USER_ERRORS as exc:
         return fail(exc)
     except MemoryError:
         return fail("not enough memory (try a smaller --tile)")
+    except OSError as exc:
+        if exc.errno not in DISK_ERRORS:
+            raise
+        return fail(disk_error(exc))
     except KeyboardInterrupt:
         print("srgan-desktop: interrupted", file=sys.stderr)
         return 130
@@ -152,11 +167,13 @@ def jsonable(value: Any) -> Any:
 
 
 def write_json(path: str | Path, data: Any) -> Path:
-    """Write ``data`` as indented strict JSON; an unwritable path is a :class:`CommandError`."""
+    """Write ``data`` as indented strict JSON, atomically (a full disk leaves no empty or partial
+    file, and an existing one unchanged); an unwritable path is a :class:`CommandError`."""
+    from srgan_desktop.utils import atomic_write
+
     path = Path(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(jsonable(data), indent=2, allow_nan=False) + "\n", encoding="utf-8")
+        atomic_write(path, json.dumps(jsonable(data), indent=2, allow_nan=False) + "\n")
     except OSError as exc:
         raise CommandError(f"could not write {path}: {exc.strerror or exc}") from exc
     return path

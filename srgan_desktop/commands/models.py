@@ -67,7 +67,9 @@ def format_descriptor(d: ModelDescriptor) -> str:
 
 
 def _list(resolver: ModelResolver, as_json: bool) -> int:
-    entries = resolver.entries()
+    # user models are loaded once each (a truncated file is listed as damaged, with the
+    # reason; the scale is the weights' own); bundled ones are described by their cards
+    entries = [e if e.bundled else resolver.probed(e) for e in resolver.entries()]
     if as_json:
         print(json.dumps(jsonable([{
             "name": e.name, "title": e.title, "source": e.source, "available": e.available,

@@ -8,6 +8,7 @@
     srgan-desktop mos check STUDY
     srgan-desktop mos summary STUDY [--exclude-flagged] [--json]
     srgan-desktop mos export STUDY [--csv FILE] [--json FILE]
+    srgan-desktop mos analyse EXPORT [--exclude-flagged] [--json] [--per-image]
     srgan-desktop mos rate STUDY [--rater ID]        (opens the rating panel)
     srgan-desktop mos station STUDY OUT --name NAME  (a self-contained copy for one rating PC)
     srgan-desktop mos merge STUDY STATION [STATION ...]
@@ -24,7 +25,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from srgan_desktop.commands._common import fail, jsonable
+from srgan_desktop.commands._common import DISK_ERRORS, disk_error, fail, jsonable
 
 __all__ = ["add_parser", "run"]
 
@@ -86,6 +87,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     summary.add_argument("--json", action="store_true", help="print the analysis as JSON")
     summary.add_argument("--per-image", action="store_true", help="also MOS per image and condition")
     _metric_options(summary)
+
+    analyse = sub.add_parser("analyse", parents=[common],
+                             help="analyse a ratings export (CSV or JSON) made here or elsewhere")
+    analyse.add_argument("file", type=Path, help="a .csv or .json file written by 'mos export'")
+    analyse.add_argument("--exclude-flagged", action="store_true",
+                         help="leave out raters rejected by BT.500 screening")
+    analyse.add_argument("--json", action="store_true", help="print the analysis as JSON")
+    analyse.add_argument("--per-image", action="store_true", help="also MOS per image and condition")
 
     export = sub.add_parser("export", parents=[common], help="write the ratings as long-format CSV and/or JSON")
     export.add_argument("study")
@@ -206,7 +215,6 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _summary(args: argparse.Namespace) -> int:
-    from srgan_desktop.mos.report import format_analysis
     from srgan_desktop.mos.stats import analyse
     from srgan_desktop.mos.store import open_study
 
@@ -218,18 +226,49 @@ def _summary(args: argparse.Namespace) -> int:
         analysis.warnings[:0] = [f"ratings changed outside the app: {p}" for p in study.verify_chain()]
         name = study.name
         agreement = _agreement(args, study, analysis)
+    return _print_analysis(args, name, analysis, agreement)
+
+
+def _print_analysis(args: argparse.Namespace, name: str, analysis, agreement=None) -> int:
     if args.json:
         document = asdict(analysis)
         if agreement is not None:
             document["agreement"] = asdict(agreement)
         print(json.dumps(jsonable(document), indent=1, allow_nan=False))
     else:
+        from srgan_desktop.mos.report import format_agreement, format_analysis
+
         print(format_analysis(name, analysis, per_image=args.per_image))
         if agreement is not None:
-            from srgan_desktop.mos.report import format_agreement
-
             print("\n" + format_agreement(agreement))
     return 0
+
+
+def _analyse(args: argparse.Namespace) -> int:
+    """The analysis of an export file: the same numbers ``mos summary`` gives for the study."""
+    from srgan_desktop.mos.ratings_file import ExportError, read_csv, read_json
+
+    if args.file.suffix.lower() == ".json":
+        design, rows = read_json(args.file)
+    else:
+        design, rows = {}, read_csv(args.file)
+    if not rows:
+        raise ExportError(f"{args.file} holds no ratings")
+    listed = design.get("conditions")
+    conditions = [c["key"] for c in (listed if isinstance(listed, list) else ())
+                  if isinstance(c, dict) and isinstance(c.get("key"), str)]
+    name = str(design.get("name") or rows[0].study or args.file.name)
+    if any(r.condition_b for r in rows):
+        from srgan_desktop.mos.paired import analyse_pairs
+        from srgan_desktop.mos.report import format_pairs
+
+        result = analyse_pairs(rows, conditions)
+        print(json.dumps(jsonable(asdict(result)), indent=1, allow_nan=False) if args.json
+              else format_pairs(name, result))
+        return 0
+    from srgan_desktop.mos.stats import analyse
+
+    return _print_analysis(args, name, analyse(rows, conditions, exclude_flagged=args.exclude_flagged))
 
 
 def _pair_summary(args: argparse.Namespace, study) -> int:
@@ -255,6 +294,9 @@ def _export(args: argparse.Namespace) -> int:
     targets = (args.csv, args.json, args.sittings, args.per_image)
     if all(t is None for t in targets):
         return fail("mos export: give --csv FILE, --json FILE, --sittings FILE and/or --per-image FILE")
+    problem = _target_problem(dict(zip(("--csv", "--json", "--sittings", "--per-image"), targets)))
+    if problem:
+        return fail(f"mos export: {problem}")
     with open_study(args.study, root=args.root) as study:
         for target in targets:
             if target is not None and _inside(target, study.folder):
@@ -289,6 +331,27 @@ def _export(args: argparse.Namespace) -> int:
                     cell.update(jsonable(metrics.values))
             print(f"wrote {len(cells)} image × condition row(s) to {write_table_csv(args.per_image, cells)}")
     return 0
+
+
+def _target_problem(targets: dict[str, Path | None]) -> str:
+    """Why these export targets cannot all be written ('' if they can): two options naming one
+    file (the second would silently replace the first), or a target that exists and is not a
+    regular file (a device node or FIFO is never replaced).  Checked before anything is written."""
+    from srgan_desktop.utils import NotARegularFile, check_writable_target
+
+    seen: dict[Path, str] = {}
+    for option, target in targets.items():
+        if target is None:
+            continue
+        try:
+            check_writable_target(target)
+        except NotARegularFile as exc:
+            return f"{option} {target}: {exc.strerror}"
+        key = target.resolve()
+        if key in seen:
+            return f"{seen[key]} and {option} both name {target}; give each export its own file"
+        seen[key] = option
+    return ""
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -358,7 +421,7 @@ def _merge(args: argparse.Namespace) -> int:
 
 
 _COMMANDS = {"station": _station, "merge": _merge, "create": _create, "list": _list, "check": _check, "summary": _summary,
-             "export": _export, "rate": _rate}
+             "export": _export, "analyse": _analyse, "rate": _rate}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -373,4 +436,11 @@ def run(args: argparse.Namespace) -> int:
     except SrganDesktopError as exc:
         return fail(exc)
     except sqlite3.Error as exc:
-        return fail(f"the study file is damaged or unreadable ({exc})")
+        from srgan_desktop.mos.connection import access_error
+
+        access = access_error(exc, Path(getattr(args, "study", "") or "the study file"))
+        return fail(access or f"the study file is damaged or unreadable ({exc})")
+    except OSError as exc:  # a full or read-only disk the store did not turn into its own error
+        if exc.errno not in DISK_ERRORS:
+            raise
+        return fail(disk_error(exc))

@@ -107,6 +107,12 @@ def load_backbone_features(arch: str, path: str | Path | None = None, *, end: in
             raise error(f"ImageNet {spec.title} weights are missing: put torchvision's {spec.cache_file} "
                         f"in {cached.parent} (nothing is downloaded), or give the path of a "
                         f"torchvision {spec.title} state dict.{tail}")
+    from srgan_desktop.core.weights import WeightsError, check_zip_size
+
+    try:
+        check_zip_size(source)  # a zip bomb is refused from its directory, before torch reads it
+    except WeightsError as exc:
+        raise error(f"{exc}.{tail}") from exc
     try:
         state = torch.load(str(source), map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unreadable file is the same user error

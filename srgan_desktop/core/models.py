@@ -170,6 +170,19 @@ class ModelResolver:
                           reason="" if ok else f"weights file not found: {path}",
                           scale=_card_int(card, "scale"), architecture=str(card.get("architecture", "")))
 
+    def probed(self, entry: ModelEntry) -> ModelEntry:
+        """``entry`` as its file really is: loaded once (cached per file version) so that a
+        truncated or unsafe file is unavailable with the loader's reason, and the scale and
+        architecture are the weights' own, not the card's guess.  ``entries()`` loads nothing;
+        ``models list`` probes the user models with this."""
+        if not entry.available or entry.path is None:
+            return entry
+        try:
+            descriptor = self.describe(entry.path)
+        except WeightsError as exc:
+            return dataclasses.replace(entry, available=False, reason=f"damaged or unusable: {exc}")
+        return dataclasses.replace(entry, scale=descriptor.scale, architecture=descriptor.architecture)
+
     def find(self, spec: str | os.PathLike, scale: int | None = None) -> ModelEntry:
         """A model by name (``srresnet`` also matches ``srresnet_x4``), by path, or ``KEY=FILE``.
 
@@ -280,13 +293,20 @@ class ModelResolver:
         if clash:
             raise WeightsError(f"there is already a model called '{stem}' (remove it first, or "
                                f"add this one under another name)")
-        folder.mkdir(parents=True, exist_ok=True)
-        card = source.with_suffix(".json")
-        with atomic_path(target) as tmp:
-            shutil.copyfile(source, tmp)
-        if card.is_file():
-            with atomic_path(target.with_suffix(".json")) as tmp:
-                shutil.copyfile(card, tmp)
+        card, card_target = source.with_suffix(".json"), target.with_suffix(".json")
+        had_card = card_target.exists()
+        try:  # both files go to part files first: a full disk leaves the folder as it was
+            folder.mkdir(parents=True, exist_ok=True)
+            with atomic_path(target) as tmp:
+                shutil.copyfile(source, tmp)
+                if card.is_file():
+                    with atomic_path(card_target) as card_tmp:
+                        shutil.copyfile(card, card_tmp)
+        except OSError as exc:
+            if card.is_file() and not had_card and not target.exists():
+                card_target.unlink(missing_ok=True)
+            raise WeightsError(f"could not add {source.name} to {folder}: {exc.strerror or exc}; "
+                               f"nothing was added") from exc
         entry = self._file_entry(target, source="user")
         entry.scale, entry.architecture = descriptor.scale, descriptor.architecture
         return entry

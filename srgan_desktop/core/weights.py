@@ -41,7 +41,7 @@ from srgan_desktop.utils import atomic_path
 from srgan_desktop.core.arch import SRResNet, receptive_radius
 
 __all__ = ["WeightsError", "ModelDescriptor", "load_model", "load_state_dict", "save_model",
-           "read_card", "sha256_file", "layer_profile", "WEIGHT_SUFFIXES", "TILING_POLICIES",
+           "read_card", "check_zip_size", "sha256_file", "layer_profile", "WEIGHT_SUFFIXES", "TILING_POLICIES",
            "EXACT_PAD_LIMIT", "BLEND_OVERLAP", "BLEND_CONTEXT", "LOCAL_ARCHITECTURES"]
 
 WEIGHT_SUFFIXES = {".safetensors", ".pth", ".pt", ".ckpt"}
@@ -227,13 +227,83 @@ def _check_values(state: dict[str, torch.Tensor], path: Path) -> dict[str, torch
     return state
 
 
+#: A zip checkpoint whose directory claims more than this many times its own size (plus
+#: ZIP_SLACK) uncompressed is refused before anything is extracted: torch writes its members
+#: uncompressed, so only a crafted file ("zip bomb": 8 GB from 35 MB) comes near.
+ZIP_MAX_RATIO = 4
+ZIP_SLACK = 16 << 20
+
+_KINDS = {"zip": "a PyTorch zip checkpoint", "pickle": "a Python pickle", "safetensors": "a safetensors file",
+          "text": "a plain text file", "empty": "an empty file", "binary": "neither a PyTorch checkpoint "
+          "nor a safetensors file (unknown binary data)"}
+
+
+def _sniff(path: Path) -> str:
+    """What the file is by its first bytes: zip, pickle, safetensors, text, empty or binary."""
+    size = path.stat().st_size
+    with open(path, "rb") as handle:
+        head = handle.read(4096)
+    if not head:
+        return "empty"
+    if head[:4] == b"PK\x03\x04":
+        return "zip"
+    if head[0] == 0x80 and len(head) > 1 and 2 <= head[1] <= 5:
+        return "pickle"
+    if len(head) > 9 and 2 <= int.from_bytes(head[:8], "little") <= size - 8 and head[8:9] == b"{":
+        return "safetensors"
+    text = head.decode("utf-8", errors="replace")
+    if text.count("\ufffd") <= 3 and all(c.isprintable() or c in "\t\r\n\f" for c in text.replace("\ufffd", "")):
+        return "text"
+    return "binary"
+
+
+def check_zip_size(path: Path) -> None:
+    """Refuse a zip checkpoint whose directory claims an uncompressed size far beyond the file's
+    (:data:`ZIP_MAX_RATIO`); a file that is not a zip archive passes (nothing to claim)."""
+    import zipfile
+
+    with open(path, "rb") as handle:
+        if handle.read(4) != b"PK\x03\x04":
+            return
+    try:
+        with zipfile.ZipFile(path) as archive:
+            claimed = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise WeightsError(f"{path.name}: a damaged zip checkpoint ({exc})") from exc
+    size = path.stat().st_size
+    if claimed > ZIP_MAX_RATIO * size + ZIP_SLACK:
+        raise WeightsError(f"{path.name} was refused: its zip directory claims {claimed:,} bytes "
+                           f"uncompressed from a {size:,}-byte file (a zip bomb?); torch writes "
+                           f"checkpoints uncompressed")
+
+
 def load_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     """Read tensors from a safetensors file or a *weights-only* torch pickle; integer, bool and
-    non-finite weights are refused (:func:`_check_values`)."""
+    non-finite weights are refused (:func:`_check_values`).
+
+    What the file *is* is read from its first bytes, whatever its name says: a safetensors file
+    named ``.bin``/``.pth`` or a text file is refused saying so (not as "could run code", which
+    is kept for pickles whose objects the weights-only unpickler refused), and a zip checkpoint
+    is checked against its directory's claimed sizes before torch extracts anything."""
     path = Path(path)
     if not path.is_file():
         raise WeightsError(f"weights file not found: {path}")
-    if path.suffix.lower() == ".safetensors":
+    try:
+        kind = _sniff(path)
+    except OSError as exc:
+        raise WeightsError(f"could not read {path}: {exc.strerror or exc}") from exc
+    is_safetensors_name = path.suffix.lower() == ".safetensors"
+    if is_safetensors_name and kind not in ("safetensors", "binary"):
+        raise WeightsError(f"{path.name} is {_KINDS[kind]}, not a safetensors file"
+                           + (f"; rename it to {path.stem}.pth" if kind in ("zip", "pickle") else ""))
+    if not is_safetensors_name and kind == "safetensors":
+        raise WeightsError(f"{path.name} is a safetensors file, not a PyTorch checkpoint: rename it "
+                           f"to {path.stem}.safetensors")
+    if not is_safetensors_name and kind in ("text", "empty", "binary"):
+        raise WeightsError(f"{path.name} is {_KINDS[kind]}, not model weights")
+    if kind == "zip":
+        check_zip_size(path)
+    if is_safetensors_name:
         # safetensors stores keys sorted; restore module order (natural sort) for foreign names
         try:
             tensors = load_file(str(path), device="cpu")
@@ -243,10 +313,15 @@ def load_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     try:
         obj = torch.load(str(path), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        refused = [line for line in lines if "GLOBAL" in line or "Unsupported" in line]
+        if not refused and "Weights only" not in str(exc):  # a damaged pickle, not a hostile one
+            raise WeightsError(f"{path.name}: {_KINDS[kind]} that is not a readable checkpoint "
+                               f"({(lines or ['?'])[0][:160]})") from exc
         raise WeightsError(
-            f"{path.name} was refused: it holds Python objects beyond plain tensors, and loading it "
-            f"could run code. Only weights-only checkpoints are accepted; re-save it as a plain "
-            f"state dict or as .safetensors. (detail: {str(exc).splitlines()[0]})") from exc
+            f"{path.name} was refused: it is {_KINDS[kind]} holding Python objects beyond plain "
+            f"tensors, and loading it could run code. Only weights-only checkpoints are accepted; re-save it "
+            f"as a plain state dict or as .safetensors. (detail: {(refused or lines or ['?'])[0][:200]})") from exc
     except Exception as exc:  # noqa: BLE001  garbage input makes the unpickler raise anything
         # (KeyError, IndexError, struct.error...): it is still just "not a checkpoint"
         detail = " ".join(str(exc).split()) or type(exc).__name__

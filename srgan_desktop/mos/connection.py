@@ -5,6 +5,10 @@ writers (``busy_timeout``) and folds rater IDs with Unicode case folding.  Write
 :func:`_transaction` (``BEGIN IMMEDIATE``: the write lock is taken up front, so no deadlocks).
 Whatever a damaged database raises while being read becomes :class:`StudyIntegrityError`
 (:func:`_reading`), so a front end shows one line, never a decoding error or an ``IndexError``.
+But SQLite failing to *reach* the file — a full disk (``SQLITE_FULL``), an I/O error writing
+its ``-shm``/``-wal`` files, a read-only drive, a lock, no memory — says nothing about the
+study's content: that is :class:`StudyAccessError` ("could not read or write … the study was
+not changed"), never "damaged" (:func:`access_error`).
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ from pathlib import Path
 
 from srgan_desktop.errors import SrganDesktopError
 
-__all__ = ["StoreError", "StudyIntegrityError", "TrialAlreadyRated", "BUSY_TIMEOUT_MS"]
+__all__ = ["StoreError", "StudyIntegrityError", "StudyAccessError", "TrialAlreadyRated",
+           "BUSY_TIMEOUT_MS", "access_error"]
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -29,6 +34,26 @@ class StoreError(SrganDesktopError):
 
 class StudyIntegrityError(StoreError):
     """The database is damaged or a stimulus file is missing or changed."""
+
+
+class StudyAccessError(StoreError):
+    """SQLite could not read or write the study file (full or read-only disk, a lock): not damage."""
+
+
+#: SQLite primary result codes that mean the file could not be reached, not that it is damaged:
+#: PERM, BUSY, LOCKED, NOMEM, READONLY, IOERR, FULL, CANTOPEN, AUTH.
+_ACCESS_CODES = frozenset({3, 5, 6, 7, 8, 10, 13, 14, 23})
+
+
+def access_error(exc: BaseException, path: Path) -> StudyAccessError | None:
+    """The :class:`StudyAccessError` for an SQLite error that is about reaching the file (disk
+    full, I/O, read-only, locked), or None when ``exc`` may mean damage."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if not isinstance(exc, sqlite3.Error) or code is None or code & 0xFF not in _ACCESS_CODES:
+        return None
+    return StudyAccessError(f"{path}: SQLite could not read or write it ({exc}); the disk may be full "
+                            f"or read-only, or another program holds it. The study was not changed "
+                            f"(this is not damage).")
 
 
 class TrialAlreadyRated(StoreError):
@@ -51,6 +76,9 @@ def _reading(method):
         except SrganDesktopError:
             raise
         except _DAMAGE as exc:
+            access = access_error(exc, self.path)
+            if access is not None:
+                raise access from exc
             raise StudyIntegrityError(f"{self.path} is damaged ({type(exc).__name__}: {exc}). "
                                       f"Restore the study from a backup or a station copy.") from exc
     return wrapper
@@ -109,7 +137,7 @@ def _transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
                     pass
             raise
     except sqlite3.OperationalError as exc:
-        raise StoreError(f"the study could not be written ({exc}); nothing was saved") from exc
+        raise StudyAccessError(f"the study could not be written ({exc}); nothing was saved") from exc
 
 
 def _check_database(conn: sqlite3.Connection, path: Path) -> None:
@@ -117,7 +145,8 @@ def _check_database(conn: sqlite3.Connection, path: Path) -> None:
         problems = [row[0] for row in conn.execute("PRAGMA integrity_check").fetchall()]
         dangling = conn.execute("PRAGMA foreign_key_check").fetchall()
     except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
-        raise StudyIntegrityError(f"{path} is damaged or not a study database ({exc})") from exc
+        raise access_error(exc, path) or StudyIntegrityError(
+            f"{path} is damaged or not a study database ({exc})") from exc
     if problems != ["ok"]:
         raise StudyIntegrityError(f"{path} is damaged (SQLite integrity check: "
                                   f"{'; '.join(problems[:5])}). Restore the study from a backup.")

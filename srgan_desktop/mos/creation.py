@@ -105,10 +105,16 @@ def make_station(study: Study, folder: str | os.PathLike, station: str) -> Path:
         _write_study(scratch / STUDY_FILE, study.design, study.images, list(study.stimuli.values()),
                      uid=study.uid, station=station)
         os.replace(scratch, folder)
-    except (OSError, sqlite3.Error) as exc:
+    except (OSError, sqlite3.Error) as exc:  # a full disk: nothing of the copy is left behind
         shutil.rmtree(scratch, ignore_errors=True) if "scratch" in locals() else None
         raise StoreError(f"cannot make the station copy {folder}: "
                          f"{getattr(exc, 'strerror', None) or exc}") from exc
+    except StoreError as exc:  # the store's own errors (SQLite full inside a transaction)
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise type(exc)(f"cannot make the station copy {folder}: {exc}") from exc
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True) if "scratch" in locals() else None
+        raise
     with Study.open(folder / STUDY_FILE) as copy:  # the copy's stimuli match their hashes
         if copy.stimuli_hash != study.stimuli_hash:
             raise StudyIntegrityError(f"the station copy {folder} does not match the study")

@@ -1,7 +1,9 @@
 """Merging station copies into a study (mixed into :class:`~srgan_desktop.mos.study.Study`).
 
-A station must have the study's design and stimuli (same hashes) and an intact hash chain; a
-trial the study already holds is never counted twice; merging again changes nothing.
+A station must be a station copy (made by ``mos station``: it has a station name — a backup copy
+of the study itself has none and is refused, since its sittings would come back as a phantom
+sitting), have the study's design and stimuli (same hashes) and an intact hash chain; a trial
+the study already holds is never counted twice; merging again changes nothing.
 """
 
 from __future__ import annotations
@@ -24,6 +26,10 @@ class MergeMixin:
     def check_station(self, station: Study) -> str:
         """Raise unless ``station`` is an intact copy of this study; returns its name."""
         label = station.station or station.folder.name
+        if not station.station:
+            raise StoreError(f"{station.path} is a copy of a study, not a station made with 'mos "
+                             f"station' (it has no station name); merging it would add its ratings "
+                             f"as a phantom sitting. Merge only station copies")
         if station.design_hash != self.design_hash:
             raise StoreError(f"station '{label}' ({station.path}) has another design than study "
                              f"'{self.name}'; it was not made from this study")

@@ -9,6 +9,12 @@ keeps a finite value.  Values are log-odds, centred on mean zero: a difference o
 e ≈ 2.7 : 1 odds of being preferred.  The 95 % intervals come from
 :func:`scipy.stats.bootstrap` (percentile) resampling *raters*, refitting each time; with
 fewer than 3 raters the intervals say "too few ratings".
+
+When one condition of a pair won every comparison of that pair, maximum likelihood would put
+their difference at infinity: the finite value shown is set by the regularisation alone (about
+±3.3 with ``alpha`` = 0.01), and every bootstrap resample repeats it, so its interval has no
+width.  A warning says so (the value is a bound, not an estimate).  A row comparing a condition
+with itself is refused with :class:`PairError`.
 """
 
 from __future__ import annotations
@@ -64,6 +70,9 @@ def preferences(rows: Sequence[RatingRow]) -> list[tuple[str, str, str]]:
             raise PairError(f"rater '{row.rater}', image '{row.image}': not a paired-comparison "
                             f"choice (score {row.score!r}, conditions '{row.condition}', "
                             f"'{row.condition_b}')")
+        if row.condition == row.condition_b:
+            raise PairError(f"rater '{row.rater}', image '{row.image}': compares condition "
+                            f"'{row.condition}' with itself; a paired comparison needs two conditions")
         winner, loser = (row.condition, row.condition_b) if row.score == 1 else (row.condition_b, row.condition)
         out.append((winner, loser, row.rater))
     return out
@@ -110,4 +119,11 @@ def analyse_pairs(rows: Sequence[RatingRow], conditions: Sequence[str] = (),
     counts = {c: sum(1 for w, l, _ in prefs if c in (w, l)) for c in order}
     result.scale = [ScaleValue(c, float(theta[k]), float(low[k]), float(high[k]),
                                sum(wins[c].values()), counts[c]) for k, c in enumerate(order)]
+    for a in order:
+        for b in order:
+            if a != b and wins[a][b] > 0 and wins[b][a] == 0:
+                result.warnings.append(
+                    f"'{a}' was preferred to '{b}' in all {wins[a][b]} comparison(s): their difference "
+                    f"({float(theta[index[a]] - theta[index[b]]):+.2f}) is a bound set by the "
+                    f"regularisation (alpha = {ALPHA}), not an estimate, and its interval means nothing")
     return result

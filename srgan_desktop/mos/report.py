@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import math
 
-from srgan_desktop.mos.stats import Analysis, RetestResult
+from srgan_desktop.mos.stats import TOO_WIDE, Analysis, RetestResult
 
 __all__ = ["format_value", "format_p", "format_ci", "format_ci3", "format_test_p", "format_analysis",
            "format_agreement", "format_pairs",
-           "format_retest", "TOO_FEW_SHORT"]
+           "format_retest", "TOO_FEW_SHORT", "TOO_WIDE_SHORT"]
 
 #: What a table shows where an interval or test was withheld (see ``stats.TOO_FEW``).
 TOO_FEW_SHORT = "too few"
+TOO_WIDE_SHORT = "too wide"
 
 
 def format_value(value: float | None, digits: int = 2) -> str:
@@ -25,7 +26,9 @@ def format_p(p: float) -> str:
 
 
 def format_ci(low: float, high: float, note: str = "") -> str:
-    """``[low, high]``, or "too few" when the interval was withheld."""
+    """``[low, high]``, or "too few" / "too wide" when the interval was withheld."""
+    if TOO_WIDE in note:
+        return TOO_WIDE_SHORT
     if note or math.isnan(low) or math.isnan(high):
         return TOO_FEW_SHORT
     return f"[{format_value(low)}, {format_value(high)}]"

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from srgan_desktop.errors import SrganDesktopError
 from srgan_desktop.mos import chain
-from srgan_desktop.mos.connection import StoreError, StudyIntegrityError, _DAMAGE, _connect, _reading
+from srgan_desktop.mos.connection import (StoreError, StudyIntegrityError, _DAMAGE, _connect, _reading,
+                                         access_error)
 from srgan_desktop.mos.design import CalibrationExample, StudyDesign, calibration_examples, validate_design
 from srgan_desktop.mos.merge import MergeMixin
 from srgan_desktop.mos.schema import migrate
@@ -67,7 +68,8 @@ class Study(SittingsMixin, MergeMixin):
         try:
             conn = _connect(path, existing_study=True)
         except sqlite3.DatabaseError as exc:
-            raise StudyIntegrityError(f"{path} is damaged or not a study database ({exc})") from exc
+            raise access_error(exc, path) or StudyIntegrityError(
+                f"{path} is damaged or not a study database ({exc})") from exc
         try:
             migrate(conn, path)
             study = cls(path, conn)
@@ -76,7 +78,8 @@ class Study(SittingsMixin, MergeMixin):
             raise
         except (*_DAMAGE, SrganDesktopError) as exc:  # e.g. a design that no longer validates
             conn.close()
-            raise StudyIntegrityError(f"{path} is damaged or not a study database ({exc})") from exc
+            raise access_error(exc, path) or StudyIntegrityError(
+                f"{path} is damaged or not a study database ({exc})") from exc
         except BaseException:
             conn.close()
             raise

@@ -15,6 +15,13 @@ start from the MOS and the mean offsets, then repeat — υ_i = SD of rater i's 
 √n_i, and υ_i's χ² interval.  A condition's score is the mean of its stimuli's ψ_j, with the
 standard error √Σ se_j² / n.
 
+Rules as for the plain MOS (:mod:`~srgan_desktop.mos.stats`): scores are checked first
+(:func:`~srgan_desktop.mos.records.check_scores`); an interval from fewer than 3 scores or 3
+raters, or of zero width (every score of a stimulus agreed, or a rater has one rating), is
+withheld (NaN) with ``note`` "too few ratings" instead of a zero-width interval.  A rater whose
+scores the model fits exactly (inconsistency 0 — one vote, typically) gets the weight 1/ε = 10⁸
+and alone decides the score of every stimulus it rated; ``SubjectModel.warnings`` says so.
+
 Why not ``sureal`` itself: it imports pandas and matplotlib (about 120 MB installed: pandas
 84 MB, matplotlib 35 MB, measured with ``du -sh`` in the venv) for about 60 lines of NumPy.
 ``sureal`` stays a *test* dependency: ``tests/test_mos_subject_model.py`` checks that this
@@ -24,21 +31,26 @@ module gives sureal's estimates on simulated votes with known biases and inconsi
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.stats import chi2
 
-from srgan_desktop.mos.records import RatingRow
+from srgan_desktop.mos.records import RatingRow, check_scores
 
 __all__ = ["SubjectModel", "ModelScore", "RaterModel", "score_array", "fit_mle_co",
            "subject_model", "Z95"]
 
 Z95 = 1.95996          # sureal's two-sided 95 % normal quantile
+TOO_FEW = "too few ratings"
 MAX_ROUNDS = 1000
 TOLERANCE = 1e-8
 EPSILON = 1e-8
+#: The fit holds (stimuli × raters × repeats) scores densely; above this many cells (one cell
+#: repeated thousands of times in an import) it is not fitted, and the note says why.
+MAX_CELLS = 5_000_000
 
 
 @dataclass(frozen=True)
@@ -50,6 +62,7 @@ class ModelScore:
     score: float
     ci_low: float
     ci_high: float
+    note: str = ""          # why the interval is withheld ("too few ratings …"), else empty
 
 
 @dataclass(frozen=True)
@@ -63,6 +76,8 @@ class RaterModel:
     inconsistency: float
     inconsistency_ci_low: float
     inconsistency_ci_high: float
+    ratings: int = 0
+    note: str = ""          # why the intervals are withheld, else empty
 
 
 @dataclass
@@ -74,6 +89,7 @@ class SubjectModel:
     raters: list[RaterModel]
     rounds: int
     note: str = ""          # why the model was not fitted ('' when it was)
+    warnings: list[str] = field(default_factory=list)   # e.g. a one-vote rater deciding a stimulus
 
 
 def score_array(rows: Sequence[RatingRow], conditions: Sequence[str] = ()
@@ -151,26 +167,63 @@ def subject_model(rows: Sequence[RatingRow], conditions: Sequence[str] = (),
 
     With fewer than ``min_raters`` raters (or fewer than 2 stimuli) nothing is fitted and
     ``note`` says "too few ratings": a bias needs others to be measured against."""
+    rows = list(rows)
+    check_scores(rows)
     raters = {r.rater for r in rows}
     stimuli = {(r.image, r.condition) for r in rows}
     if len(raters) < min_raters or len(stimuli) < 2:
         return SubjectModel([], [], [], 0, note=f"too few ratings for the subject model ({len(raters)} "
                                                  f"rater(s), {len(stimuli)} stimuli; needs {min_raters} "
                                                  f"raters and 2 stimuli)")
+    counts = Counter((r.image, r.condition, r.rater) for r in rows)
+    repeats = max(counts.values())
+    if len(stimuli) * len(raters) * repeats > MAX_CELLS:
+        return SubjectModel([], [], [], 0, note=f"the subject model was not fitted: one rater rated one "
+                                                 f"stimulus {repeats:,} times ({len(stimuli):,} stimuli × "
+                                                 f"{len(raters):,} raters × {repeats:,} repeats is more than "
+                                                 f"{MAX_CELLS:,} cells)")
     u, keys, names = score_array(rows, conditions)
     fit = fit_mle_co(u)
+    seen = ~np.isnan(u)
+    raters_j = seen.any(axis=2).sum(axis=1)                     # raters per stimulus
+    n_i = seen.sum(axis=(0, 2))                                 # ratings per rater
     q, se = fit["quality"], fit["quality_se"]
-    per_stimulus = [ModelScore(c, im, float(q[j]), float(q[j] - Z95 * se[j]), float(q[j] + Z95 * se[j]))
+
+    def interval(centre: float, half: float, n: int, raters_n: int) -> tuple[float, float, str]:
+        if n < min_raters or raters_n < min_raters:
+            return math.nan, math.nan, (f"{TOO_FEW} for a 95 % CI (n = {n} from {raters_n} "
+                                        f"rater(s); needs {min_raters} scores from {min_raters} raters)")
+        if not math.isfinite(half) or half <= 0:
+            return math.nan, math.nan, (f"{TOO_FEW} for a 95 % CI: every score agreed, so the "
+                                        f"interval would have zero width (n = {n})")
+        return centre - half, centre + half, ""
+
+    per_stimulus = [ModelScore(c, im, float(q[j]), *interval(float(q[j]), Z95 * float(se[j]),
+                                                               int(fit["n_j"][j]), int(raters_j[j])))
                     for j, (im, c) in enumerate(keys)]
     per_condition = []
     for cond in dict.fromkeys(c for _, c in keys):
         idx = [j for j, (_, c) in enumerate(keys) if c == cond]
         mean = float(np.mean(q[idx]))
         half = Z95 * math.sqrt(float(np.sum(se[idx] ** 2))) / len(idx)
-        per_condition.append(ModelScore(cond, "", mean, mean - half, mean + half))
+        cond_raters = len({r.rater for r in rows if r.condition == cond})
+        per_condition.append(ModelScore(cond, "", mean, *interval(mean, half, int(np.sum(fit["n_j"][idx])),
+                                                                   cond_raters)))
     b, b_se, v = fit["bias"], fit["bias_se"], fit["inconsistency"]
-    per_rater = [RaterModel(name, float(b[i]), float(b[i] - Z95 * b_se[i]), float(b[i] + Z95 * b_se[i]),
-                            float(v[i]), float(v[i] - fit["inconsistency_minus"][i]),
-                            float(v[i] + fit["inconsistency_plus"][i]))
-                 for i, name in enumerate(names)]
-    return SubjectModel(per_condition, per_stimulus, per_rater, int(fit["rounds"]))
+    per_rater = []
+    warnings: list[str] = []
+    for i, name in enumerate(names):
+        n = int(n_i[i])
+        low, high, note = interval(float(b[i]), Z95 * float(b_se[i]), n, len(names))
+        v_low, v_high = float(v[i] - fit["inconsistency_minus"][i]), float(v[i] + fit["inconsistency_plus"][i])
+        if note:
+            v_low = v_high = math.nan
+        per_rater.append(RaterModel(name, float(b[i]), low, high, float(v[i]), v_low, v_high, n, note))
+        if v[i] < 1e-6:
+            rated = [f"{im}/{c}" for j, (im, c) in enumerate(keys) if seen[j, i].any()]
+            warnings.append(f"rater '{name}' has {n} rating(s) that the model fits exactly "
+                            f"(inconsistency 0), so its weight is 1/ε = {1 / EPSILON:.0e} and it alone "
+                            f"decides the score of {', '.join(rated[:3])}"
+                            + (f" and {len(rated) - 3} more" if len(rated) > 3 else "")
+                            + "; read those scores with care (or leave the rater out)")
+    return SubjectModel(per_condition, per_stimulus, per_rater, int(fit["rounds"]), warnings=warnings)
