@@ -533,6 +533,9 @@ class ImagePane(QWidget):
         if self.readout_provider is not None:
             self._readout.setText(self.readout_provider(x, y))
             return
+        if self._raster is None:
+            self._readout.setText("no value")  # never a value read from another pane's image
+            return
         index, rgb = self.pixel_index(x, y), self.pixel_at(x, y)
         if index is None or rgb is None:
             self._readout.setText("outside the image")

@@ -20,7 +20,6 @@ from __future__ import annotations
 import math
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +35,7 @@ from srgan_desktop.compare import (INPUT_KEY, MODES, REFERENCE_KEY, ComparisonMo
                                    MethodOutput, ModelSource, Prepared, RunRequest, Scores, Status)
 from srgan_desktop.compare import perceptual
 from srgan_desktop.compare.session import Change, ComparisonSession
+from srgan_desktop.compare.views import NOTES, default_pair, no_result, status_text
 from srgan_desktop.core.images import IMAGE_SUFFIXES, ImageSaveError, save_image
 from srgan_desktop.core.lpips_metric import lpips_missing
 from srgan_desktop.core.models import ModelResolver
@@ -46,6 +46,7 @@ from srgan_desktop.ui.image_pane import ZOOM_PRESETS, ImagePane, Raster
 from srgan_desktop.ui.metrics_panel import MetricsPanel, MetricsRow
 from srgan_desktop.ui.pane_grid import PaneContent, PaneGrid, ViewSync
 from srgan_desktop.ui.partial_view import PartialRasters, visible_lr_box
+from srgan_desktop.ui.actions import MODE_TITLES, TOOLBAR, ActionSpec, about_html, action_table, help_html
 from srgan_desktop.ui.settings import AppSettings
 from srgan_desktop.ui.swipe_view import SwipeView
 from srgan_desktop.ui.jobs import WorkerJobs
@@ -55,8 +56,6 @@ __all__ = ["MainWindow", "VIEW_MODES", "DEVICES", "device_available", "ActionSpe
 
 VIEW_MODES = ("grid", "swipe", "flicker", "difference")
 DEVICES = (("auto", "Auto"), ("cuda", "CUDA"), ("mps", "MPS"), ("cpu", "CPU"))
-MODE_TITLES = {"upscale": "Upscale (image is the LR input)",
-               "simulate": "Simulate from HR (image is the ground truth)"}
 SAMPLE = "astronaut_lr.png"
 SAMPLES = ((SAMPLE, "upscale", "Astronaut 128×128 (upscale)"),
            ("astronaut.png", "simulate", "Astronaut 512×512 (simulate from HR)"),
@@ -77,127 +76,6 @@ def device_available(name: str) -> bool:
 def _image_filter() -> str:
     patterns = " ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES))
     return f"Images ({patterns});;All files (*)"
-
-
-# ==================================================================== actions
-@dataclass(frozen=True)
-class ActionSpec:
-    """One row of the action table: a menu entry, its shortcut(s) and what it calls.
-
-    ``name`` ``-`` is a separator; ``submenu=True`` makes an (empty, filled later) submenu;
-    ``slot`` is a window method name called with ``arg`` when it is not None.
-    """
-
-    name: str
-    text: str = ""
-    slot: str = ""
-    menu: str = ""
-    keys: tuple[str, ...] = ()
-    checkable: bool = False
-    tip: str = ""
-    group: str = ""
-    arg: Any = None
-    submenu: bool = False
-    icon_text: str = ""
-
-
-def _sep(menu: str) -> ActionSpec:
-    return ActionSpec("-", menu=menu)
-
-
-def action_table() -> list[ActionSpec]:
-    """Every action of the window, in menu order (the toolbar picks from it by name)."""
-    t: list[ActionSpec] = [
-        ActionSpec("open", "&Open…", "open_dialog", "&File", ("Ctrl+O",), tip="Open an image"),
-        ActionSpec("recent", "Open &recent", menu="&File", submenu=True),
-        ActionSpec("samples", "Open sa&mple", menu="&File", submenu=True),
-        ActionSpec("add_result", "Add result &image…", "add_result_dialog", "&File", ("Ctrl+I",),
-                   tip="Add an image made elsewhere as one more method (LR × scale, or HR size in Simulate)"),
-        ActionSpec("add_results_folder", "Add results &folder…", "add_results_folder_dialog", "&File",
-                   tip="A folder of results made elsewhere, named like the inputs: every image you open "
-                       "gets its result from it"),
-        _sep("&File"),
-        ActionSpec("save", "&Save result…", "save_dialog", "&File", ("Ctrl+S",),
-                   tip="Save the active pane's image at full resolution"),
-        ActionSpec("save_all", "Save &all results…", "save_all_dialog", "&File", ("Ctrl+Shift+S",),
-                   tip="Save every result at full resolution into a folder"),
-        ActionSpec("export", "&Export view…", "export_dialog", "&File", ("Ctrl+E",),
-                   tip="Save the visible region of every pane and a labelled figure"),
-        _sep("&File"),
-        ActionSpec("quit", "&Quit", "close", "&File", ("Ctrl+Q",)),
-    ]
-    for index, mode in enumerate(MODES):
-        t.append(ActionSpec(f"mode_{mode}", MODE_TITLES[mode], "set_mode", "&Compare", (f"Ctrl+{index + 1}",),
-                            checkable=True, group="mode", arg=mode))
-    t += [
-        ActionSpec("scales", "&Scale", menu="&Compare", submenu=True),
-        _sep("&Compare"),
-        ActionSpec("run_all", "&Run all", "run_all", "&Compare", ("Ctrl+R",),
-                   tip="Run every available method on the image"),
-        ActionSpec("run_one", "Run &one", menu="&Compare", submenu=True),
-        ActionSpec("cancel", "&Cancel", "cancel", "&Compare", ("Esc",), tip="Stop the running method"),
-        _sep("&Compare"),
-        ActionSpec("devices", "&Device", menu="&Compare", submenu=True),
-        ActionSpec("auto_run", "Run all after opening", "_toggle_auto_run", "&Compare", checkable=True),
-        ActionSpec("clear_cache", "Clear result cache", "_clear_cache", "&Compare"),
-        ActionSpec("lpips_backbone", "LPIPS &backbone weights…", "choose_lpips_backbone", "&Compare",
-                   tip="The torchvision ImageNet AlexNet state dict LPIPS uses (never downloaded)"),
-        ActionSpec("manage_models", "&Manage…", "manage_models", "&Models",
-                   tip="List, add and remove models; each file's error is shown"),
-    ]
-    for mode, text, key in (("grid", "&Grid (all panes)", "G"), ("swipe", "&Swipe", "W"),
-                            ("flicker", "&Flicker (keys 1…N)", "K"), ("difference", "&Difference map", "D")):
-        t.append(ActionSpec(f"view_{mode}", text, "set_view_mode", "&View", (key,), checkable=True,
-                            group="view", arg=mode, icon_text=mode.capitalize()))
-    t += [
-        ActionSpec("row", "One &row (1×N)", "_toggle_row", "&View", ("L",), checkable=True),
-        _sep("&View"),
-        ActionSpec("fit", "&Fit", "fit", "&View", ("F",), tip="Show the whole image"),
-        ActionSpec("zoom_in", "Zoom &in", "zoom_by", "&View", ("+", "=", "Ctrl++"), arg=2 ** 0.5),
-        ActionSpec("zoom_out", "Zoom &out", "zoom_by", "&View", ("-", "Ctrl+-"), arg=2 ** -0.5),
-        ActionSpec("zoom_100", "&100 %", "set_zoom", "&View", ("Ctrl+0",), arg=1.0),
-    ]
-    t += [ActionSpec(f"zoom_{int(z * 100)}", f"{int(z * 100)} %", "set_zoom", "&View", arg=z)
-          for z in ZOOM_PRESETS[1:]]
-    t += [
-        _sep("&View"),
-        ActionSpec("realign", "Re-&align panes", "realign", "&View", ("A",),
-                   tip="Undo Shift-drags: every pane shows the same region again"),
-        ActionSpec("smooth", "&Smooth magnification", "_toggle_smooth", "&View", ("S",), checkable=True,
-                   tip="Bilinear instead of nearest-neighbour when zoomed in"),
-        ActionSpec("crosshair", "&Crosshair", "_toggle_crosshair", "&View", ("C",), checkable=True),
-        ActionSpec("metrics_dock", menu="&View"),  # the dock's own toggle action goes here
-    ]
-    t += [ActionSpec(f"flicker_{n}", f"Flicker to pane {n}", "flicker_to", "", (str(n),), arg=n - 1)
-          for n in range(1, 10)]
-    t += [ActionSpec("mos", "&MOS studies…", "open_mos_studies", "&Studies"),
-          ActionSpec("help", "Keys and mouse…", "_show_help", "&Help")]
-    return t
-
-
-TOOLBAR = ("open", "run_all", "cancel", "|", "@mode_combo", "@device_button", "|", "view_grid", "view_swipe",
-           "view_flicker", "view_difference", "|", "@zoom_combo", "@zoom_label", "realign", "smooth")
-
-
-def _status_text(state, title: str) -> str:  # noqa: ANN001 — a compare.MethodState
-    """What a pane says in place of an image, for a method's state."""
-    if state.status is Status.QUEUED:
-        return "Queued…"
-    if state.status is Status.RUNNING:
-        if not state.tiles_total:
-            return "Running… (loading, first tile)"
-        return f"Running… {state.tiles_done}/{state.tiles_total} tiles"
-    if state.status is Status.FAILED:
-        return f"Failed: {state.message}"
-    if state.status is Status.CANCELLED:
-        return "Cancelled — Ctrl+R runs it again"
-    if state.status is Status.DISABLED:
-        return f"Unavailable: {state.message}"
-    return "Not run yet — Run all: Ctrl+R"
-
-
-_NOTES = {Status.QUEUED: "queued", Status.RUNNING: "running", Status.FAILED: "failed",
-          Status.CANCELLED: "cancelled", Status.DISABLED: "unavailable", Status.NOT_RUN: "", Status.DONE: ""}
 
 
 def _prebuild(raster: Raster) -> Raster:
@@ -246,8 +124,10 @@ class MainWindow(QMainWindow):
         self.sync = ViewSync(self)
         self.grid = PaneGrid(self.sync)
         self.flicker = FlickerView(self.sync, self.pane_content)
-        self.swipe = SwipeView(self.sync, self.pane_content)
-        self.difference = DifferenceView(self.sync, self.scene_source, self._title_of, runner=self._run_difference)
+        note = lambda key: no_result(self.model, key)  # noqa: E731
+        self.swipe = SwipeView(self.sync, self.pane_content, note=note, default=lambda: default_pair(self.model))
+        self.difference = DifferenceView(self.sync, self.scene_source, self._title_of, runner=self._run_difference,
+                                         note=note)
         self.stack = QStackedWidget(self)
         for widget in (self.grid, self.swipe, self.flicker, self.difference):
             self.stack.addWidget(widget)
@@ -505,7 +385,7 @@ class MainWindow(QMainWindow):
         state = self.model.state(key)
         if key in self.grid.keys() and key not in self.model.results:
             painting = self.model.image_for(key) is not None  # its tiles are on screen: no note over them
-            self.grid.pane(key).set_message("" if painting else _status_text(state, self._title_of(key)))
+            self.grid.pane(key).set_message("" if painting else status_text(state))
         if state.status is Status.RUNNING:
             if not state.tiles_total:
                 self._device_label.setText(f"Device: {state.device}")
@@ -620,7 +500,7 @@ class MainWindow(QMainWindow):
             self.model.method(key)
         except KeyError:
             return PaneContent(title, message="")
-        return PaneContent(title, message=_status_text(self.model.state(key), title))
+        return PaneContent(title, message=status_text(self.model.state(key)))
 
     def scene_source(self, key: str) -> tuple[np.ndarray, int] | None:
         """The full image behind ``key`` and its scene units per pixel (the LR: the scale)."""
@@ -707,7 +587,7 @@ class MainWindow(QMainWindow):
             done = self.model.results.get(spec.key)
             if done is None:
                 state = self.model.state(spec.key)
-                note = _NOTES[state.status]
+                note = NOTES[state.status]
                 if state.status is Status.RUNNING and state.tiles_total:
                     note = f"running {state.tiles_done}/{state.tiles_total}"
                 rows.append(MetricsRow(spec.title, note=note))
@@ -950,7 +830,7 @@ class MainWindow(QMainWindow):
         self.device_button.setText(f"Device: {dict(DEVICES)[name]}")
         self._device_label.setText(f"Device: {resolved}" + (" (auto)" if name == "auto" else ""))
 
-    def _clear_cache(self) -> None:
+    def clear_cache(self) -> None:
         self.model.clear_cache()
         self.statusBar().showMessage("Result cache cleared", 3000)
 
@@ -1207,8 +1087,19 @@ class MainWindow(QMainWindow):
         super().resizeEvent(event)
         QTimer.singleShot(0, self._update_zoom_label)
 
-    def _show_help(self) -> None:
-        QMessageBox.information(self, "Keys and mouse", help_text())
+    def show_help(self) -> QMessageBox:
+        """Help ▸ Keys and mouse: a two-column table of every shortcut (from the action table)."""
+        return self._info("Keys and mouse", help_html(), "helpBox")
+
+    def show_about(self) -> QMessageBox:
+        return self._info("About SRGAN Desktop", about_html(), "aboutBox")
+
+    def _info(self, title: str, html: str, name: str) -> QMessageBox:
+        box = QMessageBox(QMessageBox.Icon.Information, title, html, QMessageBox.StandardButton.Ok, self)
+        box.setObjectName(name)
+        box.setTextFormat(Qt.TextFormat.RichText)
+        box.open()
+        return box
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         self.settings.geometry = self.saveGeometry()
@@ -1218,19 +1109,3 @@ class MainWindow(QMainWindow):
         self._worker.stop()
         self._tasks.stop()
         super().closeEvent(event)
-
-
-MOUSE_HELP = """\
-Mouse: wheel zooms around the cursor, left-drag pans. Every pane shows the same region.
-Shift + drag pans one pane alone, to fix a misalignment (zoom stays shared); A re-aligns.
-"""
-
-
-def help_text() -> str:
-    """The mouse help and every shortcut of the action table."""
-    lines = [MOUSE_HELP]
-    for spec in action_table():
-        if spec.keys and not spec.name.startswith("flicker_"):
-            lines.append(f"{' / '.join(spec.keys):<16} {spec.text.replace('&', '')}")
-    lines.append(f"{'1 … 9':<16} Flicker between panes")
-    return "\n".join(lines)

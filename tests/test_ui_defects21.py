@@ -1,0 +1,105 @@
+"""Issue 21: the comparison window's defects, each driven as the user met it (real widgets, tiny real models)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from srgan_desktop import paths
+from srgan_desktop.compare import INPUT_KEY
+from srgan_desktop.ui.image_pane import ViewState
+from srgan_desktop.ui.main_window import MainWindow
+from srgan_desktop.ui.settings import AppSettings
+from test_ui_compare import x2_file  # noqa: F401
+from test_ui_window import RUN_TIMEOUT_MS, _open, _photo, _registry, _run_all, _window, messages  # noqa: F401
+from ui_events import hover
+
+pytestmark = pytest.mark.gui
+
+
+def _broken_model() -> Path:
+    users = paths.user_models_dir()
+    users.mkdir(parents=True, exist_ok=True)
+    path = users / "zz_broken_x4.safetensors"  # sorts last: the old default picked the last pane
+    path.write_bytes(b"not a safetensors file at all" * 4)
+    return path
+
+
+def _canvas_rgb(pane, sx: float, sy: float) -> tuple[int, int, int]:
+    """The colour drawn on screen at scene point (sx, sy)."""
+    from PySide6.QtCore import QPointF
+
+    point = pane.canvas.mapFromScene(pane.view_box.mapViewToScene(QPointF(sx, sy)))
+    colour = pane.canvas.viewport().grab().toImage().pixelColor(point.x(), point.y())
+    return colour.red(), colour.green(), colour.blue()
+
+
+# ------------------------------------------------------------------ defect 1
+def test_swipe_never_shows_another_methods_pixels_under_a_x2_models_name(qtbot, tmp_path, tiny_model_file,
+                                                                          x2_file):
+    window = _window(qtbot, tmp_path, _registry(tmp_path, [tiny_model_file, x2_file]))
+    _open(qtbot, window, tmp_path, _photo(24, 32, seed=4))
+    _run_all(qtbot, window)
+    assert window.model.scale == 4 and "tiny_x2" not in window.model.results
+    window.set_view_mode("swipe")
+    qtbot.wait(20)
+    window.swipe.set_pair("bicubic", "tiny_x2")
+    window.sync.set_state(ViewState(64.0, 48.0, 2.0))  # the 128×96 result, centred
+    window.swipe.set_divider_fraction(0.5)
+    pane = window.swipe.pane
+    # the right side is the placeholder with its note, not Bicubic's pixels
+    right_note = window.swipe.note_labels[1]
+    assert right_note.isVisible() and right_note.text().startswith("no result: a ×2 model")
+    assert _canvas_rgb(pane, 96.5, 48.5) == (48, 48, 48)
+    assert _canvas_rgb(pane, 32.5, 48.5) == tuple(window.model.results["bicubic"].rgb[48, 32])  # Bicubic, left
+    # the read-out names the ×2 model and gives no value
+    divider = float(window.swipe.divider.value())
+    pane.set_crosshair(divider + 3.5, 10.5)
+    assert pane.readout().startswith("Tiny ×2 ▶") and "no value" in pane.readout() and "RGB" not in pane.readout()
+    pane.set_crosshair(divider - 3.5, 10.5)
+    assert pane.readout().startswith("◀ Bicubic") and "RGB" in pane.readout()
+    # and the other way round: the unavailable method on the left
+    window.swipe.set_pair("tiny_x2", "bicubic")
+    assert window.swipe.note_labels[0].isVisible() and not window.swipe.note_labels[1].isVisible()
+    assert _canvas_rgb(pane, 32.5, 48.5) == (48, 48, 48)
+    assert _canvas_rgb(pane, 96.5, 48.5) == tuple(window.model.results["bicubic"].rgb[48, 96])
+    pane.set_crosshair(divider - 3.5, 10.5)
+    assert "no value" in pane.readout() and pane.readout().startswith("◀ Tiny ×2")
+
+
+def test_difference_and_grid_readout_say_no_result(qtbot, tmp_path, tiny_model_file, x2_file):
+    window = _window(qtbot, tmp_path, _registry(tmp_path, [tiny_model_file, x2_file]))
+    _open(qtbot, window, tmp_path, _photo(24, 32, seed=4))
+    _run_all(qtbot, window)
+    window.set_view_mode("difference")
+    window.difference.method_combo.set_key("tiny_x2")
+    window.difference.refresh()
+    assert "no result: a ×2 model" in window.difference.pane.message()
+    assert window.difference.pane.image() is None
+    window.set_view_mode("grid")
+    qtbot.wait(20)
+    window.sync.set_state(ViewState(40.0, 40.0, 2.0))
+    window.sync._on_cursor(40.5, 40.5)
+    assert window.grid.pane("tiny_x2").readout() == "no value"
+    assert "RGB" in window.grid.pane("bicubic").readout()
+
+
+def test_after_a_relaunch_swipe_does_not_pick_a_broken_model(qtbot, tmp_path, tiny_model_file):
+    registry = _registry(tmp_path, [tiny_model_file])
+    _broken_model()
+    settings = AppSettings(tmp_path / "settings.ini")
+    settings.view_mode = "swipe"
+    settings.auto_run = False
+    settings.sync()
+    window = MainWindow(AppSettings(tmp_path / "settings.ini"), registry, open_sample=False)
+    qtbot.addWidget(window)
+    window.show()
+    assert "zz_broken_x4" in window.model.pane_keys() and window.view_mode() == "swipe"
+    assert "zz_broken_x4" not in window.swipe.pair()
+    _open(qtbot, window, tmp_path, _photo(16, 16))
+    assert window.swipe.pair() == ("bicubic", "tiny_x4")
+    _run_all(qtbot, window)
+    assert window.swipe.side_notes() == ("", "") and window.swipe.pane.image() is window.model.results["bicubic"].rgb
