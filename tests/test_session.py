@@ -225,3 +225,34 @@ def test_device_is_committed_only_when_available(tmp_path):
 def test_run_without_image_says_so(session):
     assert session.run([BICUBIC_KEY]) == []
     assert session.seen[-1][0] == "message"
+
+
+def _finish(session: ComparisonSession, request, seconds: float = 1.0) -> None:  # noqa: ANN001
+    from srgan_desktop.compare import MethodOutput
+
+    rgb = np.zeros((32, 32, 3), np.uint8)
+    session.model.on_finished(request, MethodOutput(rgb, None, seconds, "cpu"))
+    session.model.on_batch_over([request])
+
+
+def test_after_clear_cache_run_all_runs_again(session, tmp_path):
+    """Issue 21, defect 4: Clear result cache, then Run all: it runs, the old result and time are gone."""
+    session.open(_png(tmp_path, "a.png", 8, 8))
+    (request,) = session.run([BICUBIC_KEY])
+    _finish(session, request, 1.5)
+    assert session.run([BICUBIC_KEY]) == []  # done: nothing to run
+    session.clear_cache()
+    assert BICUBIC_KEY not in session.model.results and session.model.state(BICUBIC_KEY).status is Status.NOT_RUN
+    assert any(e[0] == "message" and "cleared" in e[1] for e in session.seen)
+    again = session.run([BICUBIC_KEY])
+    assert [r.key for r in again] == [BICUBIC_KEY] and again[0].known is None  # a real run, not the cache
+    session.open(tmp_path / "a.png")  # and re-opening the image finds nothing cached
+    assert BICUBIC_KEY not in session.model.results
+
+
+def test_run_again_remakes_one_method_on_the_open_image(session, tmp_path):
+    session.open(_png(tmp_path, "a.png", 8, 8))
+    (request,) = session.run([BICUBIC_KEY])
+    _finish(session, request)
+    (again,) = session.run_again([BICUBIC_KEY])
+    assert again.known is None and session.model.state(BICUBIC_KEY).status is Status.QUEUED

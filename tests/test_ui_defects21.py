@@ -14,7 +14,7 @@ from srgan_desktop.ui.image_pane import ViewState
 from srgan_desktop.ui.main_window import MainWindow
 from srgan_desktop.ui.settings import AppSettings
 from test_ui_compare import x2_file  # noqa: F401
-from test_ui_window import RUN_TIMEOUT_MS, _open, _photo, _registry, _run_all, _window, messages  # noqa: F401
+from test_ui_window import RUN_TIMEOUT_MS, _open, _photo, _registry, _run_all, _window, messages, window  # noqa: F401
 from ui_events import hover
 
 pytestmark = pytest.mark.gui
@@ -103,3 +103,24 @@ def test_after_a_relaunch_swipe_does_not_pick_a_broken_model(qtbot, tmp_path, ti
     assert window.swipe.pair() == ("bicubic", "tiny_x4")
     _run_all(qtbot, window)
     assert window.swipe.side_notes() == ("", "") and window.swipe.pane.image() is window.model.results["bicubic"].rgb
+
+
+# ------------------------------------------------------------------ defect 4
+def _menu_action(window, menu: str, text: str):  # noqa: ANN001, ANN202
+    return next(a for a in window._menus[menu].actions() if a.text() == text)
+
+
+def test_clear_cache_then_run_all_and_run_again_really_run(qtbot, window, tmp_path):
+    _open(qtbot, window, tmp_path, _photo(16, 16))
+    _run_all(qtbot, window)
+    first = window.model.results["tiny_x4"]
+    window.action("clear_cache").trigger()
+    assert "tiny_x4" not in window.model.results and window._times_label.text() == ""
+    assert window.grid.pane("tiny_x4").message().startswith("Not run yet")
+    with qtbot.waitSignal(window.runIdle, timeout=RUN_TIMEOUT_MS):
+        window.action("run_all").trigger()
+    second = window.model.results["tiny_x4"]
+    assert second is not first and "Tiny test model" in window._times_label.text()
+    with qtbot.waitSignal(window.resultReady, timeout=RUN_TIMEOUT_MS) as blocker:
+        _menu_action(window, "run_again", "Tiny test model").trigger()
+    assert blocker.args == ["tiny_x4"] and window.model.results["tiny_x4"] is not second

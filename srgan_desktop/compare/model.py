@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
@@ -201,6 +202,12 @@ class _Cache:
     def clear(self) -> None:
         self.items.clear()
         self.scores.clear()
+
+    def drop(self, keep: Callable[[tuple], bool]) -> None:
+        """Forget the entries whose cache key ``keep`` refuses."""
+        for key in [k for k in self.items if not keep(k)]:
+            del self.items[key]
+        self.scores = {k: v for k, v in self.scores.items() if keep(k[0])}
 
 
 class ComparisonModel:
@@ -550,8 +557,31 @@ class ComparisonModel:
     def cached(self, key: str, device: str) -> MethodOutput | None:
         return self._cache.get(self._cache_key(key, device))
 
-    def clear_cache(self) -> None:
+    def clear_cache(self) -> list[str]:
+        """Forget every kept result: the cache, and the open image's results (runs in flight go on).
+
+        Run all / Run one then run again, and their times are measured again (issue 21, defect 4).
+        Results read from files stay (they were not made here).  Returns the keys forgotten.
+        """
         self._cache.clear()
+        return self.forget([m.key for m in self.methods()])
+
+    def forget(self, keys: list[str]) -> list[str]:
+        """Drop the open image's results (and cached copies) of ``keys`` that are done, so they run again."""
+        forgotten = []
+        for key in keys:
+            spec = self.method(key)
+            if spec.kind is MethodKind.FILE or self.state(key).active:
+                continue
+            self._cache.drop(lambda k, key=key: not (k[0] == self.lr_hash and k[1] == self.scale and k[2] == key))
+            if key in self.results or self.state(key).status in (Status.FAILED, Status.CANCELLED):
+                self.results.pop(key, None)
+                self._scores.pop(key, None)
+                self.partial.pop(key, None)
+                reason = self.disabled_reason(key)
+                forgotten.append(key)
+                self._set_state(key, MethodState(Status.DISABLED, message=reason) if reason else MethodState())
+        return forgotten
 
     # ================================================================ files
     def add_file_result(self, title: str, rgb: np.ndarray, alpha: np.ndarray | None = None,

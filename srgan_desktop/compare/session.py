@@ -25,6 +25,8 @@ Rules (each tested in tests/test_session.py with a synchronous fake :class:`Jobs
 * **LPIPS re-measure** (a new backbone): the results already there are measured again as a job;
   values arrive only for the reference they were measured against.
 * **Models changed:** runs are stopped, loaded models forgotten, the methods listed again.
+* **Clear result cache** forgets the cache *and* the open image's results, so Run all / Run one
+  run again (with new times); **Run again** re-makes one method on the open image.
 
 Events (besides the model's own): ``preparing`` (text, or "" when nothing is pending),
 ``message`` (text, seconds: a passing status line), ``error`` (title, text), ``device`` (name,
@@ -295,6 +297,19 @@ class ComparisonSession:
         if batch:
             self.jobs.run(batch)
         return batch
+
+    def clear_cache(self) -> None:
+        """Compare ▸ Clear result cache: nothing made so far is reused; Run all runs every method again."""
+        forgotten = self.model.clear_cache()
+        more = f"; {len(forgotten)} result{'s' if len(forgotten) != 1 else ''} of this image forgotten" if forgotten else ""
+        self.events.emit("message", f"Result cache cleared{more}: Run all (Ctrl+R) runs again", 8)
+
+    def run_again(self, keys: list[str]) -> list[RunRequest]:
+        """Compare ▸ Run again: make ``keys`` anew on the open image (their results and cached copies are dropped)."""
+        if not self.model.has_image:
+            return self.run(keys)
+        self.model.forget(keys)
+        return self.run(keys)
 
     def cancel(self) -> bool:
         if self.model.cancel():

@@ -529,16 +529,17 @@ class MainWindow(QMainWindow):
         refs = ([(REFERENCE_KEY, self._title_of(REFERENCE_KEY))] if REFERENCE_KEY in keys else []) + \
             [(k, t) for k, t in choices if k != REFERENCE_KEY]
         self.difference.set_choices(methods, refs)
-        self.run_menu.clear()
-        for spec in self.model.methods():
-            if spec.kind is MethodKind.FILE:
-                continue
-            reason = self.model.disabled_reason(spec.key)
-            act = self.run_menu.addAction(spec.title if not reason else f"{spec.title} (unavailable)")
-            act.setEnabled(not reason)
-            act.setToolTip(reason)
-            act.triggered.connect(lambda _c=False, k=spec.key: self.run_method(k))
-        self.run_menu.setToolTipsVisible(True)
+        for menu, slot in ((self.run_menu, self.run_method), (self._menus["run_again"], self.run_again)):
+            menu.clear()
+            for spec in self.model.methods():
+                if spec.kind is MethodKind.FILE:
+                    continue
+                reason = self.model.disabled_reason(spec.key)
+                act = menu.addAction(spec.title if not reason else f"{spec.title} (unavailable)")
+                act.setEnabled(not reason)
+                act.setToolTip(reason)
+                act.triggered.connect(lambda _c=False, k=spec.key, f=slot: f(k))
+            menu.setToolTipsVisible(True)
         self._rebuild_scale_menu()
         self.refresh_views()
 
@@ -831,8 +832,12 @@ class MainWindow(QMainWindow):
         self._device_label.setText(f"Device: {resolved}" + (" (auto)" if name == "auto" else ""))
 
     def clear_cache(self) -> None:
-        self.model.clear_cache()
-        self.statusBar().showMessage("Result cache cleared", 3000)
+        """Compare ▸ Clear result cache: the open image's results go too, so Run all runs again."""
+        self.session.clear_cache()
+
+    def run_again(self, key: str) -> None:
+        """Compare ▸ Run again on this image: make ``key`` anew (not from the cache)."""
+        self.session.run_again([key])
 
     def _toggle_auto_run(self) -> None:
         self.session.set_auto_run(self.action("auto_run").isChecked())
