@@ -124,3 +124,24 @@ def test_clear_cache_then_run_all_and_run_again_really_run(qtbot, window, tmp_pa
     with qtbot.waitSignal(window.resultReady, timeout=RUN_TIMEOUT_MS) as blocker:
         _menu_action(window, "run_again", "Tiny test model").trigger()
     assert blocker.args == ["tiny_x4"] and window.model.results["tiny_x4"] is not second
+
+
+# ------------------------------------------------------------------ defect 5
+def test_relaunch_with_crosshair_off_draws_none_and_c_turns_it_on_at_once(qtbot, tmp_path, tiny_model_file):
+    registry = _registry(tmp_path, [tiny_model_file])
+    first = _window(qtbot, tmp_path, registry)
+    first.action("crosshair").trigger()  # the user turns it off, then quits
+    assert not first.settings.crosshair
+    first.close()
+    window = _window(qtbot, tmp_path, registry)  # the same settings file
+    _open(qtbot, window, tmp_path, _photo(16, 16))
+    assert not window.action("crosshair").isChecked()
+    viewport = window.grid.pane(INPUT_KEY).canvas.viewport()
+    hover(viewport, (viewport.width() / 2, viewport.height() / 2))
+    assert window._cursor_label.text().startswith("x ")  # the mouse is over the image
+    assert all(p.crosshair() is None for p in window.sync.panes())  # the menu says off: none drawn
+    window.setFocus()
+    qtbot.keyClick(window, Qt.Key.Key_C)  # one press
+    assert window.action("crosshair").isChecked()
+    hover(viewport, (viewport.width() / 2 + 3, viewport.height() / 2))
+    assert all(p.crosshair() is not None for p in window.grid.panes())

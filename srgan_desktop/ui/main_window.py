@@ -923,8 +923,7 @@ class MainWindow(QMainWindow):
     def _toggle_crosshair(self) -> None:
         on = self.action("crosshair").isChecked()
         self.settings.crosshair = on
-        for pane in self.sync.panes():
-            pane.set_crosshair_enabled(on)
+        self.sync.set_crosshair_enabled(on)
 
     def _set_active(self, key: str) -> None:
         self._active_key = key
