@@ -145,3 +145,34 @@ def test_relaunch_with_crosshair_off_draws_none_and_c_turns_it_on_at_once(qtbot,
     assert window.action("crosshair").isChecked()
     hover(viewport, (viewport.width() / 2 + 3, viewport.height() / 2))
     assert all(p.crosshair() is not None for p in window.grid.panes())
+
+
+# ------------------------------------------------------------------ defect 6
+def _real_zoom(pane) -> float:  # noqa: ANN001
+    """Screen pixels per scene unit, measured from what the view shows."""
+    return pane.view_box.rect().width() / pane.view_box.viewRect().width()
+
+
+def test_zoom_label_and_box_show_the_real_zoom_after_layout_changes(qtbot, tmp_path, tiny_model_file):
+    registry = _registry(tmp_path, [tiny_model_file])
+    settings = AppSettings(tmp_path / "settings.ini")
+    settings.view_mode = "swipe"  # relaunch in swipe
+    settings.sync()
+    window = _window(qtbot, tmp_path, registry)
+    _open(qtbot, window, tmp_path, _photo(60, 80, seed=2))
+    _run_all(qtbot, window)
+    pane = window.swipe.pane
+    qtbot.waitUntil(lambda: window.zoom_label.text() == f"{_real_zoom(pane) * 100:.0f} %", timeout=2000)
+    # the metrics dock grows: the fit panes shrink, the label follows (no window resize, no zoom command)
+    before = window.zoom_label.text()
+    window.resizeDocks([window.metrics_dock], [420], Qt.Orientation.Vertical)
+    qtbot.waitUntil(lambda: abs(_real_zoom(pane) * 100 - float(before.split()[0])) > 2, timeout=2000)
+    qtbot.wait(20)
+    assert window.zoom_label.text() == f"{_real_zoom(pane) * 100:.0f} %"
+    assert window.zoom_combo.currentText() == "Fit"
+    # a zoom that is no preset: the box shows it instead of going blank, and a typed zoom applies
+    window.zoom_by(2 ** 0.5)
+    assert window.zoom_combo.currentText() == window.zoom_label.text() == f"{_real_zoom(pane) * 100:.0f} %"
+    window.zoom_combo.lineEdit().setText("250 %")
+    qtbot.keyClick(window.zoom_combo.lineEdit(), Qt.Key.Key_Return)
+    assert _real_zoom(pane) == pytest.approx(2.5, rel=1e-3) and window.zoom_label.text() == "250 %"

@@ -431,6 +431,11 @@ class ImagePane(QWidget):
         """Screen pixels per scene unit (1.0 = 100 %)."""
         return self.view_state().zoom
 
+    def screen_zoom(self) -> float | None:
+        """The magnification drawn now: viewport pixels per scene unit of the visible range (None unlaid)."""
+        rect, width = self._view.viewRect(), self._view.rect().width()
+        return width / rect.width() if rect.width() > 0 and width > 1 else None
+
     def set_zoom(self, zoom: float, anchor: QPointF | None = None, *, user: bool = False,
                  local: bool = False) -> None:
         self.zoom_by(zoom / self.view_state().zoom, anchor, user=user, local=local)

@@ -35,20 +35,21 @@ from srgan_desktop.compare import (INPUT_KEY, MODES, REFERENCE_KEY, ComparisonMo
                                    MethodOutput, ModelSource, Prepared, RunRequest, Scores, Status)
 from srgan_desktop.compare import perceptual
 from srgan_desktop.compare.session import Change, ComparisonSession
-from srgan_desktop.compare.views import NOTES, default_pair, no_result, status_text
+from srgan_desktop.compare.views import NOTES, default_pair, no_result, status_text, zoom_text
 from srgan_desktop.core.images import IMAGE_SUFFIXES, ImageSaveError, save_image
 from srgan_desktop.core.lpips_metric import lpips_missing
 from srgan_desktop.core.models import ModelResolver
 from srgan_desktop.ui.difference_view import DifferenceView
 from srgan_desktop.ui.figures import Crop, ExportResult, crop_scene, export_view
 from srgan_desktop.ui.flicker_view import FlickerView
-from srgan_desktop.ui.image_pane import ZOOM_PRESETS, ImagePane, Raster
+from srgan_desktop.ui.image_pane import ImagePane, Raster
 from srgan_desktop.ui.metrics_panel import MetricsPanel, MetricsRow
 from srgan_desktop.ui.pane_grid import PaneContent, PaneGrid, ViewSync
 from srgan_desktop.ui.partial_view import PartialRasters, visible_lr_box
 from srgan_desktop.ui.actions import MODE_TITLES, TOOLBAR, ActionSpec, about_html, action_table, help_html
 from srgan_desktop.ui.settings import AppSettings
 from srgan_desktop.ui.swipe_view import SwipeView
+from srgan_desktop.ui.zoom_box import ZoomBox
 from srgan_desktop.ui.jobs import WorkerJobs
 from srgan_desktop.ui.worker import WorkerThread, device_name
 
@@ -137,6 +138,7 @@ class MainWindow(QMainWindow):
         self.sync.cursorMoved.connect(self._on_cursor)
         self.sync.cursorLeft.connect(lambda: self._cursor_label.setText(""))
         self.sync.viewChanged.connect(self._update_zoom_label)
+        self.sync.paneViewChanged.connect(self._update_zoom_label)  # a fit pane re-fitted (dock, layout)
         self.sync.viewChanged.connect(self._send_viewport)
         self.difference.settingsChanged.connect(self._on_difference_settings)
 
@@ -271,12 +273,8 @@ class MainWindow(QMainWindow):
         self.device_button.setMenu(self.device_menu)
         self.device_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.device_button.setToolTip("Device the networks run on")
-        self.zoom_combo = QComboBox(self)
-        self.zoom_combo.setObjectName("zoomCombo")
-        self.zoom_combo.addItem("Fit", 0.0)
-        for z in ZOOM_PRESETS:
-            self.zoom_combo.addItem(f"{int(z * 100)} %", z)
-        self.zoom_combo.activated.connect(self._on_zoom_preset)
+        self.zoom_combo = ZoomBox(self)
+        self.zoom_combo.zoomChosen.connect(self._on_zoom_chosen)
         self.zoom_label = QLabel("")
         self.zoom_label.setObjectName("zoomLabel")
         self.zoom_label.setMinimumWidth(70)
@@ -887,26 +885,18 @@ class MainWindow(QMainWindow):
         self.sync.realign()
         self.statusBar().showMessage("Panes re-aligned", 3000)
 
-    def _on_zoom_preset(self, index: int) -> None:
-        zoom = float(self.zoom_combo.itemData(index))
+    def _on_zoom_chosen(self, zoom: float) -> None:
         if zoom <= 0:
             self.fit()
         else:
             self.set_zoom(zoom)
 
     def _update_zoom_label(self) -> None:
-        """The zoom of the panes on screen (in fit mode: the visible pane's, after its layout)."""
-        visible = [p for p in self.visible_panes() if p.isVisible() and p.image() is not None]
-        if self.sync.is_fit() and visible:
-            zoom = visible[0].zoom()
-        else:
-            zoom = self.sync.zoom()
-        self.zoom_label.setText("" if zoom is None else f"{zoom * 100:.0f} %")
-        index = 0 if self.sync.is_fit() else -1
-        for i in range(1, self.zoom_combo.count()):
-            if not self.sync.is_fit() and zoom is not None and abs(float(self.zoom_combo.itemData(i)) - zoom) < 1e-6:
-                index = i
-        self.zoom_combo.setCurrentIndex(index)
+        """The zoom drawn in the pane on screen (after its layout), in the label and the box."""
+        shown = [p for p in self.visible_panes() if p.isVisible() and p.image() is not None]
+        zoom = shown[0].screen_zoom() if shown else None
+        self.zoom_label.setText(zoom_text(zoom))
+        self.zoom_combo.show_zoom(zoom, self.sync.is_fit())
 
     def _toggle_row(self) -> None:
         arrangement = "row" if self.act_row.isChecked() else "grid"
