@@ -256,3 +256,35 @@ def test_run_again_remakes_one_method_on_the_open_image(session, tmp_path):
     _finish(session, request)
     (again,) = session.run_again([BICUBIC_KEY])
     assert again.known is None and session.model.state(BICUBIC_KEY).status is Status.QUEUED
+
+
+def test_a_run_above_the_output_limit_asks_first_and_says_the_memory(tmp_path):
+    """Issue 21, defect 15: Upscale with auto-run of a large image asks before making the results."""
+    asked: list[str] = []
+    answer = [False]
+    s = ComparisonSession(ComparisonModel(None), FakeJobs(), SessionSettings(auto_run=True, max_output_mp=1),
+                          confirm=lambda _title, text: asked.append(text) or answer[0])
+    s.open(_png(tmp_path, "big.png", 300, 300))  # ×4: 1200×1200 = 1.44 MP per result
+    assert len(asked) == 1 and "1200×1200" in asked[0] and "MiB" in asked[0] and "limit of 1 MP" in asked[0]
+    assert s.jobs.batches == [] and s.model.state(BICUBIC_KEY).status is Status.NOT_RUN  # refused: nothing runs
+    answer[0] = True
+    (request,) = s.run([BICUBIC_KEY])
+    _finish(s, request)
+    s.settings.max_output_mp = 2  # the limit is a setting: above it nobody is asked
+    s.model.forget([BICUBIC_KEY])
+    assert s.run([BICUBIC_KEY]) and len(asked) == 2
+
+
+def test_output_estimate_uses_the_engines_bytes_per_pixel():
+    from srgan_desktop.compare import prepare
+    from srgan_desktop.compare.views import output_estimate
+    from srgan_desktop.core.engine import STAGED_BYTES_PER_LR_PIXEL
+    from srgan_desktop.core.images import LoadedImage
+
+    model = ComparisonModel(None)
+    model.apply(prepare(LoadedImage(np.zeros((40, 60, 3), np.uint8), None, None), "upscale", 4))
+    estimate = output_estimate(model, [BICUBIC_KEY])
+    assert (estimate.width, estimate.height, estimate.count) == (240, 160, 1)
+    assert estimate.kept_bytes == 240 * 160 * 7 and estimate.peak_bytes == 240 * 160 * 12  # bicubic: float output
+    assert "network" not in estimate.question(1) and "(0.038 MP)" in estimate.question(1)
+    assert STAGED_BYTES_PER_LR_PIXEL == 2048  # the figure a network's peak is estimated with

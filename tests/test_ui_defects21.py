@@ -176,3 +176,30 @@ def test_zoom_label_and_box_show_the_real_zoom_after_layout_changes(qtbot, tmp_p
     window.zoom_combo.lineEdit().setText("250 %")
     qtbot.keyClick(window.zoom_combo.lineEdit(), Qt.Key.Key_Return)
     assert _real_zoom(pane) == pytest.approx(2.5, rel=1e-3) and window.zoom_label.text() == "250 %"
+
+
+# ------------------------------------------------------------------ defect 15
+def test_upscale_with_auto_run_asks_before_large_results(qtbot, tmp_path, tiny_model_file, monkeypatch):
+    from PySide6.QtWidgets import QInputDialog, QMessageBox
+
+    asked: list[str] = []
+    answer = [QMessageBox.StandardButton.No]
+
+    def question(_parent, _title, text, *args, **kwargs):  # noqa: ANN001, ANN202
+        asked.append(text)
+        return answer[0]
+
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(question))
+    monkeypatch.setattr(QInputDialog, "getInt", staticmethod(lambda *args, **kwargs: (1, True)))
+    window = _window(qtbot, tmp_path, _registry(tmp_path, [tiny_model_file]))
+    window.action("output_limit").trigger()  # the user sets the limit to 1 MP
+    assert window.settings.max_output_mp == 1
+    window.action("auto_run").trigger()
+    assert window.settings.auto_run
+    _open(qtbot, window, tmp_path, _photo(300, 260))  # ×4: 1040×1200, 1.2 MP per result
+    assert len(asked) == 1 and "1040×1200" in asked[0] and "network needs about" in asked[0] and "MiB" in asked[0]
+    assert not window.is_busy() and window.model.results == {}  # No: nothing runs
+    answer[0] = QMessageBox.StandardButton.Yes
+    window.run_method("bicubic")
+    qtbot.waitUntil(lambda: "bicubic" in window.model.results, timeout=RUN_TIMEOUT_MS)
+    assert len(asked) == 2

@@ -130,6 +130,10 @@ def _size(n: float) -> str:
     return f"{n / 1024:.0f} KiB"
 
 
+def _mp(value: float) -> str:
+    return f"{value:.0f}" if value >= 10 else f"{value:.2g}"
+
+
 @dataclass(frozen=True)
 class OutputEstimate:
     """The results a run would make, and the memory they need."""
@@ -149,7 +153,7 @@ class OutputEstimate:
         peak = (f" and a network needs about {_size(self.peak_bytes)} while it runs "
                 f"({STAGED_BYTES_PER_LR_PIXEL // 1024} KiB per LR pixel, measured for the engine)"
                 if self.networks else "")
-        return (f"Each result would be {self.width}×{self.height} ({self.megapixels:.0f} MP), above the "
+        return (f"Each result would be {self.width}×{self.height} ({_mp(self.megapixels)} MP), above the "
                 f"limit of {limit_mp:g} MP (Compare ▸ Output size limit…). {self.count} result"
                 f"{'s' if self.count != 1 else ''} would keep about {_size(self.kept_bytes)}{peak}. Run anyway?")
 

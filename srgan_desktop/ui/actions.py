@@ -89,6 +89,8 @@ def action_table() -> list[ActionSpec]:
         ActionSpec("auto_run", "Run all after opening", "_toggle_auto_run", "&Compare", checkable=True),
         ActionSpec("clear_cache", "Clear result cache", "clear_cache", "&Compare",
                    tip="Forget every result made so far: Run all / Run one run again"),
+        ActionSpec("output_limit", "Output size &limit…", "choose_output_limit", "&Compare",
+                   tip="Ask before making results larger than this many megapixels each"),
         ActionSpec("lpips_backbone", "LPIPS &backbone weights…", "choose_lpips_backbone", "&Compare",
                    tip="The torchvision ImageNet AlexNet state dict LPIPS uses (never downloaded)"),
         ActionSpec("manage_models", "&Manage…", "manage_models", "&Models",

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from PySide6.QtCore import QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
-from PySide6.QtWidgets import (QComboBox, QDockWidget, QFileDialog, QLabel, QMainWindow, QMenu,
+from PySide6.QtWidgets import (QComboBox, QDockWidget, QFileDialog, QInputDialog, QLabel, QMainWindow, QMenu,
                                QMessageBox, QProgressBar, QStackedWidget, QToolButton, QWidget)
 
 from srgan_desktop import paths
@@ -170,7 +170,7 @@ class MainWindow(QMainWindow):
             self.model.events.connect(name, slot)
         # after the window's own listeners: panes are rebuilt before cached results arrive
         self.session = ComparisonSession(self.model, self._jobs, self.settings, device_name, device_available,
-                                         extra=self._prepare_rasters)
+                                         extra=self._prepare_rasters, confirm=self._confirm)
         for name, slot in {"preparing": self._on_preparing, "prepared": self._on_prepared,
                            "committed": self._on_committed, "failed": self._on_failed_change, "error": self._error,
                            "message": lambda text, seconds: self.statusBar().showMessage(text, int(seconds * 1000)),
@@ -836,6 +836,23 @@ class MainWindow(QMainWindow):
     def run_again(self, key: str) -> None:
         """Compare ▸ Run again on this image: make ``key`` anew (not from the cache)."""
         self.session.run_again([key])
+
+    def _confirm(self, title: str, text: str) -> bool:
+        answer = QMessageBox.question(self, title, text, QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                      QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def choose_output_limit(self, megapixels: int | None = None) -> int:
+        """Compare ▸ Output size limit…: megapixels per result above which a run asks first (0: never)."""
+        if megapixels is None:
+            value, ok = QInputDialog.getInt(self, "Output size limit", "Ask before results larger than (MP, 0 = never):",
+                                            int(self.settings.max_output_mp), 0, 1_000_000)
+            if not ok:
+                return int(self.settings.max_output_mp)
+            megapixels = value
+        self.settings.max_output_mp = int(megapixels)
+        self.statusBar().showMessage(f"Output size limit: {megapixels} MP per result", 5000)
+        return int(megapixels)
 
     def _toggle_auto_run(self) -> None:
         self.session.set_auto_run(self.action("auto_run").isChecked())
