@@ -203,3 +203,21 @@ def test_upscale_with_auto_run_asks_before_large_results(qtbot, tmp_path, tiny_m
     window.run_method("bicubic")
     qtbot.waitUntil(lambda: "bicubic" in window.model.results, timeout=RUN_TIMEOUT_MS)
     assert len(asked) == 2
+
+
+# ------------------------------------------------------------------ defect 13
+def test_one_tile_run_says_running_with_seconds_then_measuring(qtbot, window, tmp_path):
+    import re
+
+    _open(qtbot, window, tmp_path, _photo(40, 32, seed=5), "hr.png", mode="simulate")  # one tile, a ground truth
+    seen: list[tuple[str, str]] = []
+    record = lambda key: seen.append((key, window._progress_label.text()))  # noqa: E731
+    window.model.events.connect("status", record)
+    window.model.events.connect("measuring", record)
+    with qtbot.waitSignal(window.runIdle, timeout=RUN_TIMEOUT_MS):
+        window.run_method("tiny_x4")
+    texts = [t for k, t in seen if k == "tiny_x4"]
+    assert not any("starting" in t for t in texts)
+    assert any(re.fullmatch(r"Tiny test model: running… \d+ s", t) for t in texts)
+    assert "Tiny test model: measuring PSNR/SSIM…" in texts  # the bar is full, the measures run: said so
+    assert not window._progress_label.isVisible()  # over: hidden

@@ -227,6 +227,8 @@ class ComparisonModel:
         self._cache = _Cache(cache_bytes)
         #: per running method, its HR canvas of the tiles done so far (grey elsewhere)
         self.partial: dict[str, np.ndarray] = {}
+        #: per method whose measures run now, the measure (the worker says before each)
+        self.measuring: dict[str, str] = {}
         #: folders of results made elsewhere (``KEY=DIR``): each image opened gets its result from each
         self.result_folders: list[ExternalResults] = []
         self.refresh_methods()
@@ -493,8 +495,16 @@ class ComparisonModel:
             self.events.emit("result", request.key)
         return True
 
+    def on_measuring(self, request: RunRequest, name: str) -> None:
+        """The worker measures ``name`` of ``request``'s result now; emits ``measuring``."""
+        if self._current(request) and not request.cancelled:
+            self.measuring[request.key] = name
+            self.events.emit("measuring", request.key)
+
     def set_scores(self, request: RunRequest, scores: Scores) -> bool:
         """Store scores computed (in the worker) for ``request``'s result; emits ``scores``."""
+        if self.measuring.pop(request.key, None) is not None:
+            self.events.emit("measuring", request.key)
         if not self._current(request) or request.key not in self.results:
             return False
         output = self.results[request.key]
@@ -536,6 +546,8 @@ class ComparisonModel:
         """The worker finished a batch: what it never reached is cancelled (or was never run)."""
         ids = {id(r) for r in batch}
         self._outstanding = [r for r in self._outstanding if id(r) not in ids]
+        for request in batch:
+            self.measuring.pop(request.key, None)
         for request in batch:
             if self._current(request) and self.state(request.key).active and not self._requeued(request):
                 self.partial.pop(request.key, None)

@@ -192,6 +192,4 @@ def progress_text(title: str, state: MethodState | None, elapsed: float | None,
     seconds = f" {elapsed:.0f} s" if elapsed is not None else ""
     if not state.tiles_total or state.tiles_total == 1 and not state.tiles_done:
         return f"{title}: running…{seconds}", None
-    if state.tiles_done >= state.tiles_total:
-        return f"{title}: finishing…{seconds}", None
     return f"{title}: {state.tiles_done}/{state.tiles_total} tiles", (state.tiles_done, state.tiles_total)

@@ -28,7 +28,7 @@ import torch
 from PySide6.QtCore import QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (QComboBox, QDockWidget, QFileDialog, QInputDialog, QLabel, QMainWindow, QMenu,
-                               QMessageBox, QProgressBar, QStackedWidget, QToolButton, QWidget)
+                               QMessageBox, QStackedWidget, QToolButton, QWidget)
 
 from srgan_desktop import paths
 from srgan_desktop.compare import (INPUT_KEY, MODES, REFERENCE_KEY, ComparisonModel, MethodKind,
@@ -45,6 +45,7 @@ from srgan_desktop.ui.flicker_view import FlickerView
 from srgan_desktop.ui.image_pane import ImagePane, Raster
 from srgan_desktop.ui.metrics_panel import MetricsPanel, MetricsRow
 from srgan_desktop.ui.pane_grid import PaneContent, PaneGrid, ViewSync
+from srgan_desktop.ui.progress import ProgressDisplay
 from srgan_desktop.ui.partial_view import PartialRasters, visible_lr_box
 from srgan_desktop.ui.actions import MODE_TITLES, TOOLBAR, ActionSpec, about_html, action_table, help_html
 from srgan_desktop.ui.settings import AppSettings
@@ -157,6 +158,7 @@ class MainWindow(QMainWindow):
         worker.tile.connect(self._on_tile)
         worker.finished.connect(self._on_finished)
         worker.scored.connect(self._on_scored)
+        worker.measuring.connect(self._on_measuring)
         worker.failed.connect(self._on_failed)
         worker.cancelled.connect(self._on_cancelled)
         worker.idle.connect(self._on_idle)
@@ -166,7 +168,7 @@ class MainWindow(QMainWindow):
         for name, slot in {"image": self._on_model_image, "methods": self._on_model_methods,
                            "status": self._on_model_status, "result": self._on_model_result,
                            "scores": self._on_model_scores, "busy": self._on_model_busy,
-                           "tile": self._on_model_tile}.items():
+                           "tile": self._on_model_tile, "measuring": lambda _key: self._show_progress()}.items():
             self.model.events.connect(name, slot)
         # after the window's own listeners: panes are rebuilt before cached results arrive
         self.session = ComparisonSession(self.model, self._jobs, self.settings, device_name, device_available,
@@ -177,8 +179,8 @@ class MainWindow(QMainWindow):
                            "added": self._on_added, "device": self._on_device}.items():
             self.session.events.connect(name, slot)
 
-        self._build_status_bar()
         self._build_actions()
+        self._build_status_bar()
         self._build_toolbar()
         self._restore_settings()
         if self.settings.window_state is None:
@@ -296,22 +298,13 @@ class MainWindow(QMainWindow):
         self._times_label.setObjectName("timesLabel")
         self._device_label = QLabel("")
         self._device_label.setObjectName("deviceLabel")
-        self._progress_label = QLabel("")  # the text beside the bar: never clipped by the bar's width
-        self._progress_label.setObjectName("progressLabel")
-        self._progress = QProgressBar()
-        self._progress.setObjectName("progressBar")
-        self._progress.setFixedWidth(140)
-        self._progress.setTextVisible(False)
-        self._progress.hide()
-        self._progress_label.hide()
-        self._cancel_button = QToolButton()
-        self._cancel_button.hide()
-        for widget in (self._cursor_label, self._times_label, self._progress_label, self._progress,
-                       self._cancel_button, self._device_label):
+        self.progress = ProgressDisplay(self.session, self.act_cancel)
+        self._progress, self._progress_label, self._cancel_button = self.progress.bar, self.progress.label, \
+            self.progress.cancel_button
+        for widget in (self._cursor_label, self._times_label, *self.progress.widgets, self._device_label):
             status.addPermanentWidget(widget)
 
     def _restore_settings(self) -> None:
-        self._cancel_button.setDefaultAction(self.act_cancel)
         if self.settings.geometry is not None:
             self.restoreGeometry(self.settings.geometry)
         if self.settings.window_state is not None:
@@ -346,29 +339,7 @@ class MainWindow(QMainWindow):
         return self.session.preparing
 
     def _show_progress(self) -> None:
-        """The status bar's bar and text: a preparation, else the running method, else hidden."""
-        if self.session.preparing:
-            self._progress.setRange(0, 0)
-            text = self.session.pending.text
-        else:
-            key = self.model.active_request()
-            if not key and not self.model.busy:
-                self._progress.hide()
-                self._progress_label.hide()
-                self._cancel_button.hide()
-                return
-            state = self.model.state(key) if key else None
-            if state is None or not state.tiles_total:
-                self._progress.setRange(0, 0)  # busy: the model loads or its first tile runs
-                text = f"{self._title_of(key)}: starting…" if key else "Queued…"
-            else:
-                self._progress.setRange(0, state.tiles_total)
-                self._progress.setValue(state.tiles_done)
-                text = f"{self._title_of(key)}: {state.tiles_done}/{state.tiles_total} tiles"
-            self._cancel_button.show()
-        self._progress_label.setText(text)
-        self._progress_label.show()
-        self._progress.show()
+        self.progress.update()
 
     # ================================================================ model events
     def _on_model_image(self) -> None:
@@ -440,6 +411,9 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(
                 f"{self._title_of(request.key)}: {output.seconds:.2f} s on {output.device}{load}", 8000)
             self.resultReady.emit(request.key)
+
+    def _on_measuring(self, request: RunRequest, name: str) -> None:
+        self.model.on_measuring(request, name)
 
     def _on_scored(self, request: RunRequest, scores: Scores) -> None:
         self.model.set_scores(request, scores)
