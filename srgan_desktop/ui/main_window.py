@@ -298,7 +298,7 @@ class MainWindow(QMainWindow):
         self._times_label.setObjectName("timesLabel")
         self._device_label = QLabel("")
         self._device_label.setObjectName("deviceLabel")
-        self.progress = ProgressDisplay(self.session, self.act_cancel)
+        self.progress = ProgressDisplay(self.session, self.act_cancel, self._title_of)
         self._progress, self._progress_label, self._cancel_button = self.progress.bar, self.progress.label, \
             self.progress.cancel_button
         for widget in (self._cursor_label, self._times_label, *self.progress.widgets, self._device_label):

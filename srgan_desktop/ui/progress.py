@@ -11,6 +11,7 @@ while work is running.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QAction
@@ -26,8 +27,8 @@ __all__ = ["ProgressDisplay"]
 class ProgressDisplay:
     """Owns the widgets; :meth:`update` shows the session's and the model's state now."""
 
-    def __init__(self, session: ComparisonSession, cancel: QAction) -> None:
-        self._session, self._model = session, session.model
+    def __init__(self, session: ComparisonSession, cancel: QAction, title: Callable[[str], str]) -> None:
+        self._session, self._model, self._title = session, session.model, title
         self.label = QLabel("")  # the text beside the bar: never clipped by the bar's width
         self.label.setObjectName("progressLabel")
         self.bar = QProgressBar()
@@ -43,12 +44,6 @@ class ProgressDisplay:
         for widget in (self.label, self.bar, self.cancel_button):
             widget.hide()
         self.widgets = (self.label, self.bar, self.cancel_button)
-
-    def _title(self, key: str) -> str:
-        try:
-            return self._model.title(key)
-        except KeyError:
-            return key
 
     def _elapsed(self, key: str) -> float:
         now = time.monotonic()
