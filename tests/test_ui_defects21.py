@@ -221,3 +221,22 @@ def test_one_tile_run_says_running_with_seconds_then_measuring(qtbot, window, tm
     assert any(re.fullmatch(r"Tiny test model: running… \d+ s", t) for t in texts)
     assert "Tiny test model: measuring PSNR/SSIM…" in texts  # the bar is full, the measures run: said so
     assert not window._progress_label.isVisible()  # over: hidden
+
+
+# ------------------------------------------------------------------ defect 10
+def test_metrics_tab_scatter_shows_the_stimuli_the_table_counts(qtbot, tmp_path):
+    from mos_util import build_study, rate_by_condition
+    from srgan_desktop.ui.mos_results import ResultsView
+
+    study = build_study(tmp_path, calibration=0, replicates=1)
+    rate_by_condition(study)
+    view = ResultsView()
+    qtbot.addWidget(view)
+    view.set_study(study)
+    view.compute_agreement(wait=True, metrics=("ssim", "psnr"), resamples=20)
+    table = view.agreement_table
+    counted = {table.item(r, 0).text(): int(table.item(r, 1).text()) for r in range(table.rowCount())}
+    for metric in ("ssim", "psnr"):
+        xs = [float(p.pos().x()) for p in view.agreement_plots[metric].points.points()]
+        assert len(xs) == counted[metric] == 6  # 3 images × nearest, bicubic: no HR reference point
+    assert max(float(p.pos().x()) for p in view.agreement_plots["ssim"].points.points()) < 1.0
