@@ -240,3 +240,19 @@ def test_metrics_tab_scatter_shows_the_stimuli_the_table_counts(qtbot, tmp_path)
         xs = [float(p.pos().x()) for p in view.agreement_plots[metric].points.points()]
         assert len(xs) == counted[metric] == 6  # 3 images × nearest, bicubic: no HR reference point
     assert max(float(p.pos().x()) for p in view.agreement_plots["ssim"].points.points()) < 1.0
+
+
+# ------------------------------------------------------------------ defect 7
+@pytest.mark.parametrize("glyph", ["×", "−"])
+def test_exported_figure_labels_draw_times_and_minus_not_missing_glyph_boxes(qtbot, glyph):
+    from PySide6.QtGui import QRawFont
+
+    from srgan_desktop.ui.figures import Crop, composite_figure, font_path
+
+    assert font_path().is_file() and (font_path().parent / "LICENSE_DejaVu.txt").is_file()
+    raw = QRawFont(str(font_path()), 18)
+    assert raw.isValid() and raw.supportsCharacter(ord(glyph)) and not raw.supportsCharacter(0xE000)
+    rgb = np.full((20, 20, 3), 128, np.uint8)
+    drawn = composite_figure([Crop("lr", f"LR input (nearest {glyph}4)", rgb)])
+    missing = composite_figure([Crop("lr", "LR input (nearest \ue0004)", rgb)])  # a character no font here has
+    assert drawn.shape == missing.shape and not np.array_equal(drawn, missing)  # not the missing-glyph box
