@@ -162,7 +162,7 @@ def test_compare_at_the_scale_of_a_x2_model(qtbot, tmp_path, tiny_model_file, x2
     assert lr_crop.shape == crops["tiny_x2.png"].shape  # every pane aligned at the true scale
     assert (lr_crop[0, 0] == window.model.lr[bounds[1] // 2, bounds[0] // 2]).all()
     saved = window.save_all(tmp_path / "all")
-    assert sorted(p.name for p in saved) == ["hr_bicubic_x2.png", "hr_tiny_x2_x2.png"]
+    assert sorted(p.name for p in saved) == ["hr_bicubic_x2.png", "hr_tiny_x2.png"]  # the scale once (issue 21, 14)
 
 
 def test_add_result_image_from_a_file(qtbot, window, tmp_path, messages):

@@ -256,3 +256,59 @@ def test_exported_figure_labels_draw_times_and_minus_not_missing_glyph_boxes(qtb
     drawn = composite_figure([Crop("lr", f"LR input (nearest {glyph}4)", rgb)])
     missing = composite_figure([Crop("lr", "LR input (nearest \ue0004)", rgb)])  # a character no font here has
     assert drawn.shape == missing.shape and not np.array_equal(drawn, missing)  # not the missing-glyph box
+
+
+# ------------------------------------------------------------------ defect 14 (window parts)
+def test_save_all_names_files_like_save_result_and_lists_them_all(qtbot, window, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    _open(qtbot, window, tmp_path, _photo(12, 12), "img_001.png")
+    _run_all(qtbot, window)
+    offered: list[str] = []
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        staticmethod(lambda _p, _t, start, *a, **k: offered.append(start) or ("", "")))
+    window.grid.paneActivated.emit("tiny_x4")
+    window.action("save").trigger()  # Save result offers its name
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", staticmethod(lambda *a, **k: str(tmp_path / "all")))
+    window.action("save_all").trigger()
+    names = sorted(p.name for p in (tmp_path / "all").iterdir())
+    assert Path(offered[0]).name in names and names == ["img_001_bicubic_x4.png", "img_001_tiny_x4.png"]
+    status = window.statusBar().currentMessage()
+    assert "2 results" in status and all(name in status for name in names)
+
+
+def test_titles_in_one_row_wrap_instead_of_being_clipped(qtbot, window, tmp_path):
+    from PySide6.QtGui import QFontMetrics
+
+    _open(qtbot, window, tmp_path, _photo(40, 32, seed=5), "hr.png", mode="simulate")
+    _run_all(qtbot, window)
+    window.resize(700, 600)
+    window.action("row").trigger()  # 1×N: narrow panes, long titles ("Tiny test model — 31.20 dB / 0.8812")
+    qtbot.wait(50)
+    for pane in window.grid.panes():
+        label = pane.findChild(type(window.zoom_label), "paneTitle")
+        box = label.contentsRect()
+        flags = int(label.alignment()) | (int(Qt.TextFlag.TextWordWrap) if label.wordWrap() else 0)
+        needed = QFontMetrics(label.font()).boundingRect(box, flags, label.text())
+        assert needed.width() <= box.width() and needed.height() <= box.height(), label.text()
+
+
+def test_help_lists_the_keys_in_a_table_and_there_is_an_about(qtbot, window):
+    from PySide6.QtGui import QTextDocument
+
+    from srgan_desktop import __version__
+    from srgan_desktop.ui.actions import help_rows
+
+    help_menu = window._menus["&Help"]
+    texts = [a.text() for a in help_menu.actions()]
+    assert any(t.startswith("&About") for t in texts)
+    next(a for a in help_menu.actions() if a.text() == "Keys and mouse…").trigger()
+    box = window.findChild(type(window.show_help()), "helpBox")
+    document = QTextDocument()
+    document.setHtml(box.text())
+    tables = [f for f in document.rootFrame().childFrames() if f.__class__.__name__ == "QTextTable"]
+    assert len(tables) == 1 and tables[0].columns() == 2 and tables[0].rows() == len(help_rows())
+    cell = tables[0].cellAt(0, 0).firstCursorPosition().block().text()
+    assert cell == "Ctrl+O"  # keys in their own column: aligned whatever the font
+    about = window.show_about()
+    assert __version__ in about.text()

@@ -269,7 +269,9 @@ class ImagePane(QWidget):
         bold.setBold(True)
         self._title.setFont(bold)
         self._title.setVisible(show_title)
-        self._title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        # a narrow pane (1×N) wraps its title onto more lines instead of clipping it (issue 21, 14)
+        self._title.setWordWrap(True)
+        self._title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Minimum)
 
         self._canvas = _GraphicsView(self)
         self._view = _PaneViewBox(self)

@@ -35,7 +35,7 @@ from srgan_desktop.compare import (INPUT_KEY, MODES, REFERENCE_KEY, ComparisonMo
                                    MethodOutput, ModelSource, Prepared, RunRequest, Scores, Status)
 from srgan_desktop.compare import perceptual
 from srgan_desktop.compare.session import Change, ComparisonSession
-from srgan_desktop.compare.views import NOTES, default_pair, no_result, status_text, zoom_text
+from srgan_desktop.compare.views import NOTES, default_pair, no_result, result_file_name, status_text, zoom_text
 from srgan_desktop.core.images import IMAGE_SUFFIXES, ImageSaveError, save_image
 from srgan_desktop.core.lpips_metric import lpips_missing
 from srgan_desktop.core.models import ModelResolver
@@ -943,7 +943,7 @@ class MainWindow(QMainWindow):
         if self.model.image_for(key) is None:
             self._error("Nothing to save", "Run a method first (Ctrl+R).")
             return
-        start = str(Path(self.settings.last_dir or Path.home()) / f"{self._stem()}_{self._file_key(key)}.png")
+        start = str(Path(self.settings.last_dir or Path.home()) / result_file_name(self._stem(), key, self.model.scale))
         path, _ = QFileDialog.getSaveFileName(self, f"Save {self._title_of(key)}", start,
                                               "PNG (*.png);;TIFF (*.tif *.tiff);;WebP (*.webp);;JPEG (*.jpg)")
         if path:
@@ -953,7 +953,7 @@ class MainWindow(QMainWindow):
     def _file_key(key: str) -> str:
         return key.replace(":", "_").replace("#", "_")
 
-    def save_result(self, key: str, path: str | Path) -> Path | None:
+    def save_result(self, key: str, path: str | Path, *, quiet: bool = False) -> Path | None:
         """Save the full-resolution image behind ``key`` (alpha kept); None on failure."""
         rgb = self.model.image_for(key)
         if rgb is None:
@@ -966,7 +966,8 @@ class MainWindow(QMainWindow):
         except ImageSaveError as exc:
             self._error("Cannot save", str(exc))
             return None
-        self.statusBar().showMessage(f"Saved {written}", 5000)
+        if not quiet:
+            self.statusBar().showMessage(f"Saved {written}", 5000)
         return written
 
     def save_all_dialog(self) -> None:
@@ -975,12 +976,13 @@ class MainWindow(QMainWindow):
             self.save_all(folder)
 
     def save_all(self, folder: str | Path) -> list[Path]:
-        """Every result as ``STEM_KEY_xSCALE.png`` in ``folder``."""
-        written = []
-        for key in list(self.model.results):
-            path = self.save_result(key, Path(folder) / f"{self._stem()}_{self._file_key(key)}_x{self.model.scale}.png")
-            if path is not None:
-                written.append(path)
+        """Every result in ``folder``, named as Save result names it; the status bar lists them all."""
+        written = [path for key in list(self.model.results)
+                   if (path := self.save_result(key, Path(folder) / result_file_name(self._stem(), key, self.model.scale),
+                                                quiet=True)) is not None]
+        if written:
+            self.statusBar().showMessage(f"Saved {len(written)} result{'s' if len(written) != 1 else ''} to "
+                                         f"{Path(folder)}: {', '.join(p.name for p in written)}", 15000)
         return written
 
     def export_dialog(self) -> None:
