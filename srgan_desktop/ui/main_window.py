@@ -12,7 +12,11 @@ threads:
   Upscale mode and while switching to Simulate mode is reported there (it was 2,088 ms and
   1,430 ms when this work ran on the GUI thread);
 * the menus, toolbar, shortcuts and the key list of Help all come from one table,
-  :func:`action_table`.
+  :func:`~srgan_desktop.ui.actions.action_table` (``ui/actions.py``);
+* what the views say (no result, zoom, file names, progress, the output size guard) is decided
+  in the Qt-free :mod:`srgan_desktop.compare.views`; the status-bar progress is
+  ``ui/progress.py``, the zoom box ``ui/zoom_box.py``, saving and export ``ui/window_saving.py``,
+  opening, recent files, drag and drop and results made elsewhere ``ui/window_files.py``.
 """
 
 from __future__ import annotations
@@ -25,8 +29,8 @@ from typing import Any
 
 import numpy as np
 import torch
-from PySide6.QtCore import QPoint, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (QComboBox, QDockWidget, QFileDialog, QInputDialog, QLabel, QMainWindow, QMenu,
                                QMessageBox, QStackedWidget, QToolButton, QWidget)
 
@@ -35,21 +39,21 @@ from srgan_desktop.compare import (INPUT_KEY, MODES, REFERENCE_KEY, ComparisonMo
                                    MethodOutput, ModelSource, Prepared, RunRequest, Scores, Status)
 from srgan_desktop.compare import perceptual
 from srgan_desktop.compare.session import Change, ComparisonSession
-from srgan_desktop.compare.views import NOTES, default_pair, no_result, result_file_name, status_text, zoom_text
-from srgan_desktop.core.images import IMAGE_SUFFIXES, ImageSaveError, save_image
+from srgan_desktop.compare.views import NOTES, default_pair, no_result, status_text, zoom_text
 from srgan_desktop.core.lpips_metric import lpips_missing
 from srgan_desktop.core.models import ModelResolver
 from srgan_desktop.ui.difference_view import DifferenceView
-from srgan_desktop.ui.figures import Crop, ExportResult, crop_scene, export_view
 from srgan_desktop.ui.flicker_view import FlickerView
 from srgan_desktop.ui.image_pane import ImagePane, Raster
 from srgan_desktop.ui.metrics_panel import MetricsPanel, MetricsRow
 from srgan_desktop.ui.pane_grid import PaneContent, PaneGrid, ViewSync
 from srgan_desktop.ui.progress import ProgressDisplay
 from srgan_desktop.ui.partial_view import PartialRasters, visible_lr_box
-from srgan_desktop.ui.actions import MODE_TITLES, TOOLBAR, ActionSpec, about_html, action_table, help_html
+from srgan_desktop.ui.actions import TOOLBAR, ActionSpec, about_html, action_table, help_html
 from srgan_desktop.ui.settings import AppSettings
 from srgan_desktop.ui.swipe_view import SwipeView
+from srgan_desktop.ui.window_files import FilesMixin
+from srgan_desktop.ui.window_saving import SavingMixin
 from srgan_desktop.ui.zoom_box import ZoomBox
 from srgan_desktop.ui.jobs import WorkerJobs
 from srgan_desktop.ui.worker import WorkerThread, device_name
@@ -75,11 +79,6 @@ def device_available(name: str) -> bool:
     return True
 
 
-def _image_filter() -> str:
-    patterns = " ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES))
-    return f"Images ({patterns});;All files (*)"
-
-
 def _prebuild(raster: Raster) -> Raster:
     """Build the zoomed-out pyramid levels now (in the task thread), not at the first paint."""
     level, side = 0, max(raster.width, raster.height)
@@ -89,7 +88,7 @@ def _prebuild(raster: Raster) -> Raster:
     return raster
 
 
-class MainWindow(QMainWindow):
+class MainWindow(SavingMixin, FilesMixin, QMainWindow):
     """Bicubic, SRResNet, SRGAN and any other model side by side, with synchronised views."""
 
     imageOpened = Signal(str)     # a file was opened (after its preparation finished)
@@ -578,16 +577,6 @@ class MainWindow(QMainWindow):
         self._times_label.setText(" · ".join(times))
 
     # ================================================================ opening
-    def open_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open image", self.settings.last_dir or str(Path.home()),
-                                              _image_filter())
-        if path:
-            self.open_path(path)
-
-    def open_sample(self, name: str, mode: str) -> None:
-        self.settings.sample_opened = True
-        self.open_path(paths.samples_dir() / name, mode)
-
     def open_path(self, path: str | Path, mode: str | None = None, scale: int | None = None) -> None:
         """Open an image (dialog, drop, command line, recent files) without blocking the window.
 
@@ -649,79 +638,6 @@ class MainWindow(QMainWindow):
         self.action(f"mode_{self.model.mode}").setChecked(True)
         self.mode_combo.setCurrentIndex(MODES.index(self.model.mode))
 
-    def _rebuild_recent_menu(self) -> None:
-        self.recent_menu.clear()
-        files = self.settings.recent_files()
-        for index, name in enumerate(files):
-            act = self.recent_menu.addAction(f"&{index + 1}  {Path(name).name}" if index < 9 else Path(name).name)
-            act.setToolTip(name)
-            act.triggered.connect(lambda _c=False, n=name: self.open_path(n))
-        if files:
-            self.recent_menu.addSeparator()
-            self.recent_menu.addAction("Clear list").triggered.connect(self._clear_recent)
-        self.recent_menu.setEnabled(bool(files))
-
-    def _clear_recent(self) -> None:
-        self.settings.clear_recent()
-        self._rebuild_recent_menu()
-
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
-        if self._dropped_path(event) is not None:
-            event.acceptProposedAction()
-        else:
-            event.ignore()
-
-    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
-        """An image dropped on a pane, while an image is open, is a result made elsewhere (as
-        File ▸ Add result image…); dropped anywhere else it is opened as the new input."""
-        path = self._dropped_path(event)
-        if path is None:
-            return
-        event.acceptProposedAction()
-        if self.model.has_image and self._pane_at(event.position().toPoint()) is not None:
-            self.add_result_file(path)
-        else:
-            self.open_path(path)
-
-    def _pane_at(self, pos: QPoint) -> ImagePane | None:
-        """The image pane under ``pos`` (window coordinates), if any."""
-        widget = self.childAt(pos)
-        while widget is not None and not isinstance(widget, ImagePane):
-            widget = widget.parentWidget()
-        return widget
-
-    @staticmethod
-    def _dropped_path(event: QDragEnterEvent | QDropEvent) -> Path | None:
-        mime = event.mimeData()
-        if not mime.hasUrls():
-            return None
-        for url in mime.urls():
-            if url.isLocalFile() and Path(url.toLocalFile()).suffix.lower() in IMAGE_SUFFIXES:
-                return Path(url.toLocalFile())
-        return None
-
-    # ================================================================ results from files
-    def add_result_dialog(self) -> None:
-        if not self.model.has_image:
-            self._error("No image", "Open the input image first (Ctrl+O), then add results made for it.")
-            return
-        path, _ = QFileDialog.getOpenFileName(self, "Add a result image", self.settings.last_dir or str(Path.home()),
-                                              _image_filter())
-        if path:
-            self.add_result_file(path)
-
-    def add_result_file(self, path: str | Path, title: str | None = None) -> None:
-        """Add an image made elsewhere as one more method (decoded off the GUI thread).
-
-        ``resultReady(key)`` follows, or an error saying both sizes when it does not fit.
-        """
-        self.session.add_result_file(path, title)
-
-    def _on_added(self, request: RunRequest) -> None:
-        self._rasters[request.known] = Raster(request.known.rgb)
-        self._refresh_key(request.key)
-        self.resultReady.emit(request.key)
-
     # ================================================================ measures
     def _install_measures(self) -> str | None:
         """NIQE and LPIPS join the scores (computed in the worker); returns why LPIPS cannot run."""
@@ -746,17 +662,6 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"LPIPS: {reason}" if reason else f"LPIPS backbone: {path}", 10000)
         self.session.remeasure(perceptual.lpips_score)
         return reason
-
-    def add_results_folder_dialog(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Results folder (files named like the inputs)",
-                                                  self.settings.last_dir)
-        if folder:
-            self.add_results_folder(folder)
-
-    def add_results_folder(self, folder: str | Path, key: str | None = None) -> None:
-        """Results made elsewhere, one file per input (``NAME.png``, ``NAME_x4.png``…): the open
-        image gets its result now, every image opened later gets its own (browse image by image)."""
-        self.session.add_results_folder(folder, key)
 
     # ================================================================ models
     def manage_models(self) -> QWidget:
@@ -936,108 +841,6 @@ class MainWindow(QMainWindow):
 
     def _on_difference_settings(self) -> None:
         self.settings.amplification = int(self.difference.amplification.value())
-
-    # ================================================================ saving
-    def save_dialog(self) -> None:
-        key = self.active_key()
-        if self.model.image_for(key) is None:
-            self._error("Nothing to save", "Run a method first (Ctrl+R).")
-            return
-        start = str(Path(self.settings.last_dir or Path.home()) / result_file_name(self._stem(), key, self.model.scale))
-        path, _ = QFileDialog.getSaveFileName(self, f"Save {self._title_of(key)}", start,
-                                              "PNG (*.png);;TIFF (*.tif *.tiff);;WebP (*.webp);;JPEG (*.jpg)")
-        if path:
-            self.save_result(key, path)
-
-    @staticmethod
-    def _file_key(key: str) -> str:
-        return key.replace(":", "_").replace("#", "_")
-
-    def save_result(self, key: str, path: str | Path, *, quiet: bool = False) -> Path | None:
-        """Save the full-resolution image behind ``key`` (alpha kept); None on failure."""
-        rgb = self.model.image_for(key)
-        if rgb is None:
-            self._error("Nothing to save", f"{self._title_of(key)} has no image yet.")
-            return None
-        done = self.model.results.get(key)
-        alpha = done.alpha if done is not None else None
-        try:
-            written = save_image(path, rgb, alpha)
-        except ImageSaveError as exc:
-            self._error("Cannot save", str(exc))
-            return None
-        if not quiet:
-            self.statusBar().showMessage(f"Saved {written}", 5000)
-        return written
-
-    def save_all_dialog(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Save all results to", self.settings.last_dir)
-        if folder:
-            self.save_all(folder)
-
-    def save_all(self, folder: str | Path) -> list[Path]:
-        """Every result in ``folder``, named as Save result names it; the status bar lists them all."""
-        written = [path for key in list(self.model.results)
-                   if (path := self.save_result(key, Path(folder) / result_file_name(self._stem(), key, self.model.scale),
-                                                quiet=True)) is not None]
-        if written:
-            self.statusBar().showMessage(f"Saved {len(written)} result{'s' if len(written) != 1 else ''} to "
-                                         f"{Path(folder)}: {', '.join(p.name for p in written)}", 15000)
-        return written
-
-    def export_dialog(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Export the view to", self.settings.last_dir)
-        if folder:
-            self.export_view(folder)
-
-    def _stem(self) -> str:
-        source = self.model.image
-        return source.path.stem if source is not None and source.path is not None else "image"
-
-    def export_bounds(self) -> tuple[int, int, int, int] | None:
-        """The group's visible region (scene units), from the pane on screen."""
-        for pane in self.visible_panes():
-            bounds = pane.visible_bounds()
-            if bounds is not None:
-                dx, dy = self.sync.offset(pane)
-                return (round(bounds[0] - dx), round(bounds[1] - dy),
-                        round(bounds[2] - dx), round(bounds[3] - dy))
-        return None
-
-    def export_view(self, folder: str | Path) -> ExportResult | None:
-        """Save the visible region of every pane as PNGs and as one labelled figure."""
-        bounds = self.export_bounds()
-        if bounds is None or self.model.lr is None:
-            self._error("Nothing to export", "Open an image and show part of it first.")
-            return None
-        height, width = self.model.expected_shape()  # type: ignore[misc]
-        crops = []
-        for key in self.grid.keys():
-            rgb = self.model.image_for(key)
-            if rgb is None:
-                continue
-            dx, dy = self.sync.offset(self.grid.pane(key))
-            x0, y0 = max(0, bounds[0] + round(dx)), max(0, bounds[1] + round(dy))
-            x1, y1 = min(width, bounds[2] + round(dx)), min(height, bounds[3] + round(dy))
-            if x1 <= x0 or y1 <= y0:
-                continue
-            crop = crop_scene(rgb, (x0, y0, x1, y1), self.model.display_scale(key))
-            scores = self.model.scores(key)
-            caption = scores.text() if scores is not None and key not in (INPUT_KEY, REFERENCE_KEY) else ""
-            crops.append(Crop(self._file_key(key), self._title_of(key), crop, caption))
-        diff = self.difference.pane.image()
-        if self.view_mode() == "difference" and diff is not None:
-            crops.append(Crop("difference", self.difference.pane.title(), crop_scene(diff, bounds)))
-        if not crops:
-            self._error("Nothing to export", "No pane shows an image yet.")
-            return None
-        try:
-            result = export_view(folder, self._stem(), crops)
-        except ImageSaveError as exc:
-            self._error("Cannot export", str(exc))
-            return None
-        self.statusBar().showMessage(f"Exported {len(result.crops)} crops and {result.figure.name}", 8000)
-        return result
 
     # ================================================================ misc
     def open_mos_studies(self) -> QWidget:
