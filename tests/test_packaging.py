@@ -163,6 +163,7 @@ def test_spec_collects_every_resource_and_only_resources(spec):
         + [f"samples/{name}" for name in _samples_listed()] + ["samples/SOURCES.md"]
         + [f"icons/{p.name}" for p in (RESOURCES / "icons").iterdir() if p.suffix in (".png", ".ico")]
         + ["metrics/niqe_pristine.json", "metrics/SOURCES.md", "metrics/LICENSE-BasicSR.txt"]
+        + ["fonts/DejaVuSans.ttf", "fonts/LICENSE_DejaVu.txt"]
     )
     for rel in expected:
         assert f"resources/{rel}" in collected, f"resources/{rel} is not bundled"

@@ -225,3 +225,66 @@ def test_device_is_committed_only_when_available(tmp_path):
 def test_run_without_image_says_so(session):
     assert session.run([BICUBIC_KEY]) == []
     assert session.seen[-1][0] == "message"
+
+
+def _finish(session: ComparisonSession, request, seconds: float = 1.0) -> None:  # noqa: ANN001
+    from srgan_desktop.compare import MethodOutput
+
+    rgb = np.zeros((32, 32, 3), np.uint8)
+    session.model.on_finished(request, MethodOutput(rgb, None, seconds, "cpu"))
+    session.model.on_batch_over([request])
+
+
+def test_after_clear_cache_run_all_runs_again(session, tmp_path):
+    """Issue 21, defect 4: Clear result cache, then Run all: it runs, the old result and time are gone."""
+    session.open(_png(tmp_path, "a.png", 8, 8))
+    (request,) = session.run([BICUBIC_KEY])
+    _finish(session, request, 1.5)
+    assert session.run([BICUBIC_KEY]) == []  # done: nothing to run
+    session.clear_cache()
+    assert BICUBIC_KEY not in session.model.results and session.model.state(BICUBIC_KEY).status is Status.NOT_RUN
+    assert any(e[0] == "message" and "cleared" in e[1] for e in session.seen)
+    again = session.run([BICUBIC_KEY])
+    assert [r.key for r in again] == [BICUBIC_KEY] and again[0].known is None  # a real run, not the cache
+    session.open(tmp_path / "a.png")  # and re-opening the image finds nothing cached
+    assert BICUBIC_KEY not in session.model.results
+
+
+def test_run_again_remakes_one_method_on_the_open_image(session, tmp_path):
+    session.open(_png(tmp_path, "a.png", 8, 8))
+    (request,) = session.run([BICUBIC_KEY])
+    _finish(session, request)
+    (again,) = session.run_again([BICUBIC_KEY])
+    assert again.known is None and session.model.state(BICUBIC_KEY).status is Status.QUEUED
+
+
+def test_a_run_above_the_output_limit_asks_first_and_says_the_memory(tmp_path):
+    """Issue 21, defect 15: Upscale with auto-run of a large image asks before making the results."""
+    asked: list[str] = []
+    answer = [False]
+    s = ComparisonSession(ComparisonModel(None), FakeJobs(), SessionSettings(auto_run=True, max_output_mp=1),
+                          confirm=lambda _title, text: asked.append(text) or answer[0])
+    s.open(_png(tmp_path, "big.png", 300, 300))  # ×4: 1200×1200 = 1.44 MP per result
+    assert len(asked) == 1 and "1200×1200" in asked[0] and "MiB" in asked[0] and "limit of 1 MP" in asked[0]
+    assert s.jobs.batches == [] and s.model.state(BICUBIC_KEY).status is Status.NOT_RUN  # refused: nothing runs
+    answer[0] = True
+    (request,) = s.run([BICUBIC_KEY])
+    _finish(s, request)
+    s.settings.max_output_mp = 2  # the limit is a setting: above it nobody is asked
+    s.model.forget([BICUBIC_KEY])
+    assert s.run([BICUBIC_KEY]) and len(asked) == 2
+
+
+def test_output_estimate_uses_the_engines_bytes_per_pixel():
+    from srgan_desktop.compare import prepare
+    from srgan_desktop.compare.views import output_estimate
+    from srgan_desktop.core.engine import STAGED_BYTES_PER_LR_PIXEL
+    from srgan_desktop.core.images import LoadedImage
+
+    model = ComparisonModel(None)
+    model.apply(prepare(LoadedImage(np.zeros((40, 60, 3), np.uint8), None, None), "upscale", 4))
+    estimate = output_estimate(model, [BICUBIC_KEY])
+    assert (estimate.width, estimate.height, estimate.count) == (240, 160, 1)
+    assert estimate.kept_bytes == 240 * 160 * 7 and estimate.peak_bytes == 240 * 160 * 12  # bicubic: float output
+    assert "network" not in estimate.question(1) and "(0.038 MP)" in estimate.question(1)
+    assert STAGED_BYTES_PER_LR_PIXEL == 2048  # the figure a network's peak is estimated with

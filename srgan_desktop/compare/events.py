@@ -16,8 +16,9 @@ __all__ = ["Events", "EVENT_NAMES"]
 #: ``image`` (image, mode or scale changed: panes are rebuilt), ``methods`` (the list of methods
 #: changed), ``status`` (key: a method's status or progress), ``result`` (key: its pixels
 #: arrived), ``scores`` (key), ``busy`` (bool: work is queued or running, or not), ``tile`` (key,
-#: HR box: a tile of a running method was pasted into its partial canvas).
-EVENT_NAMES = ("image", "methods", "status", "result", "scores", "busy", "tile")
+#: HR box: a tile of a running method was pasted into its partial canvas), ``measuring`` (key: the
+#: measure its result is measured with now changed, or its measures are over).
+EVENT_NAMES = ("image", "methods", "status", "result", "scores", "busy", "tile", "measuring")
 
 
 class Events:

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
@@ -202,6 +203,12 @@ class _Cache:
         self.items.clear()
         self.scores.clear()
 
+    def drop(self, keep: Callable[[tuple], bool]) -> None:
+        """Forget the entries whose cache key ``keep`` refuses."""
+        for key in [k for k in self.items if not keep(k)]:
+            del self.items[key]
+        self.scores = {k: v for k, v in self.scores.items() if keep(k[0])}
+
 
 class ComparisonModel:
     """What is open, what can run on it, what runs, and what is known (no Qt)."""
@@ -220,6 +227,8 @@ class ComparisonModel:
         self._cache = _Cache(cache_bytes)
         #: per running method, its HR canvas of the tiles done so far (grey elsewhere)
         self.partial: dict[str, np.ndarray] = {}
+        #: per method whose measures run now, the measure (the worker says before each)
+        self.measuring: dict[str, str] = {}
         #: folders of results made elsewhere (``KEY=DIR``): each image opened gets its result from each
         self.result_folders: list[ExternalResults] = []
         self.refresh_methods()
@@ -486,8 +495,16 @@ class ComparisonModel:
             self.events.emit("result", request.key)
         return True
 
+    def on_measuring(self, request: RunRequest, name: str) -> None:
+        """The worker measures ``name`` of ``request``'s result now; emits ``measuring``."""
+        if self._current(request) and not request.cancelled:
+            self.measuring[request.key] = name
+            self.events.emit("measuring", request.key)
+
     def set_scores(self, request: RunRequest, scores: Scores) -> bool:
         """Store scores computed (in the worker) for ``request``'s result; emits ``scores``."""
+        if self.measuring.pop(request.key, None) is not None:
+            self.events.emit("measuring", request.key)
         if not self._current(request) or request.key not in self.results:
             return False
         output = self.results[request.key]
@@ -530,6 +547,8 @@ class ComparisonModel:
         ids = {id(r) for r in batch}
         self._outstanding = [r for r in self._outstanding if id(r) not in ids]
         for request in batch:
+            self.measuring.pop(request.key, None)
+        for request in batch:
             if self._current(request) and self.state(request.key).active and not self._requeued(request):
                 self.partial.pop(request.key, None)
                 self._set_state(request.key, MethodState(Status.CANCELLED if request.cancelled else Status.NOT_RUN))
@@ -550,8 +569,31 @@ class ComparisonModel:
     def cached(self, key: str, device: str) -> MethodOutput | None:
         return self._cache.get(self._cache_key(key, device))
 
-    def clear_cache(self) -> None:
+    def clear_cache(self) -> list[str]:
+        """Forget every kept result: the cache, and the open image's results (runs in flight go on).
+
+        Run all / Run one then run again, and their times are measured again (issue 21, defect 4).
+        Results read from files stay (they were not made here).  Returns the keys forgotten.
+        """
         self._cache.clear()
+        return self.forget([m.key for m in self.methods()])
+
+    def forget(self, keys: list[str]) -> list[str]:
+        """Drop the open image's results (and cached copies) of ``keys`` that are done, so they run again."""
+        forgotten = []
+        for key in keys:
+            spec = self.method(key)
+            if spec.kind is MethodKind.FILE or self.state(key).active:
+                continue
+            self._cache.drop(lambda k, key=key: not (k[0] == self.lr_hash and k[1] == self.scale and k[2] == key))
+            if key in self.results or self.state(key).status in (Status.FAILED, Status.CANCELLED):
+                self.results.pop(key, None)
+                self._scores.pop(key, None)
+                self.partial.pop(key, None)
+                reason = self.disabled_reason(key)
+                forgotten.append(key)
+                self._set_state(key, MethodState(Status.DISABLED, message=reason) if reason else MethodState())
+        return forgotten
 
     # ================================================================ files
     def add_file_result(self, title: str, rgb: np.ndarray, alpha: np.ndarray | None = None,

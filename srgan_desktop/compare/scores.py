@@ -76,10 +76,15 @@ def scorers() -> list[Scorer]:
 
 
 def compute_scores(result: np.ndarray, reference: np.ndarray | None, reference_hash: str = "", *,
-                   border: int) -> Scores:
-    """Every measure of ``result``, ``border`` = the scale (slow: call it off the GUI thread)."""
+                   border: int, on_measure: Callable[[str], None] | None = None) -> Scores:
+    """Every measure of ``result``, ``border`` = the scale (slow: call it off the GUI thread).
+
+    ``on_measure(name)`` is called before each measure (``psnr`` for PSNR/SSIM/texture): the
+    window says "measuring <measure>…" while they run."""
+    tell = on_measure or (lambda _name: None)
     psnr = ssim = texture = None
     if reference is not None and reference.shape == result.shape:
+        tell("psnr")
         base = measure(result, reference, ("psnr", "ssim", "texture"), border=border)
         if all(isinstance(v, float) for v in base.values()):  # too small for SSIM: no base figures
             psnr, ssim, texture = (float(base[k]) for k in ("psnr", "ssim", "texture"))
@@ -88,6 +93,7 @@ def compute_scores(result: np.ndarray, reference: np.ndarray | None, reference_h
         if scorer.needs_reference and (reference is None or reference.shape != result.shape):
             continue
         try:
+            tell(scorer.name)
             extra[scorer.name] = float(scorer.fn(result, reference, border))
         except Exception as exc:  # noqa: BLE001 — a measure that cannot run says why
             extra[scorer.name] = f"unavailable: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"

@@ -25,6 +25,11 @@ Rules (each tested in tests/test_session.py with a synchronous fake :class:`Jobs
 * **LPIPS re-measure** (a new backbone): the results already there are measured again as a job;
   values arrive only for the reference they were measured against.
 * **Models changed:** runs are stopped, loaded models forgotten, the methods listed again.
+* **Output size guard:** a run (Run all, Run one, auto-run after opening) that would make results
+  above ``settings.max_output_mp`` megapixels each asks ``confirm`` first, with the memory they
+  need (:func:`~srgan_desktop.compare.views.output_estimate`); refused, nothing runs.
+* **Clear result cache** forgets the cache *and* the open image's results, so Run all / Run one
+  run again (with new times); **Run again** re-makes one method on the open image.
 
 Events (besides the model's own): ``preparing`` (text, or "" when nothing is pending),
 ``message`` (text, seconds: a passing status line), ``error`` (title, text), ``device`` (name,
@@ -44,6 +49,7 @@ from typing import Any, Protocol
 
 from srgan_desktop.compare.events import Events
 from srgan_desktop.compare.model import MODES, ComparisonModel, Prepared, RunRequest, prepare
+from srgan_desktop.compare.views import DEFAULT_OUTPUT_LIMIT_MP, output_estimate
 from srgan_desktop.core.external import ExternalResults
 from srgan_desktop.core.images import LoadedImage, load_image
 from srgan_desktop.errors import SrganDesktopError
@@ -114,6 +120,8 @@ class SessionSettings:
     device: str = "auto"
     tile: int = 0
     auto_run: bool = False
+    #: megapixels per result above which a run asks first (0: never ask)
+    max_output_mp: int = DEFAULT_OUTPUT_LIMIT_MP
 
 
 @dataclass
@@ -132,6 +140,8 @@ class ComparisonSession:
     #: made in the job with each prepared change (the window's rasters); given to ``prepared``
     extra: Callable[[Prepared], Any] = lambda prepared: None
     load: Callable[[Path], LoadedImage] = load_image
+    #: asks the user (title, question) before a large run; True = go on
+    confirm: Callable[[str, str], bool] = lambda _title, _text: True
 
     def __post_init__(self) -> None:
         self.events = Events(SESSION_EVENTS)
@@ -288,6 +298,8 @@ class ComparisonSession:
         if not self.model.has_image:
             self.events.emit("message", "Open an image first (Ctrl+O)", 5)
             return []
+        if not self._size_allowed(keys):
+            return []
         batch, skipped = self.model.request_runs(keys, self.device, self.resolve_device(self.device),
                                                  self.settings.tile or None)
         for title, reason in skipped[-1:]:
@@ -295,6 +307,31 @@ class ComparisonSession:
         if batch:
             self.jobs.run(batch)
         return batch
+
+    def _size_allowed(self, keys: list[str]) -> bool:
+        """Results above the size limit are made only when the user says so (issue 21, defect 15)."""
+        limit = getattr(self.settings, "max_output_mp", DEFAULT_OUTPUT_LIMIT_MP)
+        estimate = output_estimate(self.model, keys, self.resolve_device(self.device))
+        if not limit or estimate is None or estimate.megapixels <= limit:
+            return True
+        if self.confirm("Large results", estimate.question(limit)):
+            return True
+        self.events.emit("message", f"Not run: {estimate.width}×{estimate.height} results are above the "
+                                    f"{limit} MP limit (Compare ▸ Output size limit…)", 10)
+        return False
+
+    def clear_cache(self) -> None:
+        """Compare ▸ Clear result cache: nothing made so far is reused; Run all runs every method again."""
+        forgotten = self.model.clear_cache()
+        more = f"; {len(forgotten)} result{'s' if len(forgotten) != 1 else ''} of this image forgotten" if forgotten else ""
+        self.events.emit("message", f"Result cache cleared{more}: Run all (Ctrl+R) runs again", 8)
+
+    def run_again(self, keys: list[str]) -> list[RunRequest]:
+        """Compare ▸ Run again: make ``keys`` anew on the open image (their results and cached copies are dropped)."""
+        if not self.model.has_image:
+            return self.run(keys)
+        self.model.forget(keys)
+        return self.run(keys)
 
     def cancel(self) -> bool:
         if self.model.cancel():

@@ -43,7 +43,7 @@ from srgan_desktop.mos.stats import ImageStats
 
 __all__ = ["StimulusMetrics", "MetricAgreement", "Agreement", "logistic4", "fit_logistic4",
            "correlations", "agreement", "stimulus_metrics", "study_agreement", "AgreementError", "MIN_STIMULI", "MIN_IMAGES",
-           "AGREEMENT_METRICS"]
+           "AGREEMENT_METRICS", "usable_stimuli"]
 
 AGREEMENT_METRICS = ("psnr", "ssim", "lpips", "niqe")
 MIN_STIMULI = 6      # a 4-parameter fit needs more points than parameters
@@ -187,16 +187,23 @@ def correlations(x: Sequence[float], y: Sequence[float], groups: Sequence[str],
     return (*out, *beta)
 
 
+def usable_stimuli(cells: Sequence[StimulusMetrics], name: str) -> list[StimulusMetrics]:
+    """The stimuli a metric's agreement is computed over — and the points its scatter plot shows
+    (the same list, so the plot never has more points than the table counts): a finite value, a
+    MOS, and for a full-reference metric not the HR reference itself (SSIM 1.0 by construction)."""
+    from srgan_desktop.core.measures import MEASURES
+
+    return [c for c in cells if isinstance(c.values.get(name), (int, float))
+            and math.isfinite(c.values[name]) and not math.isnan(c.mos)
+            and not (MEASURES[name].needs_reference and c.condition == "reference")]
+
+
 def agreement(cells: Sequence[StimulusMetrics], metrics: Sequence[str] = AGREEMENT_METRICS,
               resamples: int = 400, seed: int = 0) -> Agreement:
     """Per metric: SROCC, Kendall and PLCC (logistic) against the stimuli's MOS."""
-    from srgan_desktop.core.measures import MEASURES
-
     result = Agreement(list(cells), [])
     for name in metrics:
-        usable = [c for c in cells if isinstance(c.values.get(name), (int, float))
-                  and math.isfinite(c.values[name]) and not math.isnan(c.mos)
-                  and not (MEASURES[name].needs_reference and c.condition == "reference")]
+        usable = usable_stimuli(cells, name)
         images = len({c.image for c in usable})
         empty = MetricAgreement(name, len(usable), images, *(math.nan, (math.nan, math.nan)) * 3,
                                 (math.nan,) * 4)

@@ -107,9 +107,11 @@ class DifferenceView(QWidget):
     settingsChanged = Signal()
 
     def __init__(self, sync: ViewSync, arrays: ArrayProvider, titles: Callable[[str], str],
-                 parent: QWidget | None = None, *, runner: Runner | None = None) -> None:
+                 parent: QWidget | None = None, *, runner: Runner | None = None,
+                 note: Callable[[str], str] | None = None) -> None:
         super().__init__(parent)
         self._arrays = arrays
+        self._note = note or (lambda key: f"no result: {titles(key)} not computed yet")
         self._runner = runner
         self._titles = titles
         self.method_combo = KeyCombo(self, "diffMethod")
@@ -186,8 +188,9 @@ class DifferenceView(QWidget):
 
         if a is None or b is None or scene_shape(a) != scene_shape(b) or method == reference:
             self.pane.set_image(None, title or "Difference")
-            missing = [self._titles(k) for k, arr in ((method, a), (reference, b)) if k and arr is None]
-            self.pane.set_message(f"Not computed yet: {', '.join(missing)}" if missing else
+            missing = [f"{self._titles(k)}: {self._note(k)}" for k, arr in ((method, a), (reference, b))
+                       if k and arr is None]
+            self.pane.set_message("\n".join(missing) if missing else
                                   "Choose two different images")
             self.stats.setText("")
             return

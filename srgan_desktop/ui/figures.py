@@ -3,7 +3,8 @@
 Qt-free (NumPy + Pillow), so it can be tested and reused without a window.  The figure
 follows the layout of the SRGAN paper's comparisons: the crops side by side, each enlarged
 by the same integer factor with nearest neighbour, the method's name under it and, when a
-ground truth is known, its PSNR/SSIM.
+ground truth is known, its PSNR/SSIM.  The labels are drawn with the bundled DejaVu Sans
+(:data:`FONT_FILE`), which has the "×" and "−" of the titles (issue 21, defect 7).
 """
 
 from __future__ import annotations
@@ -16,8 +17,14 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from srgan_desktop.core.images import save_image
+from srgan_desktop.paths import resource
 
-__all__ = ["Crop", "ExportResult", "composite_figure", "export_view", "safe_name", "crop_scene"]
+__all__ = ["Crop", "ExportResult", "composite_figure", "export_view", "safe_name", "crop_scene", "font_path",
+           "FONT_FILE"]
+
+#: The labels' font, bundled in resources/fonts with its licence (LICENSE_DejaVu.txt): Pillow's
+#: default font has no "×" or "−", which the titles use ("LR input (nearest ×4)", "|A − B|").
+FONT_FILE = "DejaVuSans.ttf"
 
 
 @dataclass
@@ -56,11 +63,17 @@ def safe_name(text: str) -> str:
     return slug or "pane"
 
 
+def font_path() -> Path:
+    """The bundled DejaVu Sans (resources/fonts, its licence beside it)."""
+    return resource("fonts", FONT_FILE)
+
+
 def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+    """DejaVu Sans: it has "×" and "−" (Pillow's default font draws them as missing-glyph boxes)."""
     try:
+        return ImageFont.truetype(str(font_path()), size)
+    except OSError:  # the font file is missing (a broken install): Pillow's own, boxes and all
         return ImageFont.load_default(size=size)
-    except (TypeError, OSError):  # Pillow without FreeType: the fixed bitmap font
-        return ImageFont.load_default()
 
 
 def composite_figure(crops: list[Crop], min_height: int = 256, max_enlarge: int = 8, gap: int = 12,

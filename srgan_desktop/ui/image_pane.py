@@ -269,7 +269,9 @@ class ImagePane(QWidget):
         bold.setBold(True)
         self._title.setFont(bold)
         self._title.setVisible(show_title)
-        self._title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        # a narrow pane (1×N) wraps its title onto more lines instead of clipping it (issue 21, 14)
+        self._title.setWordWrap(True)
+        self._title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Minimum)
 
         self._canvas = _GraphicsView(self)
         self._view = _PaneViewBox(self)
@@ -431,6 +433,11 @@ class ImagePane(QWidget):
         """Screen pixels per scene unit (1.0 = 100 %)."""
         return self.view_state().zoom
 
+    def screen_zoom(self) -> float | None:
+        """The magnification drawn now: viewport pixels per scene unit of the visible range (None unlaid)."""
+        rect, width = self._view.viewRect(), self._view.rect().width()
+        return width / rect.width() if rect.width() > 0 and width > 1 else None
+
     def set_zoom(self, zoom: float, anchor: QPointF | None = None, *, user: bool = False,
                  local: bool = False) -> None:
         self.zoom_by(zoom / self.view_state().zoom, anchor, user=user, local=local)
@@ -532,6 +539,9 @@ class ImagePane(QWidget):
             return
         if self.readout_provider is not None:
             self._readout.setText(self.readout_provider(x, y))
+            return
+        if self._raster is None:
+            self._readout.setText("no value")  # never a value read from another pane's image
             return
         index, rgb = self.pixel_index(x, y), self.pixel_at(x, y)
         if index is None or rgb is None:

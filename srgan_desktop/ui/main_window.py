@@ -12,7 +12,11 @@ threads:
   Upscale mode and while switching to Simulate mode is reported there (it was 2,088 ms and
   1,430 ms when this work ran on the GUI thread);
 * the menus, toolbar, shortcuts and the key list of Help all come from one table,
-  :func:`action_table`.
+  :func:`~srgan_desktop.ui.actions.action_table` (``ui/actions.py``);
+* what the views say (no result, zoom, file names, progress, the output size guard) is decided
+  in the Qt-free :mod:`srgan_desktop.compare.views`; the status-bar progress is
+  ``ui/progress.py``, the zoom box ``ui/zoom_box.py``, saving and export ``ui/window_saving.py``,
+  opening, recent files, drag and drop and results made elsewhere ``ui/window_files.py``.
 """
 
 from __future__ import annotations
@@ -20,34 +24,37 @@ from __future__ import annotations
 import math
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from PySide6.QtCore import QPoint, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
-from PySide6.QtWidgets import (QComboBox, QDockWidget, QFileDialog, QLabel, QMainWindow, QMenu,
-                               QMessageBox, QProgressBar, QStackedWidget, QToolButton, QWidget)
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (QComboBox, QDockWidget, QFileDialog, QInputDialog, QLabel, QMainWindow, QMenu,
+                               QMessageBox, QStackedWidget, QToolButton, QWidget)
 
 from srgan_desktop import paths
 from srgan_desktop.compare import (INPUT_KEY, MODES, REFERENCE_KEY, ComparisonModel, MethodKind,
                                    MethodOutput, ModelSource, Prepared, RunRequest, Scores, Status)
 from srgan_desktop.compare import perceptual
 from srgan_desktop.compare.session import Change, ComparisonSession
-from srgan_desktop.core.images import IMAGE_SUFFIXES, ImageSaveError, save_image
+from srgan_desktop.compare.views import NOTES, default_pair, no_result, status_text, zoom_text
 from srgan_desktop.core.lpips_metric import lpips_missing
 from srgan_desktop.core.models import ModelResolver
 from srgan_desktop.ui.difference_view import DifferenceView
-from srgan_desktop.ui.figures import Crop, ExportResult, crop_scene, export_view
 from srgan_desktop.ui.flicker_view import FlickerView
-from srgan_desktop.ui.image_pane import ZOOM_PRESETS, ImagePane, Raster
+from srgan_desktop.ui.image_pane import ImagePane, Raster
 from srgan_desktop.ui.metrics_panel import MetricsPanel, MetricsRow
 from srgan_desktop.ui.pane_grid import PaneContent, PaneGrid, ViewSync
+from srgan_desktop.ui.progress import ProgressDisplay
 from srgan_desktop.ui.partial_view import PartialRasters, visible_lr_box
+from srgan_desktop.ui.actions import TOOLBAR, ActionSpec, about_html, action_table, help_html
 from srgan_desktop.ui.settings import AppSettings
 from srgan_desktop.ui.swipe_view import SwipeView
+from srgan_desktop.ui.window_files import FilesMixin
+from srgan_desktop.ui.window_saving import SavingMixin
+from srgan_desktop.ui.zoom_box import ZoomBox
 from srgan_desktop.ui.jobs import WorkerJobs
 from srgan_desktop.ui.worker import WorkerThread, device_name
 
@@ -55,8 +62,6 @@ __all__ = ["MainWindow", "VIEW_MODES", "DEVICES", "device_available", "ActionSpe
 
 VIEW_MODES = ("grid", "swipe", "flicker", "difference")
 DEVICES = (("auto", "Auto"), ("cuda", "CUDA"), ("mps", "MPS"), ("cpu", "CPU"))
-MODE_TITLES = {"upscale": "Upscale (image is the LR input)",
-               "simulate": "Simulate from HR (image is the ground truth)"}
 SAMPLE = "astronaut_lr.png"
 SAMPLES = ((SAMPLE, "upscale", "Astronaut 128×128 (upscale)"),
            ("astronaut.png", "simulate", "Astronaut 512×512 (simulate from HR)"),
@@ -74,132 +79,6 @@ def device_available(name: str) -> bool:
     return True
 
 
-def _image_filter() -> str:
-    patterns = " ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES))
-    return f"Images ({patterns});;All files (*)"
-
-
-# ==================================================================== actions
-@dataclass(frozen=True)
-class ActionSpec:
-    """One row of the action table: a menu entry, its shortcut(s) and what it calls.
-
-    ``name`` ``-`` is a separator; ``submenu=True`` makes an (empty, filled later) submenu;
-    ``slot`` is a window method name called with ``arg`` when it is not None.
-    """
-
-    name: str
-    text: str = ""
-    slot: str = ""
-    menu: str = ""
-    keys: tuple[str, ...] = ()
-    checkable: bool = False
-    tip: str = ""
-    group: str = ""
-    arg: Any = None
-    submenu: bool = False
-    icon_text: str = ""
-
-
-def _sep(menu: str) -> ActionSpec:
-    return ActionSpec("-", menu=menu)
-
-
-def action_table() -> list[ActionSpec]:
-    """Every action of the window, in menu order (the toolbar picks from it by name)."""
-    t: list[ActionSpec] = [
-        ActionSpec("open", "&Open…", "open_dialog", "&File", ("Ctrl+O",), tip="Open an image"),
-        ActionSpec("recent", "Open &recent", menu="&File", submenu=True),
-        ActionSpec("samples", "Open sa&mple", menu="&File", submenu=True),
-        ActionSpec("add_result", "Add result &image…", "add_result_dialog", "&File", ("Ctrl+I",),
-                   tip="Add an image made elsewhere as one more method (LR × scale, or HR size in Simulate)"),
-        ActionSpec("add_results_folder", "Add results &folder…", "add_results_folder_dialog", "&File",
-                   tip="A folder of results made elsewhere, named like the inputs: every image you open "
-                       "gets its result from it"),
-        _sep("&File"),
-        ActionSpec("save", "&Save result…", "save_dialog", "&File", ("Ctrl+S",),
-                   tip="Save the active pane's image at full resolution"),
-        ActionSpec("save_all", "Save &all results…", "save_all_dialog", "&File", ("Ctrl+Shift+S",),
-                   tip="Save every result at full resolution into a folder"),
-        ActionSpec("export", "&Export view…", "export_dialog", "&File", ("Ctrl+E",),
-                   tip="Save the visible region of every pane and a labelled figure"),
-        _sep("&File"),
-        ActionSpec("quit", "&Quit", "close", "&File", ("Ctrl+Q",)),
-    ]
-    for index, mode in enumerate(MODES):
-        t.append(ActionSpec(f"mode_{mode}", MODE_TITLES[mode], "set_mode", "&Compare", (f"Ctrl+{index + 1}",),
-                            checkable=True, group="mode", arg=mode))
-    t += [
-        ActionSpec("scales", "&Scale", menu="&Compare", submenu=True),
-        _sep("&Compare"),
-        ActionSpec("run_all", "&Run all", "run_all", "&Compare", ("Ctrl+R",),
-                   tip="Run every available method on the image"),
-        ActionSpec("run_one", "Run &one", menu="&Compare", submenu=True),
-        ActionSpec("cancel", "&Cancel", "cancel", "&Compare", ("Esc",), tip="Stop the running method"),
-        _sep("&Compare"),
-        ActionSpec("devices", "&Device", menu="&Compare", submenu=True),
-        ActionSpec("auto_run", "Run all after opening", "_toggle_auto_run", "&Compare", checkable=True),
-        ActionSpec("clear_cache", "Clear result cache", "_clear_cache", "&Compare"),
-        ActionSpec("lpips_backbone", "LPIPS &backbone weights…", "choose_lpips_backbone", "&Compare",
-                   tip="The torchvision ImageNet AlexNet state dict LPIPS uses (never downloaded)"),
-        ActionSpec("manage_models", "&Manage…", "manage_models", "&Models",
-                   tip="List, add and remove models; each file's error is shown"),
-    ]
-    for mode, text, key in (("grid", "&Grid (all panes)", "G"), ("swipe", "&Swipe", "W"),
-                            ("flicker", "&Flicker (keys 1…N)", "K"), ("difference", "&Difference map", "D")):
-        t.append(ActionSpec(f"view_{mode}", text, "set_view_mode", "&View", (key,), checkable=True,
-                            group="view", arg=mode, icon_text=mode.capitalize()))
-    t += [
-        ActionSpec("row", "One &row (1×N)", "_toggle_row", "&View", ("L",), checkable=True),
-        _sep("&View"),
-        ActionSpec("fit", "&Fit", "fit", "&View", ("F",), tip="Show the whole image"),
-        ActionSpec("zoom_in", "Zoom &in", "zoom_by", "&View", ("+", "=", "Ctrl++"), arg=2 ** 0.5),
-        ActionSpec("zoom_out", "Zoom &out", "zoom_by", "&View", ("-", "Ctrl+-"), arg=2 ** -0.5),
-        ActionSpec("zoom_100", "&100 %", "set_zoom", "&View", ("Ctrl+0",), arg=1.0),
-    ]
-    t += [ActionSpec(f"zoom_{int(z * 100)}", f"{int(z * 100)} %", "set_zoom", "&View", arg=z)
-          for z in ZOOM_PRESETS[1:]]
-    t += [
-        _sep("&View"),
-        ActionSpec("realign", "Re-&align panes", "realign", "&View", ("A",),
-                   tip="Undo Shift-drags: every pane shows the same region again"),
-        ActionSpec("smooth", "&Smooth magnification", "_toggle_smooth", "&View", ("S",), checkable=True,
-                   tip="Bilinear instead of nearest-neighbour when zoomed in"),
-        ActionSpec("crosshair", "&Crosshair", "_toggle_crosshair", "&View", ("C",), checkable=True),
-        ActionSpec("metrics_dock", menu="&View"),  # the dock's own toggle action goes here
-    ]
-    t += [ActionSpec(f"flicker_{n}", f"Flicker to pane {n}", "flicker_to", "", (str(n),), arg=n - 1)
-          for n in range(1, 10)]
-    t += [ActionSpec("mos", "&MOS studies…", "open_mos_studies", "&Studies"),
-          ActionSpec("help", "Keys and mouse…", "_show_help", "&Help")]
-    return t
-
-
-TOOLBAR = ("open", "run_all", "cancel", "|", "@mode_combo", "@device_button", "|", "view_grid", "view_swipe",
-           "view_flicker", "view_difference", "|", "@zoom_combo", "@zoom_label", "realign", "smooth")
-
-
-def _status_text(state, title: str) -> str:  # noqa: ANN001 — a compare.MethodState
-    """What a pane says in place of an image, for a method's state."""
-    if state.status is Status.QUEUED:
-        return "Queued…"
-    if state.status is Status.RUNNING:
-        if not state.tiles_total:
-            return "Running… (loading, first tile)"
-        return f"Running… {state.tiles_done}/{state.tiles_total} tiles"
-    if state.status is Status.FAILED:
-        return f"Failed: {state.message}"
-    if state.status is Status.CANCELLED:
-        return "Cancelled — Ctrl+R runs it again"
-    if state.status is Status.DISABLED:
-        return f"Unavailable: {state.message}"
-    return "Not run yet — Run all: Ctrl+R"
-
-
-_NOTES = {Status.QUEUED: "queued", Status.RUNNING: "running", Status.FAILED: "failed",
-          Status.CANCELLED: "cancelled", Status.DISABLED: "unavailable", Status.NOT_RUN: "", Status.DONE: ""}
-
-
 def _prebuild(raster: Raster) -> Raster:
     """Build the zoomed-out pyramid levels now (in the task thread), not at the first paint."""
     level, side = 0, max(raster.width, raster.height)
@@ -209,7 +88,7 @@ def _prebuild(raster: Raster) -> Raster:
     return raster
 
 
-class MainWindow(QMainWindow):
+class MainWindow(SavingMixin, FilesMixin, QMainWindow):
     """Bicubic, SRResNet, SRGAN and any other model side by side, with synchronised views."""
 
     imageOpened = Signal(str)     # a file was opened (after its preparation finished)
@@ -246,8 +125,10 @@ class MainWindow(QMainWindow):
         self.sync = ViewSync(self)
         self.grid = PaneGrid(self.sync)
         self.flicker = FlickerView(self.sync, self.pane_content)
-        self.swipe = SwipeView(self.sync, self.pane_content)
-        self.difference = DifferenceView(self.sync, self.scene_source, self._title_of, runner=self._run_difference)
+        note = lambda key: no_result(self.model, key)  # noqa: E731
+        self.swipe = SwipeView(self.sync, self.pane_content, note=note, default=lambda: default_pair(self.model))
+        self.difference = DifferenceView(self.sync, self.scene_source, self._title_of, runner=self._run_difference,
+                                         note=note)
         self.stack = QStackedWidget(self)
         for widget in (self.grid, self.swipe, self.flicker, self.difference):
             self.stack.addWidget(widget)
@@ -257,6 +138,7 @@ class MainWindow(QMainWindow):
         self.sync.cursorMoved.connect(self._on_cursor)
         self.sync.cursorLeft.connect(lambda: self._cursor_label.setText(""))
         self.sync.viewChanged.connect(self._update_zoom_label)
+        self.sync.paneViewChanged.connect(self._update_zoom_label)  # a fit pane re-fitted (dock, layout)
         self.sync.viewChanged.connect(self._send_viewport)
         self.difference.settingsChanged.connect(self._on_difference_settings)
 
@@ -275,6 +157,7 @@ class MainWindow(QMainWindow):
         worker.tile.connect(self._on_tile)
         worker.finished.connect(self._on_finished)
         worker.scored.connect(self._on_scored)
+        worker.measuring.connect(self._on_measuring)
         worker.failed.connect(self._on_failed)
         worker.cancelled.connect(self._on_cancelled)
         worker.idle.connect(self._on_idle)
@@ -284,19 +167,19 @@ class MainWindow(QMainWindow):
         for name, slot in {"image": self._on_model_image, "methods": self._on_model_methods,
                            "status": self._on_model_status, "result": self._on_model_result,
                            "scores": self._on_model_scores, "busy": self._on_model_busy,
-                           "tile": self._on_model_tile}.items():
+                           "tile": self._on_model_tile, "measuring": lambda _key: self._show_progress()}.items():
             self.model.events.connect(name, slot)
         # after the window's own listeners: panes are rebuilt before cached results arrive
         self.session = ComparisonSession(self.model, self._jobs, self.settings, device_name, device_available,
-                                         extra=self._prepare_rasters)
+                                         extra=self._prepare_rasters, confirm=self._confirm)
         for name, slot in {"preparing": self._on_preparing, "prepared": self._on_prepared,
                            "committed": self._on_committed, "failed": self._on_failed_change, "error": self._error,
                            "message": lambda text, seconds: self.statusBar().showMessage(text, int(seconds * 1000)),
                            "added": self._on_added, "device": self._on_device}.items():
             self.session.events.connect(name, slot)
 
-        self._build_status_bar()
         self._build_actions()
+        self._build_status_bar()
         self._build_toolbar()
         self._restore_settings()
         if self.settings.window_state is None:
@@ -391,12 +274,8 @@ class MainWindow(QMainWindow):
         self.device_button.setMenu(self.device_menu)
         self.device_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.device_button.setToolTip("Device the networks run on")
-        self.zoom_combo = QComboBox(self)
-        self.zoom_combo.setObjectName("zoomCombo")
-        self.zoom_combo.addItem("Fit", 0.0)
-        for z in ZOOM_PRESETS:
-            self.zoom_combo.addItem(f"{int(z * 100)} %", z)
-        self.zoom_combo.activated.connect(self._on_zoom_preset)
+        self.zoom_combo = ZoomBox(self)
+        self.zoom_combo.zoomChosen.connect(self._on_zoom_chosen)
         self.zoom_label = QLabel("")
         self.zoom_label.setObjectName("zoomLabel")
         self.zoom_label.setMinimumWidth(70)
@@ -418,22 +297,13 @@ class MainWindow(QMainWindow):
         self._times_label.setObjectName("timesLabel")
         self._device_label = QLabel("")
         self._device_label.setObjectName("deviceLabel")
-        self._progress_label = QLabel("")  # the text beside the bar: never clipped by the bar's width
-        self._progress_label.setObjectName("progressLabel")
-        self._progress = QProgressBar()
-        self._progress.setObjectName("progressBar")
-        self._progress.setFixedWidth(140)
-        self._progress.setTextVisible(False)
-        self._progress.hide()
-        self._progress_label.hide()
-        self._cancel_button = QToolButton()
-        self._cancel_button.hide()
-        for widget in (self._cursor_label, self._times_label, self._progress_label, self._progress,
-                       self._cancel_button, self._device_label):
+        self.progress = ProgressDisplay(self.session, self.act_cancel, self._title_of)
+        self._progress, self._progress_label, self._cancel_button = self.progress.bar, self.progress.label, \
+            self.progress.cancel_button
+        for widget in (self._cursor_label, self._times_label, *self.progress.widgets, self._device_label):
             status.addPermanentWidget(widget)
 
     def _restore_settings(self) -> None:
-        self._cancel_button.setDefaultAction(self.act_cancel)
         if self.settings.geometry is not None:
             self.restoreGeometry(self.settings.geometry)
         if self.settings.window_state is not None:
@@ -468,29 +338,7 @@ class MainWindow(QMainWindow):
         return self.session.preparing
 
     def _show_progress(self) -> None:
-        """The status bar's bar and text: a preparation, else the running method, else hidden."""
-        if self.session.preparing:
-            self._progress.setRange(0, 0)
-            text = self.session.pending.text
-        else:
-            key = self.model.active_request()
-            if not key and not self.model.busy:
-                self._progress.hide()
-                self._progress_label.hide()
-                self._cancel_button.hide()
-                return
-            state = self.model.state(key) if key else None
-            if state is None or not state.tiles_total:
-                self._progress.setRange(0, 0)  # busy: the model loads or its first tile runs
-                text = f"{self._title_of(key)}: starting…" if key else "Queued…"
-            else:
-                self._progress.setRange(0, state.tiles_total)
-                self._progress.setValue(state.tiles_done)
-                text = f"{self._title_of(key)}: {state.tiles_done}/{state.tiles_total} tiles"
-            self._cancel_button.show()
-        self._progress_label.setText(text)
-        self._progress_label.show()
-        self._progress.show()
+        self.progress.update()
 
     # ================================================================ model events
     def _on_model_image(self) -> None:
@@ -505,7 +353,7 @@ class MainWindow(QMainWindow):
         state = self.model.state(key)
         if key in self.grid.keys() and key not in self.model.results:
             painting = self.model.image_for(key) is not None  # its tiles are on screen: no note over them
-            self.grid.pane(key).set_message("" if painting else _status_text(state, self._title_of(key)))
+            self.grid.pane(key).set_message("" if painting else status_text(state))
         if state.status is Status.RUNNING:
             if not state.tiles_total:
                 self._device_label.setText(f"Device: {state.device}")
@@ -562,6 +410,9 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(
                 f"{self._title_of(request.key)}: {output.seconds:.2f} s on {output.device}{load}", 8000)
             self.resultReady.emit(request.key)
+
+    def _on_measuring(self, request: RunRequest, name: str) -> None:
+        self.model.on_measuring(request, name)
 
     def _on_scored(self, request: RunRequest, scores: Scores) -> None:
         self.model.set_scores(request, scores)
@@ -620,7 +471,7 @@ class MainWindow(QMainWindow):
             self.model.method(key)
         except KeyError:
             return PaneContent(title, message="")
-        return PaneContent(title, message=_status_text(self.model.state(key), title))
+        return PaneContent(title, message=status_text(self.model.state(key)))
 
     def scene_source(self, key: str) -> tuple[np.ndarray, int] | None:
         """The full image behind ``key`` and its scene units per pixel (the LR: the scale)."""
@@ -649,16 +500,17 @@ class MainWindow(QMainWindow):
         refs = ([(REFERENCE_KEY, self._title_of(REFERENCE_KEY))] if REFERENCE_KEY in keys else []) + \
             [(k, t) for k, t in choices if k != REFERENCE_KEY]
         self.difference.set_choices(methods, refs)
-        self.run_menu.clear()
-        for spec in self.model.methods():
-            if spec.kind is MethodKind.FILE:
-                continue
-            reason = self.model.disabled_reason(spec.key)
-            act = self.run_menu.addAction(spec.title if not reason else f"{spec.title} (unavailable)")
-            act.setEnabled(not reason)
-            act.setToolTip(reason)
-            act.triggered.connect(lambda _c=False, k=spec.key: self.run_method(k))
-        self.run_menu.setToolTipsVisible(True)
+        for menu, slot in ((self.run_menu, self.run_method), (self._menus["run_again"], self.run_again)):
+            menu.clear()
+            for spec in self.model.methods():
+                if spec.kind is MethodKind.FILE:
+                    continue
+                reason = self.model.disabled_reason(spec.key)
+                act = menu.addAction(spec.title if not reason else f"{spec.title} (unavailable)")
+                act.setEnabled(not reason)
+                act.setToolTip(reason)
+                act.triggered.connect(lambda _c=False, k=spec.key, f=slot: f(k))
+            menu.setToolTipsVisible(True)
         self._rebuild_scale_menu()
         self.refresh_views()
 
@@ -707,7 +559,7 @@ class MainWindow(QMainWindow):
             done = self.model.results.get(spec.key)
             if done is None:
                 state = self.model.state(spec.key)
-                note = _NOTES[state.status]
+                note = NOTES[state.status]
                 if state.status is Status.RUNNING and state.tiles_total:
                     note = f"running {state.tiles_done}/{state.tiles_total}"
                 rows.append(MetricsRow(spec.title, note=note))
@@ -725,16 +577,6 @@ class MainWindow(QMainWindow):
         self._times_label.setText(" · ".join(times))
 
     # ================================================================ opening
-    def open_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open image", self.settings.last_dir or str(Path.home()),
-                                              _image_filter())
-        if path:
-            self.open_path(path)
-
-    def open_sample(self, name: str, mode: str) -> None:
-        self.settings.sample_opened = True
-        self.open_path(paths.samples_dir() / name, mode)
-
     def open_path(self, path: str | Path, mode: str | None = None, scale: int | None = None) -> None:
         """Open an image (dialog, drop, command line, recent files) without blocking the window.
 
@@ -796,79 +638,6 @@ class MainWindow(QMainWindow):
         self.action(f"mode_{self.model.mode}").setChecked(True)
         self.mode_combo.setCurrentIndex(MODES.index(self.model.mode))
 
-    def _rebuild_recent_menu(self) -> None:
-        self.recent_menu.clear()
-        files = self.settings.recent_files()
-        for index, name in enumerate(files):
-            act = self.recent_menu.addAction(f"&{index + 1}  {Path(name).name}" if index < 9 else Path(name).name)
-            act.setToolTip(name)
-            act.triggered.connect(lambda _c=False, n=name: self.open_path(n))
-        if files:
-            self.recent_menu.addSeparator()
-            self.recent_menu.addAction("Clear list").triggered.connect(self._clear_recent)
-        self.recent_menu.setEnabled(bool(files))
-
-    def _clear_recent(self) -> None:
-        self.settings.clear_recent()
-        self._rebuild_recent_menu()
-
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
-        if self._dropped_path(event) is not None:
-            event.acceptProposedAction()
-        else:
-            event.ignore()
-
-    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
-        """An image dropped on a pane, while an image is open, is a result made elsewhere (as
-        File ▸ Add result image…); dropped anywhere else it is opened as the new input."""
-        path = self._dropped_path(event)
-        if path is None:
-            return
-        event.acceptProposedAction()
-        if self.model.has_image and self._pane_at(event.position().toPoint()) is not None:
-            self.add_result_file(path)
-        else:
-            self.open_path(path)
-
-    def _pane_at(self, pos: QPoint) -> ImagePane | None:
-        """The image pane under ``pos`` (window coordinates), if any."""
-        widget = self.childAt(pos)
-        while widget is not None and not isinstance(widget, ImagePane):
-            widget = widget.parentWidget()
-        return widget
-
-    @staticmethod
-    def _dropped_path(event: QDragEnterEvent | QDropEvent) -> Path | None:
-        mime = event.mimeData()
-        if not mime.hasUrls():
-            return None
-        for url in mime.urls():
-            if url.isLocalFile() and Path(url.toLocalFile()).suffix.lower() in IMAGE_SUFFIXES:
-                return Path(url.toLocalFile())
-        return None
-
-    # ================================================================ results from files
-    def add_result_dialog(self) -> None:
-        if not self.model.has_image:
-            self._error("No image", "Open the input image first (Ctrl+O), then add results made for it.")
-            return
-        path, _ = QFileDialog.getOpenFileName(self, "Add a result image", self.settings.last_dir or str(Path.home()),
-                                              _image_filter())
-        if path:
-            self.add_result_file(path)
-
-    def add_result_file(self, path: str | Path, title: str | None = None) -> None:
-        """Add an image made elsewhere as one more method (decoded off the GUI thread).
-
-        ``resultReady(key)`` follows, or an error saying both sizes when it does not fit.
-        """
-        self.session.add_result_file(path, title)
-
-    def _on_added(self, request: RunRequest) -> None:
-        self._rasters[request.known] = Raster(request.known.rgb)
-        self._refresh_key(request.key)
-        self.resultReady.emit(request.key)
-
     # ================================================================ measures
     def _install_measures(self) -> str | None:
         """NIQE and LPIPS join the scores (computed in the worker); returns why LPIPS cannot run."""
@@ -893,17 +662,6 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"LPIPS: {reason}" if reason else f"LPIPS backbone: {path}", 10000)
         self.session.remeasure(perceptual.lpips_score)
         return reason
-
-    def add_results_folder_dialog(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Results folder (files named like the inputs)",
-                                                  self.settings.last_dir)
-        if folder:
-            self.add_results_folder(folder)
-
-    def add_results_folder(self, folder: str | Path, key: str | None = None) -> None:
-        """Results made elsewhere, one file per input (``NAME.png``, ``NAME_x4.png``…): the open
-        image gets its result now, every image opened later gets its own (browse image by image)."""
-        self.session.add_results_folder(folder, key)
 
     # ================================================================ models
     def manage_models(self) -> QWidget:
@@ -950,9 +708,30 @@ class MainWindow(QMainWindow):
         self.device_button.setText(f"Device: {dict(DEVICES)[name]}")
         self._device_label.setText(f"Device: {resolved}" + (" (auto)" if name == "auto" else ""))
 
-    def _clear_cache(self) -> None:
-        self.model.clear_cache()
-        self.statusBar().showMessage("Result cache cleared", 3000)
+    def clear_cache(self) -> None:
+        """Compare ▸ Clear result cache: the open image's results go too, so Run all runs again."""
+        self.session.clear_cache()
+
+    def run_again(self, key: str) -> None:
+        """Compare ▸ Run again on this image: make ``key`` anew (not from the cache)."""
+        self.session.run_again([key])
+
+    def _confirm(self, title: str, text: str) -> bool:
+        answer = QMessageBox.question(self, title, text, QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                      QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def choose_output_limit(self, megapixels: int | None = None) -> int:
+        """Compare ▸ Output size limit…: megapixels per result above which a run asks first (0: never)."""
+        if megapixels is None:
+            value, ok = QInputDialog.getInt(self, "Output size limit", "Ask before results larger than (MP, 0 = never):",
+                                            int(self.settings.max_output_mp), 0, 1_000_000)
+            if not ok:
+                return int(self.settings.max_output_mp)
+            megapixels = value
+        self.settings.max_output_mp = int(megapixels)
+        self.statusBar().showMessage(f"Output size limit: {megapixels} MP per result", 5000)
+        return int(megapixels)
 
     def _toggle_auto_run(self) -> None:
         self.session.set_auto_run(self.action("auto_run").isChecked())
@@ -1002,26 +781,18 @@ class MainWindow(QMainWindow):
         self.sync.realign()
         self.statusBar().showMessage("Panes re-aligned", 3000)
 
-    def _on_zoom_preset(self, index: int) -> None:
-        zoom = float(self.zoom_combo.itemData(index))
+    def _on_zoom_chosen(self, zoom: float) -> None:
         if zoom <= 0:
             self.fit()
         else:
             self.set_zoom(zoom)
 
     def _update_zoom_label(self) -> None:
-        """The zoom of the panes on screen (in fit mode: the visible pane's, after its layout)."""
-        visible = [p for p in self.visible_panes() if p.isVisible() and p.image() is not None]
-        if self.sync.is_fit() and visible:
-            zoom = visible[0].zoom()
-        else:
-            zoom = self.sync.zoom()
-        self.zoom_label.setText("" if zoom is None else f"{zoom * 100:.0f} %")
-        index = 0 if self.sync.is_fit() else -1
-        for i in range(1, self.zoom_combo.count()):
-            if not self.sync.is_fit() and zoom is not None and abs(float(self.zoom_combo.itemData(i)) - zoom) < 1e-6:
-                index = i
-        self.zoom_combo.setCurrentIndex(index)
+        """The zoom drawn in the pane on screen (after its layout), in the label and the box."""
+        shown = [p for p in self.visible_panes() if p.isVisible() and p.image() is not None]
+        zoom = shown[0].screen_zoom() if shown else None
+        self.zoom_label.setText(zoom_text(zoom))
+        self.zoom_combo.show_zoom(zoom, self.sync.is_fit())
 
     def _toggle_row(self) -> None:
         arrangement = "row" if self.act_row.isChecked() else "grid"
@@ -1038,8 +809,7 @@ class MainWindow(QMainWindow):
     def _toggle_crosshair(self) -> None:
         on = self.action("crosshair").isChecked()
         self.settings.crosshair = on
-        for pane in self.sync.panes():
-            pane.set_crosshair_enabled(on)
+        self.sync.set_crosshair_enabled(on)
 
     def _set_active(self, key: str) -> None:
         self._active_key = key
@@ -1071,106 +841,6 @@ class MainWindow(QMainWindow):
 
     def _on_difference_settings(self) -> None:
         self.settings.amplification = int(self.difference.amplification.value())
-
-    # ================================================================ saving
-    def save_dialog(self) -> None:
-        key = self.active_key()
-        if self.model.image_for(key) is None:
-            self._error("Nothing to save", "Run a method first (Ctrl+R).")
-            return
-        start = str(Path(self.settings.last_dir or Path.home()) / f"{self._stem()}_{self._file_key(key)}.png")
-        path, _ = QFileDialog.getSaveFileName(self, f"Save {self._title_of(key)}", start,
-                                              "PNG (*.png);;TIFF (*.tif *.tiff);;WebP (*.webp);;JPEG (*.jpg)")
-        if path:
-            self.save_result(key, path)
-
-    @staticmethod
-    def _file_key(key: str) -> str:
-        return key.replace(":", "_").replace("#", "_")
-
-    def save_result(self, key: str, path: str | Path) -> Path | None:
-        """Save the full-resolution image behind ``key`` (alpha kept); None on failure."""
-        rgb = self.model.image_for(key)
-        if rgb is None:
-            self._error("Nothing to save", f"{self._title_of(key)} has no image yet.")
-            return None
-        done = self.model.results.get(key)
-        alpha = done.alpha if done is not None else None
-        try:
-            written = save_image(path, rgb, alpha)
-        except ImageSaveError as exc:
-            self._error("Cannot save", str(exc))
-            return None
-        self.statusBar().showMessage(f"Saved {written}", 5000)
-        return written
-
-    def save_all_dialog(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Save all results to", self.settings.last_dir)
-        if folder:
-            self.save_all(folder)
-
-    def save_all(self, folder: str | Path) -> list[Path]:
-        """Every result as ``STEM_KEY_xSCALE.png`` in ``folder``."""
-        written = []
-        for key in list(self.model.results):
-            path = self.save_result(key, Path(folder) / f"{self._stem()}_{self._file_key(key)}_x{self.model.scale}.png")
-            if path is not None:
-                written.append(path)
-        return written
-
-    def export_dialog(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Export the view to", self.settings.last_dir)
-        if folder:
-            self.export_view(folder)
-
-    def _stem(self) -> str:
-        source = self.model.image
-        return source.path.stem if source is not None and source.path is not None else "image"
-
-    def export_bounds(self) -> tuple[int, int, int, int] | None:
-        """The group's visible region (scene units), from the pane on screen."""
-        for pane in self.visible_panes():
-            bounds = pane.visible_bounds()
-            if bounds is not None:
-                dx, dy = self.sync.offset(pane)
-                return (round(bounds[0] - dx), round(bounds[1] - dy),
-                        round(bounds[2] - dx), round(bounds[3] - dy))
-        return None
-
-    def export_view(self, folder: str | Path) -> ExportResult | None:
-        """Save the visible region of every pane as PNGs and as one labelled figure."""
-        bounds = self.export_bounds()
-        if bounds is None or self.model.lr is None:
-            self._error("Nothing to export", "Open an image and show part of it first.")
-            return None
-        height, width = self.model.expected_shape()  # type: ignore[misc]
-        crops = []
-        for key in self.grid.keys():
-            rgb = self.model.image_for(key)
-            if rgb is None:
-                continue
-            dx, dy = self.sync.offset(self.grid.pane(key))
-            x0, y0 = max(0, bounds[0] + round(dx)), max(0, bounds[1] + round(dy))
-            x1, y1 = min(width, bounds[2] + round(dx)), min(height, bounds[3] + round(dy))
-            if x1 <= x0 or y1 <= y0:
-                continue
-            crop = crop_scene(rgb, (x0, y0, x1, y1), self.model.display_scale(key))
-            scores = self.model.scores(key)
-            caption = scores.text() if scores is not None and key not in (INPUT_KEY, REFERENCE_KEY) else ""
-            crops.append(Crop(self._file_key(key), self._title_of(key), crop, caption))
-        diff = self.difference.pane.image()
-        if self.view_mode() == "difference" and diff is not None:
-            crops.append(Crop("difference", self.difference.pane.title(), crop_scene(diff, bounds)))
-        if not crops:
-            self._error("Nothing to export", "No pane shows an image yet.")
-            return None
-        try:
-            result = export_view(folder, self._stem(), crops)
-        except ImageSaveError as exc:
-            self._error("Cannot export", str(exc))
-            return None
-        self.statusBar().showMessage(f"Exported {len(result.crops)} crops and {result.figure.name}", 8000)
-        return result
 
     # ================================================================ misc
     def open_mos_studies(self) -> QWidget:
@@ -1207,8 +877,19 @@ class MainWindow(QMainWindow):
         super().resizeEvent(event)
         QTimer.singleShot(0, self._update_zoom_label)
 
-    def _show_help(self) -> None:
-        QMessageBox.information(self, "Keys and mouse", help_text())
+    def show_help(self) -> QMessageBox:
+        """Help ▸ Keys and mouse: a two-column table of every shortcut (from the action table)."""
+        return self._info("Keys and mouse", help_html(), "helpBox")
+
+    def show_about(self) -> QMessageBox:
+        return self._info("About SRGAN Desktop", about_html(), "aboutBox")
+
+    def _info(self, title: str, html: str, name: str) -> QMessageBox:
+        box = QMessageBox(QMessageBox.Icon.Information, title, html, QMessageBox.StandardButton.Ok, self)
+        box.setObjectName(name)
+        box.setTextFormat(Qt.TextFormat.RichText)
+        box.open()
+        return box
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         self.settings.geometry = self.saveGeometry()
@@ -1218,19 +899,3 @@ class MainWindow(QMainWindow):
         self._worker.stop()
         self._tasks.stop()
         super().closeEvent(event)
-
-
-MOUSE_HELP = """\
-Mouse: wheel zooms around the cursor, left-drag pans. Every pane shows the same region.
-Shift + drag pans one pane alone, to fix a misalignment (zoom stays shared); A re-aligns.
-"""
-
-
-def help_text() -> str:
-    """The mouse help and every shortcut of the action table."""
-    lines = [MOUSE_HELP]
-    for spec in action_table():
-        if spec.keys and not spec.name.startswith("flicker_"):
-            lines.append(f"{' / '.join(spec.keys):<16} {spec.text.replace('&', '')}")
-    lines.append(f"{'1 … 9':<16} Flicker between panes")
-    return "\n".join(lines)

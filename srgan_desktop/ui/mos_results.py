@@ -30,7 +30,7 @@ from srgan_desktop.mos.ratings_file import ExportError, write_csv, write_json
 from srgan_desktop.mos.records import RatingRow
 from srgan_desktop.errors import SrganDesktopError
 from srgan_desktop.utils import atomic_path
-from srgan_desktop.mos.agreement import AGREEMENT_METRICS, Agreement, logistic4, study_agreement
+from srgan_desktop.mos.agreement import AGREEMENT_METRICS, Agreement, logistic4, study_agreement, usable_stimuli
 from srgan_desktop.mos.ratings_file import sitting_records
 from srgan_desktop.mos.report import (format_ci, format_ci3, format_p, format_retest, format_test_p,
                                       format_value)
@@ -484,8 +484,7 @@ class ResultsView(QWidget):
              format_ci3(*m.plcc_ci), m.note) for m in result.metrics])
         for name, plot in self.agreement_plots.items():
             found = next((m for m in result.metrics if m.metric == name), None) if result else None
-            cells = [c for c in result.stimuli if isinstance(c.values.get(name), (int, float))
-                     and math.isfinite(c.values[name])] if result else []
+            cells = usable_stimuli(result.stimuli, name) if result else []  # the table's stimuli
             title = name.upper() if found is None else (
                 f"{name.upper()}: {found.note[:60]}" if found.note else
                 f"{name.upper()}: SROCC {found.srocc:.3f}, PLCC {found.plcc:.3f}")

@@ -45,6 +45,7 @@ class ViewSync(QObject):
     cursorMoved = Signal(float, float)   # group (re-aligned) scene coordinates
     cursorLeft = Signal()
     viewChanged = Signal()               # the group's view changed (zoom label, ...)
+    paneViewChanged = Signal()           # any pane's view changed (a fit pane re-fitted on resize)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -53,6 +54,7 @@ class ViewSync(QObject):
         self._state: ViewState | None = None  # None: every pane fits its image
         self._busy = False
         self._cursor: tuple[float, float] | None = None  # group coordinates of the crosshair
+        self._crosshair = True  # every pane, also one added later, follows it (issue 21, defect 5)
 
     # ---------------------------------------------------------------- members
     def panes(self) -> list[ImagePane]:
@@ -62,6 +64,8 @@ class ViewSync(QObject):
         if pane in self._panes:
             return
         self._panes.append(pane)
+        pane.set_crosshair_enabled(self._crosshair)
+        pane.viewChanged.connect(self.paneViewChanged)
         pane.userViewChanged.connect(self._on_user_view)
         pane.cursorMoved.connect(self._on_cursor)
         pane.cursorLeft.connect(self._on_leave)
@@ -72,6 +76,7 @@ class ViewSync(QObject):
             return
         self._panes.remove(pane)
         self._offsets.pop(id(pane), None)
+        pane.viewChanged.disconnect(self.paneViewChanged)
         pane.userViewChanged.disconnect(self._on_user_view)
         pane.cursorMoved.disconnect(self._on_cursor)
         pane.cursorLeft.disconnect(self._on_leave)
@@ -178,6 +183,15 @@ class ViewSync(QObject):
         self.viewChanged.emit()
 
     # -------------------------------------------------------------- crosshair
+    def crosshair_enabled(self) -> bool:
+        return self._crosshair
+
+    def set_crosshair_enabled(self, on: bool) -> None:
+        """The crosshair of every pane of the group, now and added later."""
+        self._crosshair = bool(on)
+        for pane in self._panes:
+            pane.set_crosshair_enabled(self._crosshair)
+
     def _on_cursor(self, x: float, y: float) -> None:
         pane = self.sender()
         dx, dy = self.offset(pane) if isinstance(pane, ImagePane) else (0.0, 0.0)

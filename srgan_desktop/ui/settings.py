@@ -12,6 +12,7 @@ from typing import Generic, TypeVar
 from PySide6.QtCore import QByteArray, QSettings
 
 from srgan_desktop import paths
+from srgan_desktop.compare.views import DEFAULT_OUTPUT_LIMIT_MP
 
 __all__ = ["AppSettings", "MAX_RECENT"]
 
@@ -112,6 +113,8 @@ class AppSettings:
     tile = _Value("compare/tile", 0)
     #: run every available method right after an image is opened
     auto_run = _Value("compare/auto_run", True)
+    #: megapixels per result above which a run asks first (Compare ▸ Output size limit…; 0 = never)
+    max_output_mp = _Value("compare/max_output_mp", DEFAULT_OUTPUT_LIMIT_MP)
     view_mode = _Value("view/mode", "grid")
     arrangement = _Value("view/arrangement", "grid")
     smooth = _Value("view/smooth", False)

@@ -87,6 +87,7 @@ class UpscaleWorker(QObject):
     tile = Signal(object, object, object)   # RunRequest, HR box (y0, x0, y1, x1), uint8 pixels of it
     finished = Signal(object, object, object)  # RunRequest, MethodOutput, Raster
     scored = Signal(object, object)         # RunRequest, Scores
+    measuring = Signal(object, str)         # RunRequest, the measure computed now (before scored)
     failed = Signal(object, str)            # RunRequest, message for the user
     cancelled = Signal(object)              # RunRequest
     idle = Signal(object)                   # the batch (list of RunRequest) is over
@@ -172,8 +173,7 @@ class UpscaleWorker(QObject):
         """Run one request; False when the batch must stop (cancelled)."""
         try:
             if request.known is not None:
-                self.scored.emit(request, compute_scores(request.known.rgb, request.reference,
-                                                         request.reference_hash, border=request.scale))
+                self._score(request, request.known.rgb)
             else:
                 # started comes first: the window shows "busy" while the model loads
                 self.started.emit(request, self._device_of(request))
@@ -216,8 +216,11 @@ class UpscaleWorker(QObject):
 
     def _deliver(self, request: RunRequest, output: MethodOutput) -> None:
         self.finished.emit(request, output, Raster(output.rgb))
-        self.scored.emit(request, compute_scores(output.rgb, request.reference, request.reference_hash,
-                                                          border=request.scale))
+        self._score(request, output.rgb)
+
+    def _score(self, request: RunRequest, rgb: np.ndarray) -> None:
+        self.scored.emit(request, compute_scores(rgb, request.reference, request.reference_hash, border=request.scale,
+                                                 on_measure=lambda name: self.measuring.emit(request, name)))
 
     def _run_tiled(self, requests: list[RunRequest], token: CancelToken) -> None:
         """The batch tile by tile, visible region first (rules: the module docstring)."""

@@ -1,0 +1,127 @@
+"""The comparison window's ways in: Open and samples, recent files, drag and drop, results made
+elsewhere (a file or a folder) — a mixin of :class:`MainWindow`.
+
+Rules: every way of opening goes through :meth:`open_path` (the session's one pending change); an
+image dropped on a pane while an image is open is a result made elsewhere, dropped anywhere else
+it is opened; result files and folders are added through the session, never by a view.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QPoint
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QFileDialog
+
+from srgan_desktop import paths
+from srgan_desktop.compare import RunRequest
+from srgan_desktop.core.images import IMAGE_SUFFIXES
+from srgan_desktop.ui.image_pane import ImagePane, Raster
+
+__all__ = ["FilesMixin", "image_filter"]
+
+
+def image_filter() -> str:
+    patterns = " ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES))
+    return f"Images ({patterns});;All files (*)"
+
+
+
+class FilesMixin:
+    """Needs the window's ``session``, ``model``, ``settings``, ``recent_menu``, ``_error`` and ``open_path``."""
+
+    def open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open image", self.settings.last_dir or str(Path.home()),
+                                              image_filter())
+        if path:
+            self.open_path(path)
+
+    def open_sample(self, name: str, mode: str) -> None:
+        self.settings.sample_opened = True
+        self.open_path(paths.samples_dir() / name, mode)
+
+    def _rebuild_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        files = self.settings.recent_files()
+        for index, name in enumerate(files):
+            act = self.recent_menu.addAction(f"&{index + 1}  {Path(name).name}" if index < 9 else Path(name).name)
+            act.setToolTip(name)
+            act.triggered.connect(lambda _c=False, n=name: self.open_path(n))
+        if files:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction("Clear list").triggered.connect(self._clear_recent)
+        self.recent_menu.setEnabled(bool(files))
+
+    def _clear_recent(self) -> None:
+        self.settings.clear_recent()
+        self._rebuild_recent_menu()
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+        if self._dropped_path(event) is not None:
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        """An image dropped on a pane, while an image is open, is a result made elsewhere (as
+        File ▸ Add result image…); dropped anywhere else it is opened as the new input."""
+        path = self._dropped_path(event)
+        if path is None:
+            return
+        event.acceptProposedAction()
+        if self.model.has_image and self._pane_at(event.position().toPoint()) is not None:
+            self.add_result_file(path)
+        else:
+            self.open_path(path)
+
+    def _pane_at(self, pos: QPoint) -> ImagePane | None:
+        """The image pane under ``pos`` (window coordinates), if any."""
+        widget = self.childAt(pos)
+        while widget is not None and not isinstance(widget, ImagePane):
+            widget = widget.parentWidget()
+        return widget
+
+    @staticmethod
+    def _dropped_path(event: QDragEnterEvent | QDropEvent) -> Path | None:
+        mime = event.mimeData()
+        if not mime.hasUrls():
+            return None
+        for url in mime.urls():
+            if url.isLocalFile() and Path(url.toLocalFile()).suffix.lower() in IMAGE_SUFFIXES:
+                return Path(url.toLocalFile())
+        return None
+
+    # ================================================================ results from files
+    def add_result_dialog(self) -> None:
+        if not self.model.has_image:
+            self._error("No image", "Open the input image first (Ctrl+O), then add results made for it.")
+            return
+        path, _ = QFileDialog.getOpenFileName(self, "Add a result image", self.settings.last_dir or str(Path.home()),
+                                              image_filter())
+        if path:
+            self.add_result_file(path)
+
+    def add_result_file(self, path: str | Path, title: str | None = None) -> None:
+        """Add an image made elsewhere as one more method (decoded off the GUI thread).
+
+        ``resultReady(key)`` follows, or an error saying both sizes when it does not fit.
+        """
+        self.session.add_result_file(path, title)
+
+    def _on_added(self, request: RunRequest) -> None:
+        self._rasters[request.known] = Raster(request.known.rgb)
+        self._refresh_key(request.key)
+        self.resultReady.emit(request.key)
+
+    def add_results_folder_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Results folder (files named like the inputs)",
+                                                  self.settings.last_dir)
+        if folder:
+            self.add_results_folder(folder)
+
+    def add_results_folder(self, folder: str | Path, key: str | None = None) -> None:
+        """Results made elsewhere, one file per input (``NAME.png``, ``NAME_x4.png``…): the open
+        image gets its result now, every image opened later gets its own (browse image by image)."""
+        self.session.add_results_folder(folder, key)
+
