@@ -81,6 +81,7 @@ class MethodState:
     status: Status = Status.NOT_RUN
     tiles_done: int = 0
     tiles_total: int = 0     # 0 while running: indeterminate (loading, first tile)
+    share: float = 0.0       # of the image done, where the engine knows more than whole tiles
     message: str = ""        # why it failed / is disabled
     device: str = ""
 
@@ -464,6 +465,13 @@ class ComparisonModel:
         if self._live(request):
             self._set_state(request.key, MethodState(Status.RUNNING, done, total,
                                                      device=self.state(request.key).device))
+
+    def on_share(self, request: RunRequest, share: float) -> None:
+        """How much of the image is done inside its tiles (the engine's staged windows), 0–1."""
+        if self._live(request):
+            state = self.state(request.key)
+            if state.status is Status.RUNNING:
+                self._set_state(request.key, replace(state, share=min(1.0, max(0.0, share))))
 
     def on_tile(self, request: RunRequest, box: tuple[int, int, int, int], pixels: np.ndarray) -> bool:
         """Paste a finished tile (HR box, uint8 pixels) into the method's partial canvas; emits ``tile``."""

@@ -45,6 +45,8 @@ def status_text(state: MethodState) -> str:
     if state.status is Status.QUEUED:
         return "Queued…"
     if state.status is Status.RUNNING:
+        if state.tiles_total <= 1 and state.share > 0:
+            return f"Running… {state.share:.0%}"
         if not state.tiles_total:
             return "Running… (loading, first tile)"
         return f"Running… {state.tiles_done}/{state.tiles_total} tiles"
@@ -190,6 +192,8 @@ def progress_text(title: str, state: MethodState | None, elapsed: float | None,
     if state is None or state.status is Status.QUEUED:
         return (f"{title}: queued…" if title else "Queued…"), None
     seconds = f" {elapsed:.0f} s" if elapsed is not None else ""
+    if state.tiles_total <= 1 and state.share > 0 and state.status is Status.RUNNING:
+        return f"{title}: {state.share:.0%}{seconds}", (round(state.share * 1000), 1000)
     if not state.tiles_total or state.tiles_total == 1 and not state.tiles_done:
         return f"{title}: running…{seconds}", None
     return f"{title}: {state.tiles_done}/{state.tiles_total} tiles", (state.tiles_done, state.tiles_total)

@@ -154,6 +154,7 @@ class MainWindow(SavingMixin, FilesMixin, QMainWindow):
         # ever changed on the GUI thread (a plain Python callable would run in the worker's).
         worker.started.connect(self._on_started)
         worker.progress.connect(self._on_progress)
+        worker.share.connect(self._on_share)
         worker.tile.connect(self._on_tile)
         worker.finished.connect(self._on_finished)
         worker.scored.connect(self._on_scored)
@@ -396,6 +397,9 @@ class MainWindow(SavingMixin, FilesMixin, QMainWindow):
 
     def _on_progress(self, request: RunRequest, done: int, total: int) -> None:
         self.model.on_progress(request, done, total)
+
+    def _on_share(self, request: RunRequest, share: float) -> None:
+        self.model.on_share(request, share)
 
     def _on_tile(self, request: RunRequest, box: tuple[int, int, int, int], pixels: np.ndarray) -> None:
         self.model.on_tile(request, box, pixels)

@@ -84,6 +84,7 @@ class UpscaleWorker(QObject):
 
     started = Signal(object, str)           # RunRequest, device it runs on
     progress = Signal(object, int, int)     # RunRequest, tiles done, tiles in all
+    share = Signal(object, float)           # RunRequest, share of the image done inside its tiles
     tile = Signal(object, object, object)   # RunRequest, HR box (y0, x0, y1, x1), uint8 pixels of it
     finished = Signal(object, object, object)  # RunRequest, MethodOutput, Raster
     scored = Signal(object, object)         # RunRequest, Scores
@@ -187,6 +188,17 @@ class UpscaleWorker(QObject):
             self.failed.emit(request, user_message(exc))
         return True
 
+    def _share_reporter(self, request: RunRequest) -> Callable[[float], None]:
+        """Emits ``share`` at most once per whole per cent (a staged photo has ~100 windows)."""
+        last = [-1]
+
+        def report(share: float) -> None:
+            percent = int(share * 100)
+            if percent != last[0]:
+                last[0] = percent
+                self.share.emit(request, share)
+        return report
+
     @staticmethod
     def _device_of(request: RunRequest) -> str:
         return "cpu" if request.spec.is_bicubic else str(resolve_device(request.device))
@@ -195,7 +207,8 @@ class UpscaleWorker(QObject):
                        token: CancelToken) -> None:
         """The request through :meth:`Upscaler.upscale` (in order; CUDA OOM halves the tile)."""
         result = upscaler.upscale(self._source(request), cancel=token,
-                                  progress=lambda d, t: self.progress.emit(request, d, t))
+                                  progress=lambda d, t: self.progress.emit(request, d, t),
+                                  fraction=self._share_reporter(request))
         self._deliver(request, MethodOutput.from_upscale(result, load_seconds))
 
     def _prepare(self, request: RunRequest) -> tuple[Upscaler, float]:
@@ -251,7 +264,13 @@ class UpscaleWorker(QObject):
                 request, upscaler, job, load_seconds = jobs[n]
                 token.raise_if_cancelled()
                 try:
-                    box, pixels = job.run_tile(index, lambda _done: token.raise_if_cancelled())
+                    report = self._share_reporter(request)
+
+                    def step(part: float, job: TiledJob = job) -> None:
+                        token.raise_if_cancelled()
+                        report((job.done + part) / len(job.boxes))
+
+                    box, pixels = job.run_tile(index, step)
                 except torch.cuda.OutOfMemoryError:
                     torch.cuda.empty_cache()
                     self._order.remove(n)
