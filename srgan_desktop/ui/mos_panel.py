@@ -22,7 +22,9 @@ Viewing conditions (ITU-T P.910), set in the study design and the same for every
   that magnification, and it locks the scores while the window is too small to show all of it;
 * every start or resume is a *sitting* recorded in the study with its display (screen size
   in device pixels, device pixel ratio, magnification, screen name) and its end;
-* the rater instructions come from the study (editable), and a break page appears every
+* the rater instructions come from the study (editable); left empty, they are written by
+  :func:`rater_instructions` from what this panel does for the design (no zoom or pan, the
+  answers and keys of its buttons, paired or 1–5), and a break page appears every
   ``break_every`` trials.
 
 In a paired-comparison study (``kind`` "pc") two stimuli of the same image are shown side by
@@ -41,28 +43,65 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPu
                                QSizePolicy, QStackedWidget, QVBoxLayout, QWidget)
 
 from srgan_desktop.core.images import ImageLoadError, load_image
-from srgan_desktop.mos.design import SCORE_LABELS, DesignError
+from srgan_desktop.mos.design import SCORE_LABELS, DesignError, StudyDesign
 from srgan_desktop.mos.store import (Display, Session, SessionTrial, StoreError, Study,
                                      TrialAlreadyRated)
 
-__all__ = ["RatingPanel", "StimulusView", "RATING_TITLE", "INSTRUCTIONS", "MID_GREY",
+__all__ = ["RatingPanel", "StimulusView", "RATING_TITLE", "rater_instructions", "MID_GREY",
            "placement", "screen_problem"]
 
 #: ITU-T P.910's neutral background: mid-grey.
 MID_GREY = (128, 128, 128)
 
 RATING_TITLE = "Image quality rating"
-INSTRUCTIONS = (
-    "You will see a series of images, one at a time. Rate the quality of each image on a scale "
-    "from 1 to 5:\n\n"
-    "    1  Bad    ·    2  Poor    ·    3  Fair    ·    4  Good    ·    5  Excellent\n\n"
-    "Click a score or press the keys 1–5. You may zoom (mouse wheel) and pan (drag) the image. "
-    "There are no right or wrong answers; give your own impression. You can pause at any time "
-    "and continue later with the same ID.")
 
 LOGIN, RATING, DONE, BREAK = 0, 1, 2, 3
 #: Paired comparison: the two answers, recorded as 1 (left) and 2 (right).
 PAIR_LABELS = {1: "Left is better", 2: "Right is better"}
+
+
+def _seconds(ms: int) -> str:
+    return f"{ms / 1000:g} second{'s' if ms != 1000 else ''}"
+
+
+def rater_instructions(design: StudyDesign) -> str:
+    """The built-in rater instructions, written from what the rating panel does for ``design``.
+
+    Every sentence states a behaviour of this panel: the answers and keys are those of its
+    buttons and shortcuts (:data:`SCORE_LABELS`, :data:`PAIR_LABELS`), the image is shown at
+    the study's fixed magnification without zoom or pan, and the viewing time, grey screen,
+    examples and breaks are said only when the design has them.  A paired-comparison study
+    gets paired-comparison instructions, never the 1–5 ones."""
+    if design.kind == "pc":
+        shown = ("two versions of the same image side by side"
+                 + (", with the original image above them for comparison" if design.show_reference else ""))
+        left, right = PAIR_LABELS[1], PAIR_LABELS[2]
+        lines = [f"You will see a series of pairs: {shown}. For each pair, choose the one whose "
+                 f"quality is better.",
+                 f"Click “{left}” or “{right}”, or press the arrow keys ← → "
+                 f"(or 1, 2). You must choose one of the two, even when they look alike."]
+    else:
+        scale = "    ·    ".join(f"{k}  {v}" for k, v in SCORE_LABELS.items())
+        lines = ["You will see a series of images, one at a time. Rate the quality of each image on "
+                 f"a scale from 1 to {len(SCORE_LABELS)}:\n\n    {scale}\n",
+                 f"Click a score or press the keys 1–{len(SCORE_LABELS)}."]
+        if design.calibration_images:
+            lines.append("First you will see examples of the lowest and the highest quality; "
+                         "press “Next example” (or Enter) after each.")
+    them = "them" if design.kind == "pc" else "it"
+    lines.append(("The images are" if design.kind == "pc" else "The image is") +
+                 f" shown at a fixed size and cannot be zoomed or moved; if the window is too small "
+                 f"to show all of {them}, the answers are locked until you make it larger (F11: full "
+                 f"screen).")
+    if design.min_view_ms > 0:
+        lines.append(f"The answers unlock after {_seconds(design.min_view_ms)} of viewing.")
+    if design.grey_ms > 0:
+        lines.append(f"A grey screen appears for {_seconds(design.grey_ms)} between images.")
+    if design.break_every > 0:
+        lines.append(f"You will be offered a short break every {design.break_every} images.")
+    lines.append("There are no right or wrong answers; give your own impression. You can pause at "
+                 "any time and continue later with the same ID.")
+    return lines[0].rstrip() + "\n\n" + " ".join(lines[1:])
 
 
 def placement(view_w: float, view_h: float, dpr: float, image_w: int, image_h: int,
@@ -208,7 +247,7 @@ class RatingPanel(QWidget):
         font.setPointSize(font.pointSize() + 6)
         font.setBold(True)
         title.setFont(font)
-        text = QLabel(self.study.design.instructions or INSTRUCTIONS)
+        text = QLabel(self.study.design.instructions or rater_instructions(self.study.design))
         text.setWordWrap(True)
         self.instructions_label = text
         self.rater_edit = QLineEdit(rater)

@@ -1,0 +1,88 @@
+"""The MOS screens as a new user met them (issue 21): real widgets offscreen, real studies on disk.
+
+Each test does what the user did (read the welcome page, shrink the rating window, create a study
+on the command line while the studies window is open, open a paired-comparison study's results)
+and checks what the screen then shows."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QWheelEvent
+from PySide6.QtWidgets import QApplication
+
+from mos_util import build_study, shown_panel, write_hr_images
+from srgan_desktop.mos.design import SCORE_LABELS, make_design, parse_condition
+from srgan_desktop.mos.stimuli import find_sources
+from srgan_desktop.mos.store import Study, create_study
+from srgan_desktop.ui.mos_panel import PAIR_LABELS, RATING
+
+pytestmark = pytest.mark.gui
+
+CONDS = ("nearest", "bicubic", "reference")
+
+
+def pc_study(tmp_path, raters=(), show_reference: bool = False, **kw) -> Study:
+    """A paired-comparison study of the 3 tiny images; each rater prefers reference > bicubic > nearest."""
+    sources = find_sources(write_hr_images(tmp_path / "hr"))
+    design = make_design("pc screens", list(sources), [parse_condition(c) for c in CONDS], kind="pc",
+                         seed=5, show_reference=show_reference, **kw)
+    study = create_study(design, sources, tmp_path / "studies" / "pc")
+    rank = {c: k for k, c in enumerate(CONDS)}
+    for rater in raters:
+        session = study.start_session(rater)
+        for t in study.trials(session.id):
+            study.record_rating(session.id, t.position, 1 if rank[t.condition] > rank[t.condition_b] else 2, 300)
+    return study
+
+
+def wheel_and_drag(qtbot, view) -> None:
+    """What a rater tries on the image: the mouse wheel, then a drag."""
+    centre = QPointF(view.width() / 2, view.height() / 2)
+    event = QWheelEvent(centre, view.mapToGlobal(centre), QPoint(0, 0), QPoint(0, 240),
+                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase,
+                        False)
+    QApplication.sendEvent(view, event)
+    qtbot.mousePress(view, Qt.MouseButton.LeftButton, pos=centre.toPoint())
+    qtbot.mouseMove(view, centre.toPoint() + QPoint(30, 20))
+    qtbot.mouseRelease(view, Qt.MouseButton.LeftButton, pos=centre.toPoint() + QPoint(30, 20))
+
+
+# ------------------------------------------------------------------ defect 2: instructions
+def test_acr_welcome_page_says_what_the_rating_window_does(qtbot, tmp_path):
+    study = build_study(tmp_path, calibration=1, min_view_s=0.0)
+    panel = shown_panel(qtbot, study, "w1", (900, 700))
+    text = panel.instructions_label.text()
+    assert "zoom (mouse wheel)" not in text and "You may zoom" not in text
+    assert "cannot be zoomed or moved" in text
+    assert all(label in text for label in SCORE_LABELS.values())
+    assert "Next example" in text            # the study has calibration examples
+    panel.start()
+    panel.next_example()
+    panel.next_example()
+    assert panel.page == RATING and panel.trial is not None
+    # what the text says is true: wheel and drag leave the image where it is, at its size
+    before = panel.viewer.shown_rect()
+    wheel_and_drag(qtbot, panel.viewer)
+    assert panel.viewer.shown_rect() == before
+    study.close()
+
+
+def test_paired_study_shows_paired_instructions(qtbot, tmp_path):
+    study = pc_study(tmp_path, show_reference=True, min_view_s=1.0)
+    panel = shown_panel(qtbot, study, "p1", (900, 700))
+    text = panel.instructions_label.text()
+    buttons = [b.text().split("\n")[1] for b in panel.score_buttons]
+    assert buttons == list(PAIR_LABELS.values())
+    assert all(label in text for label in buttons) and "←" in text and "→" in text
+    assert "1 to 5" not in text and not any(label in text for label in SCORE_LABELS.values())
+    assert "original" in text and "1 second" in text
+    assert "You may zoom" not in text
+    study.close()
+
+
+def test_instructions_written_by_the_experimenter_are_kept(qtbot, tmp_path):
+    study = pc_study(tmp_path, instructions="Pick the sharper one.")
+    panel = shown_panel(qtbot, study, "p1")
+    assert panel.instructions_label.text() == "Pick the sharper one."
+    study.close()
