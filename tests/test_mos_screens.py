@@ -86,3 +86,26 @@ def test_instructions_written_by_the_experimenter_are_kept(qtbot, tmp_path):
     panel = shown_panel(qtbot, study, "p1")
     assert panel.instructions_label.text() == "Pick the sharper one."
     study.close()
+
+
+# ------------------------------------------------------- defect 3: a window smaller than the stimulus
+def test_too_small_window_locks_visibly_and_unlocks_when_enlarged(qtbot, tmp_path):
+    study = build_study(tmp_path, calibration=0, magnification=8)   # 40×32 → 320×256 on screen
+    panel = shown_panel(qtbot, study, "small", (900, 700))
+    panel.start()
+    assert panel.page == RATING and all(b.isEnabled() for b in panel.score_buttons)
+    panel.resize(400, 300)
+    qtbot.waitUntil(lambda: not panel.viewer.fits())
+    # the buttons do not look enabled while clicks are refused, and the panel says why
+    assert not any(b.isEnabled() for b in panel.score_buttons)
+    assert "too small" in panel.status_label.text() and panel.status_label.isVisible()
+    qtbot.mouseClick(panel.score_buttons[3], Qt.MouseButton.LeftButton)
+    qtbot.keyClick(panel, Qt.Key.Key_4)
+    assert study.rows() == []
+    # enlarged again: the message goes and the first click counts
+    panel.resize(900, 700)
+    qtbot.waitUntil(panel.viewer.fits)
+    assert panel.status_label.text() == "" and all(b.isEnabled() for b in panel.score_buttons)
+    qtbot.mouseClick(panel.score_buttons[3], Qt.MouseButton.LeftButton)
+    assert [r.score for r in study.rows()] == [4]
+    study.close()

@@ -19,7 +19,9 @@ Viewing conditions (ITU-T P.910), set in the study design and the same for every
 * the stimulus is centred on neutral mid-grey (128, 128, 128); ``grey_ms`` > 0 shows only
   that grey between two stimuli, with the scores locked;
 * the panel refuses to start, saying why, when the screen cannot show the largest stimulus at
-  that magnification, and it locks the scores while the window is too small to show all of it;
+  that magnification, and it locks the scores while the window is too small to show all of it:
+  the buttons are disabled and :data:`TOO_SMALL` is shown, both undone as soon as the window
+  is large enough again (each view reports its resizes);
 * every start or resume is a *sitting* recorded in the study with its display (screen size
   in device pixels, device pixel ratio, magnification, screen name) and its end;
 * the rater instructions come from the study (editable); left empty, they are written by
@@ -56,6 +58,9 @@ MID_GREY = (128, 128, 128)
 RATING_TITLE = "Image quality rating"
 
 LOGIN, RATING, DONE, BREAK = 0, 1, 2, 3
+#: Shown (with the answers locked) while the window cannot show the whole stimulus.
+TOO_SMALL = ("The window is too small to show the whole image, so the answers are locked: make it "
+             "larger (F11: full screen).")
 #: Paired comparison: the two answers, recorded as 1 (left) and 2 (right).
 PAIR_LABELS = {1: "Left is better", 2: "Right is better"}
 
@@ -127,6 +132,8 @@ def screen_problem(screen_w: int, screen_h: int, largest: tuple[int, int], magni
 class StimulusView(QWidget):
     """A stimulus at a fixed integer magnification in device pixels, centred on mid-grey."""
 
+    resized = Signal()
+
     def __init__(self, magnification: int = 1, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.magnification = int(magnification)
@@ -170,6 +177,10 @@ class StimulusView(QWidget):
         """True when the whole stimulus is inside the view at the study's magnification."""
         rect = self.shown_rect()
         return rect is None or (rect.left() >= -1e-6 and rect.top() >= -1e-6)
+
+    def resizeEvent(self, event) -> None:  # noqa: ANN001, N802 (Qt API)
+        super().resizeEvent(event)
+        self.resized.emit()
 
     def paintEvent(self, event) -> None:  # noqa: ANN001, N802 (Qt API)
         painter = QPainter(self)
@@ -306,6 +317,8 @@ class RatingPanel(QWidget):
         self.views = [self.viewer] + ([self.viewer_b] if self.paired else [])
         if self.paired and design.show_reference:
             self.views.append(self.reference_view)
+        for view in self.views:  # the lock follows the window's size at once, both ways
+            view.resized.connect(self._apply_lock)
 
         self.anchor_label = QLabel("")
         self.anchor_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -595,9 +608,6 @@ class RatingPanel(QWidget):
         if not all(self._show_image(self.study.stimulus_path(sid), view) for sid, view in shown):
             self._set_scores_enabled(False)
             return
-        if not self._fits():
-            self.status_label.setText("The window is too small to show the whole image: make it "
-                                      "larger (F11: full screen).")
         self._elapsed.start()
         wait = self.study.design.min_view_ms
         self._set_scores_enabled(wait <= 0)
@@ -607,9 +617,24 @@ class RatingPanel(QWidget):
             self._update_wait()
 
     def _set_scores_enabled(self, enabled: bool) -> None:
-        for button in self.score_buttons:
-            button.setEnabled(enabled)
+        """Unlock (or lock) the answers as far as time and loading go; see :meth:`_apply_lock`."""
+        self._unlocked = enabled
         self.wait_label.setText("" if enabled else "Please look at the image first…")
+        self._apply_lock()
+
+    _unlocked = False
+
+    def _apply_lock(self) -> None:
+        """The buttons are enabled only while the answers are unlocked *and* the whole stimulus
+        fits; while it does not, the panel says so, and the message goes as soon as it fits."""
+        shown = self.page == RATING and self.trial is not None
+        fits = self._fits()
+        for button in self.score_buttons:
+            button.setEnabled(self._unlocked and fits)
+        if shown and not fits:
+            self.status_label.setText(TOO_SMALL)
+        elif self.status_label.text() == TOO_SMALL:
+            self.status_label.setText("")
 
     def _viewing_left_ms(self) -> int:
         return max(0, self.study.design.min_view_ms - int(self._elapsed.elapsed()))
@@ -634,8 +659,7 @@ class RatingPanel(QWidget):
         if self.paired and score not in PAIR_LABELS:
             return False
         if not self._fits():  # never rate a cropped stimulus
-            self.status_label.setText("The window is too small to show the whole image: make it "
-                                      "larger (F11: full screen).")
+            self._apply_lock()
             return False
         response_ms = int(self._elapsed.elapsed())
         try:
