@@ -109,3 +109,56 @@ def test_too_small_window_locks_visibly_and_unlocks_when_enlarged(qtbot, tmp_pat
     qtbot.mouseClick(panel.score_buttons[3], Qt.MouseButton.LeftButton)
     assert [r.score for r in study.rows()] == [4]
     study.close()
+
+
+# ------------------------------------------------- defect 12: the studies window and the command line
+def cli_create(root, images, name: str) -> None:
+    import subprocess
+
+    from mos_util import PYTHON, subprocess_env
+
+    done = subprocess.run([PYTHON, "-m", "srgan_desktop", "mos", "create", name, "--images", str(images),
+                           "--conditions", "nearest,bicubic", "--calibration", "0", "--root", str(root)],
+                          env=subprocess_env(), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+
+
+def list_names(window) -> list[str]:
+    return [window.study_list.item(r).text().split("\n")[0] for r in range(window.study_list.count())]
+
+
+def test_studies_window_shows_studies_made_on_the_command_line(qtbot, tmp_path):
+    from PySide6.QtWidgets import QPushButton, QWidget
+
+    from srgan_desktop.ui.mos_window import MosWindow, open_mos_window
+
+    build_study(tmp_path, calibration=0, name="first").close()
+    root = tmp_path / "studies"
+    window = open_mos_window(root=root)
+    qtbot.addWidget(window)
+    qtbot.waitExposed(window)
+    assert list_names(window) == ["first"]
+    window.study_list.setCurrentRow(0)
+    opened = window.study
+    # made on the command line while the window is open; the user presses Refresh
+    cli_create(root, tmp_path / "hr", "from cli")
+    refresh = [b for b in window.findChildren(QPushButton) if b.text() == "Refresh" and b.isEnabled()]
+    assert refresh
+    qtbot.mouseClick(refresh[0], Qt.MouseButton.LeftButton)
+    assert sorted(list_names(window)) == ["first", "from cli"]
+    assert window.study is opened and window.selected_path() == opened.path   # still selected, not reopened
+    # another one, then the user comes back to the window: it is listed on activation
+    cli_create(root, tmp_path / "hr", "second from cli")
+    other = QWidget()
+    qtbot.addWidget(other)
+    other.show()
+    with qtbot.waitActive(other):
+        other.activateWindow()
+    window.activateWindow()
+    qtbot.waitUntil(lambda: len(list_names(window)) == 3)
+    # opening it again raises the same window instead of a second one
+    again = open_mos_window(root=root)
+    assert again is window
+    assert sum(isinstance(w, MosWindow) and w.root == root for w in QApplication.topLevelWidgets()) == 1
+    window.close()
+
