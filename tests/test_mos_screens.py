@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QApplication
 from mos_util import build_study, shown_panel, write_hr_images
 from srgan_desktop.mos.design import SCORE_LABELS, make_design, parse_condition
 from srgan_desktop.mos.stimuli import find_sources
-from srgan_desktop.mos.store import Study, create_study
+from srgan_desktop.mos.store import Display, Study, create_study
 from srgan_desktop.ui.mos_panel import PAIR_LABELS, RATING
 
 pytestmark = pytest.mark.gui
@@ -29,10 +29,13 @@ def pc_study(tmp_path, raters=(), show_reference: bool = False, **kw) -> Study:
                          seed=5, show_reference=show_reference, **kw)
     study = create_study(design, sources, tmp_path / "studies" / "pc")
     rank = {c: k for k, c in enumerate(CONDS)}
-    for rater in raters:
+    for rater in raters:   # each in a sitting at a 1920×1080 screen, as the rating window records it
         session = study.start_session(rater)
+        sitting = study.begin_sitting(session.id, Display(1920, 1080, 1.0, 1))
         for t in study.trials(session.id):
-            study.record_rating(session.id, t.position, 1 if rank[t.condition] > rank[t.condition_b] else 2, 300)
+            study.record_rating(session.id, t.position, 1 if rank[t.condition] > rank[t.condition_b] else 2, 300,
+                                sitting_id=sitting)
+        study.end_sitting(sitting)
     return study
 
 
@@ -162,3 +165,90 @@ def test_studies_window_shows_studies_made_on_the_command_line(qtbot, tmp_path):
     assert sum(isinstance(w, MosWindow) and w.root == root for w in QApplication.topLevelWidgets()) == 1
     window.close()
 
+
+
+# ------------------------------------------------------------- defect 8: paired-comparison results
+def all_plots(view):
+    import pyqtgraph as pg
+
+    return view.findChildren(pg.PlotWidget)
+
+
+def test_paired_results_have_a_preference_matrix_and_no_empty_screens(qtbot, tmp_path):
+    import numpy as np
+
+    from srgan_desktop.mos.paired import analyse_pairs
+    from srgan_desktop.ui.mos_results import ResultsView
+
+    study = pc_study(tmp_path, raters=("a", "b", "c"))
+    view = ResultsView()
+    qtbot.addWidget(view)
+    view.resize(1000, 640)
+    view.show()
+    qtbot.waitExposed(view)
+    view.set_study(study)
+    # the preference matrix the README promises: row preferred to column, with counts
+    matrix = view.preference_table
+    assert matrix.isVisible()
+    names = [matrix.horizontalHeaderItem(c).text() for c in range(matrix.columnCount())]
+    assert sorted(names) == sorted(CONDS) and matrix.rowCount() == 3
+    assert [matrix.verticalHeaderItem(r).text() for r in range(3)] == names
+    wins = analyse_pairs(study.rows(), list(CONDS)).wins
+    cell = matrix.item(names.index("reference"), names.index("nearest")).text()
+    assert cell.startswith(f"{wins['reference']['nearest']} of 9")
+    assert matrix.item(names.index("nearest"), names.index("reference")).text().startswith("0 of 9")
+    # no blank, unlabelled columns in the summary
+    table = view.summary_table
+    for c in range(table.columnCount()):
+        assert table.horizontalHeaderItem(c).text()
+        assert all(table.item(r, c).text() for r in range(table.rowCount()))
+    # every tab shown has content; the score-only ones are hidden, and a note says so
+    for index in range(view.tabs.count()):
+        page = view.tabs.widget(index)
+        if view.tabs.isTabVisible(index):
+            tables = [page] if hasattr(page, "rowCount") else page.findChildren(type(table))
+            assert any(t.rowCount() for t in tables), view.tabs.tabText(index)
+    hidden = [view.tabs.tabText(i) for i in range(view.tabs.count()) if not view.tabs.isTabVisible(i)]
+    assert {"Pairwise tests", "Raters", "Per image"} <= set(hidden)
+    assert view.pair_note.isVisible() and "paired" in view.pair_note.text().lower()
+    assert all(h in view.pair_note.text() for h in ("Pairwise tests", "rater screening", "per image"))
+    # no "(x0.001)" axes, and every bar and interval inside its chart
+    for plot in all_plots(view):
+        for axis in ("left", "bottom"):
+            assert plot.getAxis(axis).autoSIPrefixScale == 1.0
+            assert "(x" not in plot.getAxis(axis).labelString()
+    bars = view.mos_plot.bars.opts
+    low, high = view.mos_plot.viewRange()[1]
+    heights = np.asarray(bars["height"], dtype=float)
+    assert min(heights.min(), 0) >= low and max(heights.max(), 0) <= high
+    errors = view.mos_plot.errors.opts
+    if errors["y"] is not None and len(errors["y"]):
+        assert (errors["y"] - errors["height"] / 2 >= low).all() and (errors["y"] + errors["height"] / 2 <= high).all()
+    # back to a score study: its columns, plots and tabs come back
+    acr = build_study(tmp_path / "acr", calibration=0)
+    view.set_study(acr)
+    assert table.columnCount() == 9 and all(view.tabs.isTabVisible(i) for i in range(view.tabs.count()))
+    assert not view.pair_note.isVisible() and not matrix.isVisible()
+    acr.close()
+    study.close()
+
+
+# ------------------------------------------------------------- defect 14: the results window's parts
+def test_results_window_does_not_widen_for_a_long_study_name(qtbot, tmp_path):
+    from mos_util import rate_by_condition
+    from srgan_desktop.ui.mos_window import MosWindow
+
+    study = build_study(tmp_path, calibration=0,
+                        name="A very long study name for the x4 pilot with twelve raters and two stations")
+    rate_by_condition(study)
+    study.close()
+    window = MosWindow(root=tmp_path / "studies")
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    width = window.width()
+    window.study_list.setCurrentRow(0)
+    qtbot.wait(1)                       # the layout settles (not timed: one event loop pass)
+    assert window.width() == width and window.results.minimumSizeHint().width() <= 900
+    assert "A very long study name" in window.results.heading.text()
+    window.close()

@@ -20,10 +20,10 @@ import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.exporters import ImageExporter
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QColor, QPainter
+from PySide6.QtGui import QColor, QFontMetrics, QPainter
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import (QCheckBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel,
-                               QMessageBox, QPushButton, QScrollArea, QSplitter, QTableWidget,
+                               QMessageBox, QPushButton, QScrollArea, QSizePolicy, QSplitter, QTableWidget,
                                QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
 from srgan_desktop.mos.ratings_file import ExportError, write_csv, write_json
@@ -68,6 +68,16 @@ def save_plot(plot: pg.PlotWidget, path: Path) -> Path:
     return path
 
 
+def _wrapping_label(text: str) -> QLabel:
+    """A label that wraps and never widens the window: its text (a long study name, a path in a
+    warning) takes the width it is given, not the width it would like."""
+    label = QLabel(text)
+    label.setWordWrap(True)
+    label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+    label.setMinimumWidth(0)
+    return label
+
+
 def _table(headers: Sequence[str]) -> QTableWidget:
     table = QTableWidget(0, len(headers))
     table.setHorizontalHeaderLabels(list(headers))
@@ -93,15 +103,46 @@ def _fill(table: QTableWidget, rows: Sequence[Sequence[object]],
 
 
 class _StaticPlot(pg.PlotWidget):
-    """A white, fixed (no mouse, no menu) plot with a title and one axis label."""
+    """A white, fixed (no mouse, no menu) plot with a title and one axis label.
+
+    Axes never rescale their numbers with an SI prefix (pyqtgraph would label a 0–0.5 axis
+    "(x0.001)"); condition names under bars are elided to the room each bar has, so they never
+    overlap (the full names are in the tables and the tooltip)."""
 
     def __init__(self, title: str, axis: str, label: str, parent: QWidget | None = None) -> None:
         super().__init__(parent, background="w")
         self.setMenuEnabled(False)
         self.setMouseEnabled(x=False, y=False)
         self.hideButtons()
+        for name in ("left", "bottom"):
+            self.getAxis(name).enableAutoSIPrefix(False)
         self.setLabel(axis, label)
         self.setTitle(title, color="k")
+
+    _names: list[str] = []  # the condition names under the bars (replaced, never mutated)
+
+    def set_names(self, names: Sequence[str]) -> None:
+        """Condition names as the bottom ticks at x = 0, 1, …, elided to fit."""
+        self._names = list(names)
+        self.setToolTip("\n".join(f"{i + 1}. {n}" for i, n in enumerate(self._names)))
+        self._elide_names()
+
+    def _elide_names(self) -> None:
+        if not self._names:
+            self.getAxis("bottom").setTicks([[]])
+            return
+        view = self.getViewBox()
+        left, right = view.viewRange()[0]
+        pixels = view.width() or self.width()
+        room = max(8.0, 0.95 * pixels / max(right - left, 1e-9))  # one x unit = one bar's slot
+        metrics = QFontMetrics(self.getAxis("bottom").style.get("tickFont") or self.font())
+        self.getAxis("bottom").setTicks([[
+            (i, metrics.elidedText(n, Qt.TextElideMode.ElideRight, int(room))) for i, n in enumerate(self._names)]])
+
+    def resizeEvent(self, event) -> None:  # noqa: ANN001, N802 (Qt API)
+        super().resizeEvent(event)
+        if self._names:
+            self._elide_names()
 
 
 class DistributionPlot(_StaticPlot):
@@ -153,13 +194,16 @@ class MeanRankPlot(_StaticPlot):
         names = list(ranks)
         values = [0.0 if math.isnan(ranks[n]) else ranks[n] for n in names]
         self.bars.setOpts(x=list(range(len(names))), height=values, width=0.6)
-        self.getAxis("bottom").setTicks([[(i, n) for i, n in enumerate(names)]])
         self.setXRange(-0.6, max(0.6, len(names) - 0.4), padding=0.02)
         self.setYRange(0, max(1.0, len(names)), padding=0.05)
+        self.set_names(names)
 
 
 class MosBarPlot(_StaticPlot):
-    """MOS per condition with its 95 % CI as error bars (no bar where the CI is withheld)."""
+    """MOS per condition with its 95 % CI as error bars (no error bar where the CI is withheld).
+
+    ``y_range`` None (the Bradley–Terry scale values): bars from 0, up or down, and a range that
+    holds every bar and interval, so no bar leaves the chart."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("MOS with 95 % CI", "left", "MOS", parent)
@@ -170,16 +214,20 @@ class MosBarPlot(_StaticPlot):
         self.addItem(self.errors)
 
     def set_data(self, names: Sequence[str], mos: Sequence[float], low: Sequence[float],
-                 high: Sequence[float]) -> None:
+                 high: Sequence[float], y_range: tuple[float, float] | None = (0.0, 5.2)) -> None:
         x = np.arange(len(names), dtype=np.float64)
-        m = np.array([0.0 if math.isnan(v) else v for v in mos])
+        m = np.array([0.0 if math.isnan(v) else v for v in mos], dtype=np.float64)
         lo, hi = np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
         has = ~(np.isnan(lo) | np.isnan(hi))
-        self.bars.setOpts(x=x, height=m, width=0.6)
+        self.bars.setOpts(x=x, y0=0.0, height=m, width=0.6)
         self.errors.setData(x=x[has], y=((lo + hi) / 2)[has], height=(hi - lo)[has])
-        self.getAxis("bottom").setTicks([[(i, n) for i, n in enumerate(names)]])
         self.setXRange(-0.6, max(0.6, len(names) - 0.4), padding=0.02)
-        self.setYRange(0, 5.2, padding=0.02)
+        if y_range is None:
+            shown = np.concatenate([[0.0], m, lo[has], hi[has]])
+            pad = 0.08 * max(float(np.ptp(shown)), 1.0)
+            y_range = (float(shown.min()) - pad, float(shown.max()) + pad)
+        self.setYRange(*y_range, padding=0.0)
+        self.set_names(names)
 
 
 class AgreementPlot(_StaticPlot):
@@ -206,6 +254,33 @@ class AgreementPlot(_StaticPlot):
 
 SUMMARY_HEADERS = ["condition", "n", "MOS", "SD", "95% CI", "raters", "mean rank", "model score",
                    "model 95% CI"]
+#: The summary of a paired-comparison study: every column has a name and a value.
+PAIR_HEADERS = ["condition", "BT scale value", "95% CI", "wins", "choices"]
+#: Shown in a paired-comparison study, where the score-only tabs are hidden.
+PAIR_NOTE = ("Paired-comparison study: the choices give Bradley–Terry scale values (log-odds, mean 0; "
+             "95 % bootstrap CI over raters) and the preference matrix. Pairwise tests, BT.500 rater "
+             "screening, MOS per image and metric ↔ MOS agreement need 1–5 scores, so those tabs are "
+             "hidden for this study.")
+#: The tabs that only a study of 1–5 scores fills.
+SCORE_ONLY_TABS = ("Pairwise tests", "Raters", "Per image", "Metrics")
+
+
+def preference_cells(conditions: Sequence[str], wins: dict[str, dict[str, int]]
+                     ) -> list[list[tuple[str, float]]]:
+    """The preference matrix as (text, share) cells: row preferred to column, "k of n (p %)";
+    the diagonal and pairs never compared are "–" with share NaN."""
+    cells = []
+    for a in conditions:
+        row = []
+        for b in conditions:
+            won = wins.get(a, {}).get(b, 0)
+            total = won + wins.get(b, {}).get(a, 0)
+            if a == b or total == 0:
+                row.append(("–", math.nan))
+            else:
+                row.append((f"{won} of {total} ({100 * won / total:.0f} %)", won / total))
+        cells.append(row)
+    return cells
 
 
 class ResultsView(QWidget):
@@ -224,9 +299,8 @@ class ResultsView(QWidget):
         self._poll.setInterval(50)
         self._poll.timeout.connect(self._check_agreement)
 
-        self.heading = QLabel("No study open")
-        self.warnings_label = QLabel("")
-        self.warnings_label.setWordWrap(True)
+        self.heading = _wrapping_label("No study open")
+        self.warnings_label = _wrapping_label("")
         self.warnings_label.setStyleSheet("color: #a33;")
         self.exclude_box = QCheckBox("Exclude raters flagged by BT.500 screening")
         self.exclude_box.toggled.connect(self.refresh)
@@ -252,15 +326,32 @@ class ResultsView(QWidget):
         self.distribution_plot = DistributionPlot()
         self.rank_plot = MeanRankPlot()
         self.mos_plot = MosBarPlot()
+        self.preference_table = _table([])
+        self.preference_table.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
+        self.preference_table.setToolTip("how often the row's condition was preferred to the column's, "
+                                         "of the times the two were shown together")
+        self.preference_box = QWidget()
+        preference_layout = QVBoxLayout(self.preference_box)
+        preference_layout.setContentsMargins(0, 0, 0, 0)
+        preference_layout.addWidget(QLabel("<b>Preferences</b>: row preferred to column"))
+        preference_layout.addWidget(self.preference_table, 1)
         plots = QSplitter(Qt.Orientation.Horizontal)
         plots.addWidget(self.mos_plot)
         plots.addWidget(self.distribution_plot)
         plots.addWidget(self.rank_plot)
-        plots.setSizes([300, 500, 250])
-        overview = QSplitter(Qt.Orientation.Vertical)
-        overview.addWidget(self.summary_table)
-        overview.addWidget(plots)
-        overview.setSizes([160, 340])
+        plots.addWidget(self.preference_box)
+        plots.setSizes([300, 500, 250, 500])
+        self.pair_note = _wrapping_label(PAIR_NOTE)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.summary_table)
+        splitter.addWidget(plots)
+        splitter.setSizes([160, 340])
+        overview = QWidget()
+        overview_layout = QVBoxLayout(overview)
+        overview_layout.setContentsMargins(0, 0, 0, 0)
+        overview_layout.addWidget(self.pair_note)
+        overview_layout.addWidget(splitter, 1)
+        self.pairs = None
 
         self.pairwise_table = _table(["pair", "ΔMOS", "raters", "Wilcoxon W", "p", "p (Holm)",
                                       "Mann–Whitney U", "p", "p (Holm)"])
@@ -272,10 +363,9 @@ class ResultsView(QWidget):
                                       "screen", "DPR", "magnification"])
         self.agreement_button = QPushButton("Compute metric ↔ MOS agreement")
         self.agreement_button.clicked.connect(self.compute_agreement)
-        self.agreement_status = QLabel("PSNR, SSIM and LPIPS against each stimulus's HR, NIQE alone; "
-                                       "SROCC, Kendall and PLCC (VQEG logistic) with bootstrap 95 % "
-                                       "intervals over images.")
-        self.agreement_status.setWordWrap(True)
+        self.agreement_status = _wrapping_label("PSNR, SSIM and LPIPS against each stimulus's HR, NIQE "
+                                                "alone; SROCC, Kendall and PLCC (VQEG logistic) with "
+                                                "bootstrap 95 % intervals over images.")
         self.agreement_table = _table(["metric", "stimuli", "SROCC", "95% CI", "Kendall", "95% CI",
                                        "PLCC", "95% CI", "note"])
         self.agreement_plots = {m: AgreementPlot(m) for m in AGREEMENT_METRICS}
@@ -350,8 +440,45 @@ class ResultsView(QWidget):
         self.heading.setText(heading)
         self.refresh()
 
+    def _show_kind(self, paired: bool) -> None:
+        """The MOS tab's columns, plots and the tabs for a score study or a paired one."""
+        headers = PAIR_HEADERS if paired else SUMMARY_HEADERS
+        self.summary_table.setColumnCount(len(headers))
+        self.summary_table.setHorizontalHeaderLabels(headers)
+        self.tabs.setTabText(0, "Scale values" if paired else "MOS")
+        self.pair_note.setVisible(paired)
+        self.exclude_box.setVisible(not paired)  # BT.500 screening is for 1–5 scores
+        self.preference_box.setVisible(paired)
+        self.distribution_plot.setVisible(not paired)
+        self.rank_plot.setVisible(not paired)
+        for index in range(self.tabs.count()):
+            if self.tabs.tabText(index) in SCORE_ONLY_TABS:
+                self.tabs.setTabVisible(index, not paired)
+        if not paired:
+            self.pairs = None
+
+    def _show_warnings(self, found: Sequence[str]) -> None:
+        """The analysis' warnings, after any rating changed outside the app (the hash chain)."""
+        warnings = list(found)
+        if self.study is not None:
+            try:
+                warnings[:0] = [f"ratings changed outside the app: {p}" for p in self.study.verify_chain()]
+            except SrganDesktopError as exc:
+                warnings.insert(0, str(exc))
+        self.warnings_label.setText("\n".join(f"⚠ {w}" for w in warnings))
+        self.warnings_label.setVisible(bool(warnings))
+
+    def _fill_sittings(self) -> None:
+        sittings = sitting_records(self.study.sittings()) if self.study is not None else []
+        _fill(self.sittings_table, [
+            (r["rater"], r["sitting"], r["station"] or "this PC", r["started_at"], r["ended_at"],
+             r["ratings"], f"{r['screen_width']}×{r['screen_height']}" if r["screen_width"] != "" else "–",
+             r["device_pixel_ratio"], r["magnification"]) for r in sittings])
+
     def refresh(self) -> None:
-        if self.study is not None and self.study.design.kind == "pc":
+        paired = self.study is not None and self.study.design.kind == "pc"
+        self._show_kind(paired)
+        if paired:
             self._refresh_pairs()
             return
         try:
@@ -360,17 +487,9 @@ class ResultsView(QWidget):
             self.warnings_label.setText(str(exc))
             return
         a = self.analysis
-        self.summary_table.setHorizontalHeaderLabels(SUMMARY_HEADERS)
         self.mos_plot.setTitle("MOS with 95 % CI", color="k")
         self.mos_plot.setLabel("left", "MOS")
-        warnings = list(a.warnings)
-        if self.study is not None:
-            try:
-                warnings[:0] = [f"ratings changed outside the app: {p}" for p in self.study.verify_chain()]
-            except SrganDesktopError as exc:
-                warnings.insert(0, str(exc))
-        self.warnings_label.setText("\n".join(f"⚠ {w}" for w in warnings))
-        self.warnings_label.setVisible(bool(warnings))
+        self._show_warnings(a.warnings)
         model = a.subject_model
         by_model = {c.condition: c for c in model.conditions} if model else {}
         _fill(self.summary_table, [
@@ -386,11 +505,7 @@ class ResultsView(QWidget):
         _fill(self.image_table, [
             (c.image, c.condition, c.n, format_value(c.mos), format_value(c.sd),
              format_ci(c.ci_low, c.ci_high, c.note), c.raters) for c in a.per_image])
-        sittings = sitting_records(self.study.sittings()) if self.study is not None else []
-        _fill(self.sittings_table, [
-            (r["rater"], r["sitting"], r["station"] or "this PC", r["started_at"], r["ended_at"],
-             r["ratings"], f"{r['screen_width']}×{r['screen_height']}" if r["screen_width"] != "" else "–",
-             r["device_pixel_ratio"], r["magnification"]) for r in sittings])
+        self._fill_sittings()
         _fill(self.pairwise_table, [
             (f"{t.a} vs {t.b}", format_value(t.mos_diff), t.raters, format_value(t.wilcoxon_stat, 1),
              format_test_p(t.wilcoxon_p), format_test_p(t.wilcoxon_p_holm),
@@ -418,29 +533,40 @@ class ResultsView(QWidget):
         self._set_buttons()
 
     def _refresh_pairs(self) -> None:
-        """A paired-comparison study: Bradley–Terry scale values (choix) in the MOS tab."""
+        """A paired-comparison study: Bradley–Terry scale values (choix), their plot and the
+        preference matrix in the first tab; the sittings; the score-only tabs hidden."""
         from srgan_desktop.mos.paired import analyse_pairs
 
+        self.analysis = None
         try:
             result = analyse_pairs(self.rows, self.conditions)
         except SrganDesktopError as exc:
             self.warnings_label.setText(str(exc))
+            self.warnings_label.setVisible(True)
             return
-        self.analysis = None
         self.pairs = result
-        self.warnings_label.setText("\n".join(f"⚠ {w}" for w in result.warnings))
-        self.warnings_label.setVisible(bool(result.warnings))
-        self.summary_table.setHorizontalHeaderLabels(["condition", "choices", "BT scale value",
-                                                      "", "95% CI", "wins", "", "", ""])
-        _fill(self.summary_table, [(v.condition, v.comparisons, f"{v.value:+.2f}", "",
-                                    format_ci(v.ci_low, v.ci_high), v.wins, "", "", "")
-                                   for v in result.scale])
+        self._show_warnings(result.warnings)
+        scale = sorted(result.scale, key=lambda v: -v.value)
+        _fill(self.summary_table, [(v.condition, f"{v.value:+.2f}", format_ci(v.ci_low, v.ci_high),
+                                    v.wins, v.comparisons) for v in scale])
         self.mos_plot.setTitle("Bradley–Terry scale value with 95 % CI", color="k")
-        self.mos_plot.set_data([v.condition for v in result.scale], [v.value + 3 for v in result.scale],
-                               [v.ci_low + 3 for v in result.scale], [v.ci_high + 3 for v in result.scale])
-        self.mos_plot.setLabel("left", "scale value + 3")
-        for table in (self.pairwise_table, self.screening_table, self.image_table):
-            table.setRowCount(0)
+        self.mos_plot.setLabel("left", "scale value (log-odds)")
+        self.mos_plot.set_data([v.condition for v in scale], [v.value for v in scale],
+                               [v.ci_low for v in scale], [v.ci_high for v in scale], y_range=None)
+        names = [v.condition for v in scale] or list(result.conditions)
+        cells = preference_cells(names, result.wins)
+        table = self.preference_table
+        table.setColumnCount(len(names))
+        table.setHorizontalHeaderLabels(names)
+        _fill(table, [[text for text, _ in row] for row in cells])
+        table.verticalHeader().setVisible(True)
+        table.setVerticalHeaderLabels(names)
+        for r, row in enumerate(cells):
+            for c, (_, share) in enumerate(row):
+                if not math.isnan(share):  # white (never) … green (always preferred)
+                    table.item(r, c).setBackground(QColor(int(255 - 135 * share), 255 - int(40 * share),
+                                                          int(255 - 135 * share)))
+        self._fill_sittings()
         self._set_buttons()
         self.agreement_button.setEnabled(False)
 
