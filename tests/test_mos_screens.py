@@ -252,3 +252,38 @@ def test_results_window_does_not_widen_for_a_long_study_name(qtbot, tmp_path):
     assert window.width() == width and window.results.minimumSizeHint().width() <= 900
     assert "A very long study name" in window.results.heading.text()
     window.close()
+
+
+# ------------------------------------------------ defect 9: zero-width subject-model intervals
+def test_zero_width_model_intervals_say_too_few(qtbot, tmp_path):
+    import re
+    import subprocess
+
+    from mos_util import PYTHON, subprocess_env
+    from srgan_desktop.ui.mos_results import ResultsView
+
+    study = build_study(tmp_path, calibration=0)
+    scores = {"r1": {"nearest": 1, "bicubic": 3, "reference": 5},   # uses 1–5, exactly the same each time
+              "r2": {"nearest": 2, "bicubic": 3, "reference": 4}, "r3": {"nearest": 1, "bicubic": 2, "reference": 5}}
+    for rater, by_condition in scores.items():
+        session = study.start_session(rater)
+        for k, t in enumerate(study.trials(session.id)):
+            study.record_rating(session.id, t.position, by_condition[t.condition] - (rater == "r2" and k % 3 == 0), 500)
+    view = ResultsView()
+    qtbot.addWidget(view)
+    view.set_study(study)
+    same = re.compile(r"^\[(\S+), \1\]$")
+    cells = [view.summary_table.item(r, c).text() for r in range(view.summary_table.rowCount())
+             for c in range(view.summary_table.columnCount())]
+    cells += [view.screening_table.item(r, c).text() for r in range(view.screening_table.rowCount())
+              for c in range(view.screening_table.columnCount())]
+    assert not [c for c in cells if same.match(c)]
+    r1 = next(r for r in range(view.screening_table.rowCount()) if view.screening_table.item(r, 0).text() == "r1")
+    assert view.screening_table.item(r1, 8).text() == "too few"        # bias 95% CI
+    assert view.screening_table.item(r1, 10).text() == "too few"       # inconsistency 95% CI
+    folder = study.folder
+    study.close()
+    out = subprocess.run([PYTHON, "-m", "srgan_desktop", "mos", "summary", str(folder)], env=subprocess_env(),
+                         capture_output=True, text=True, timeout=300).stdout
+    line = next(l for l in out.splitlines() if l.startswith("r1 ") and "too few" in l)
+    assert line.count("too few") == 2 and not re.search(r"\[(\S+), \1\]", out)

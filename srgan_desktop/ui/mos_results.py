@@ -32,8 +32,8 @@ from srgan_desktop.errors import SrganDesktopError
 from srgan_desktop.utils import atomic_path
 from srgan_desktop.mos.agreement import AGREEMENT_METRICS, Agreement, logistic4, study_agreement
 from srgan_desktop.mos.ratings_file import sitting_records
-from srgan_desktop.mos.report import (format_ci, format_ci3, format_p, format_retest, format_test_p,
-                                      format_value)
+from srgan_desktop.mos.report import (format_ci, format_ci3, format_model_ci, format_p, format_retest,
+                                      format_test_p, format_value)
 from srgan_desktop.mos.stats import Analysis, analyse
 from srgan_desktop.mos.store import Study
 
@@ -497,7 +497,7 @@ class ResultsView(QWidget):
              format_ci(s.ci_low, s.ci_high, s.note), s.raters,
              format_value(a.mean_ranks.get(s.condition, math.nan)),
              format_value(by_model[s.condition].score) if s.condition in by_model else "–",
-             format_ci(by_model[s.condition].ci_low, by_model[s.condition].ci_high)
+             format_model_ci(by_model[s.condition].ci_low, by_model[s.condition].ci_high, s.note)
              if s.condition in by_model else (model.note if model and model.note else "–"))
             for s in a.summary])
         self.mos_plot.set_data([s.condition for s in a.summary], [s.mos for s in a.summary],
@@ -516,9 +516,10 @@ class ResultsView(QWidget):
         _fill(self.screening_table, [
             (s.rater, s.presentations, s.p, s.q, format_value(s.ratio, 3),
              format_value(s.balance, 3), "yes" if s.rejected else "no",
-             *((f"{raters[s.rater].bias:+.2f}", format_ci(raters[s.rater].bias_ci_low, raters[s.rater].bias_ci_high),
+             *((f"{raters[s.rater].bias:+.2f}",
+                format_model_ci(raters[s.rater].bias_ci_low, raters[s.rater].bias_ci_high),
                 format_value(raters[s.rater].inconsistency),
-                format_ci(raters[s.rater].inconsistency_ci_low, raters[s.rater].inconsistency_ci_high))
+                format_model_ci(raters[s.rater].inconsistency_ci_low, raters[s.rater].inconsistency_ci_high))
                if s.rater in raters else none))
             for s in a.screening],
             highlight=[s.rejected for s in a.screening])
