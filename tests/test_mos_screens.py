@@ -287,3 +287,86 @@ def test_zero_width_model_intervals_say_too_few(qtbot, tmp_path):
                          capture_output=True, text=True, timeout=300).stdout
     line = next(l for l in out.splitlines() if l.startswith("r1 ") and "too few" in l)
     assert line.count("too few") == 2 and not re.search(r"\[(\S+), \1\]", out)
+
+
+def test_summary_json_has_null_not_nan_strings(qtbot, tmp_path):
+    import json
+    import subprocess
+
+    from mos_util import PYTHON, subprocess_env
+    from srgan_desktop.ui.mos_results import ResultsView
+
+    study = build_study(tmp_path, calibration=0)
+    session = study.start_session("only")                 # one rater: every CI is withheld
+    for t in study.trials(session.id):
+        study.record_rating(session.id, t.position, 3, 500)
+    view = ResultsView()
+    qtbot.addWidget(view)
+    view.set_study(study)
+    document = json.loads(view.export_to(tmp_path / "out" / "all.json").read_text())
+    first = document["analysis"]["summary"][0]
+    assert first["ci_low"] is None and first["ci_high"] is None
+    assert '"nan"' not in json.dumps(document)
+    folder = study.folder
+    study.close()
+    out = subprocess.run([PYTHON, "-m", "srgan_desktop", "mos", "summary", str(folder), "--json"],
+                         env=subprocess_env(), capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["summary"][0]["ci_low"] is None and '"nan"' not in out.stdout
+    # a paired study's export carries its scale values and preferences, with null for a withheld CI
+    pc = pc_study(tmp_path / "pc", raters=("a",))
+    view.set_study(pc)
+    document = json.loads(view.export_to(tmp_path / "out" / "pc.json").read_text())
+    assert document["analysis"]["scale"][0]["ci_low"] is None and document["analysis"]["wins"]
+    pc.close()
+
+
+def test_bar_labels_never_overlap(qtbot):
+    from PySide6.QtGui import QFontMetrics
+
+    from srgan_desktop.ui.mos_results import MosBarPlot
+
+    names = [f"a_rather_long_condition_name_{k}" for k in range(6)]
+    plot = MosBarPlot()
+    qtbot.addWidget(plot)
+    plot.resize(360, 300)
+    plot.show()
+    qtbot.waitExposed(plot)
+    plot.set_data(names, [1, 2, 3, 4, 5, 3], [0.5] * 6, [1.5] * 6)
+    axis = plot.getAxis("bottom")
+    labels = [text for _, text in axis._tickLevels[0]]
+    metrics = QFontMetrics(axis.style.get("tickFont") or plot.font())
+    left, right = plot.getViewBox().viewRange()[0]
+    slot = plot.getViewBox().width() / (right - left)        # pixels between two bars' centres
+    assert all(metrics.horizontalAdvance(t) <= slot for t in labels)
+    assert all(t.endswith("…") for t in labels) and all(n in plot.toolTip() for n in names)
+
+
+def test_save_plots_defaults_to_the_study_folder(qtbot, tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from PySide6.QtWidgets import QFileDialog
+
+    from mos_util import rate_by_condition
+    from srgan_desktop.ui.mos_results import ResultsView
+
+    monkeypatch.chdir(tmp_path)
+    study = build_study(tmp_path, calibration=0)
+    rate_by_condition(study)
+    view = ResultsView()
+    qtbot.addWidget(view)
+    view.show()
+    view.set_study(study)
+    asked = []
+
+    def answer(parent, title, default, filters):  # the user accepts the default name
+        asked.append(default)
+        return default, filters.split(";;")[0]
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(answer))
+    qtbot.mouseClick(view.plots_button, Qt.MouseButton.LeftButton)
+    assert Path(asked[0]).parent == study.folder
+    assert sorted(p.name for p in study.folder.glob("pilot_*.png")) == [
+        "pilot_distribution.png", "pilot_mean_rank.png", "pilot_mos_ci.png"]
+    assert not list(tmp_path.glob("*.png"))                  # nothing in the working directory
+    study.close()

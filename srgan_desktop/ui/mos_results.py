@@ -637,13 +637,19 @@ class ResultsView(QWidget):
                 for name, plot in self.plots().items()]
 
     def _save_plots_dialog(self) -> None:
+        folder = self.study.folder if self.study else Path.home()
         self._ask_and_write("Save plots", "png", "PNG images (*.png);;SVG drawings (*.svg)",
-                            self.save_plots, "Saving the plots failed")
+                            self.save_plots, "Saving the plots failed", folder)
 
-    def _ask_and_write(self, title: str, suffix: str, filters: str, write, failed: str) -> None:
-        """Ask for a file name (default: the study's folder name) and write it; errors in a box."""
+    def _ask_and_write(self, title: str, suffix: str, filters: str, write, failed: str,
+                       folder: Path | None = None) -> None:
+        """Ask for a file name and write it; errors in a box.  The default is named after the
+        study, in ``folder`` (plots: the study's folder) or beside the study's folder (exports:
+        the study's own files are never written over), never in the working directory."""
         name = self.study.folder.name if self.study else "results"
-        path, _ = QFileDialog.getSaveFileName(self, title, f"{name}.{suffix}", filters)
+        if folder is None:
+            folder = self.study.folder.parent if self.study else Path.home()
+        path, _ = QFileDialog.getSaveFileName(self, title, str(folder / f"{name}.{suffix}"), filters)
         if not path:
             return
         try:
@@ -658,9 +664,10 @@ class ResultsView(QWidget):
 
             from srgan_desktop.commands._common import jsonable
 
-            document = jsonable(asdict(self.analysis)) if self.analysis is not None else None
+            shown = self.analysis if self.analysis is not None else self.pairs
+            document = jsonable(asdict(shown), null_nan=True) if shown is not None else None
             if document is not None and self.agreement is not None:
-                document["agreement"] = jsonable(asdict(self.agreement))
+                document["agreement"] = jsonable(asdict(self.agreement), null_nan=True)
             return write_json(path, self.rows, self.study.design.to_dict() if self.study else None,
                               sitting_records(self.study.sittings()) if self.study else (), document)
         return write_csv(path, self.rows)
