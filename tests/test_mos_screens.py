@@ -370,3 +370,89 @@ def test_save_plots_defaults_to_the_study_folder(qtbot, tmp_path, monkeypatch):
         "pilot_distribution.png", "pilot_mean_rank.png", "pilot_mos_ci.png"]
     assert not list(tmp_path.glob("*.png"))                  # nothing in the working directory
     study.close()
+
+
+# ---------------------------------------------- issue 20 item 2: the MOS jobs use WorkerJobs, with cancel
+class Gate:
+    """Holds the worker thread inside a step until the test has pressed Cancel."""
+
+    def __init__(self, real, hold_at: int) -> None:
+        import threading
+
+        self.real, self.hold_at, self.calls = real, hold_at, 0
+        self.reached, self.open = threading.Event(), threading.Event()
+
+    def __call__(self, *args, **kwargs):
+        self.calls += 1
+        if self.calls == self.hold_at:
+            self.reached.set()
+            self.open.wait(60)        # a safety net only: the test opens it right after Cancel
+        return self.real(*args, **kwargs)
+
+
+def test_cancel_stops_rendering_a_study(qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    import srgan_desktop.mos.stimuli as stimuli
+    from srgan_desktop.ui.jobs import WorkerJobs
+    from srgan_desktop.ui.mos_editor import StudyEditor
+
+    gate = Gate(stimuli.save_image, hold_at=2)
+    monkeypatch.setattr(stimuli, "save_image", gate)
+    root = tmp_path / "studies"
+    editor = StudyEditor(root=root)
+    qtbot.addWidget(editor)
+    assert isinstance(editor.jobs, WorkerJobs)
+    editor.name_edit.setText("to cancel")
+    editor.images_edit.setText(str(write_hr_images(tmp_path / "hr")))
+    for key, box in editor.condition_boxes.items():
+        box.setChecked(key in CONDS)
+    editor.device_edit.setText("cpu")
+    editor.show()
+    qtbot.mouseClick(editor.create_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(gate.reached.is_set)
+    assert editor.busy and not editor.create_button.isEnabled()
+    qtbot.mouseClick(editor.buttons.button(QDialogButtonBox.StandardButton.Cancel), Qt.MouseButton.LeftButton)
+    gate.open.set()
+    qtbot.waitUntil(lambda: not editor.busy)
+    assert "Cancelled" in editor.message.text() and editor.isVisible()
+    assert gate.calls == 2 < 3 * len(CONDS)                  # it stopped after the stimulus in hand
+    assert not root.exists() or not any(root.iterdir())     # nothing created, no scratch folder left
+    assert editor.create_button.isEnabled() and editor.jobs.tasks is None   # its thread is gone
+    editor.close()
+
+
+def test_cancel_stops_the_metric_agreement(qtbot, tmp_path, monkeypatch):
+    import srgan_desktop.core.measures as measures
+    from mos_util import rate_by_condition
+    from srgan_desktop.ui.mos_results import ResultsView
+
+    study = build_study(tmp_path, calibration=0)
+    rate_by_condition(study)
+    import srgan_desktop.core.lpips_metric as lpips_metric
+
+    monkeypatch.setattr(lpips_metric, "lpips_missing", lambda *a, **k: "no LPIPS weights here")  # fast
+    gate = Gate(measures.measure, hold_at=1)
+    monkeypatch.setattr(measures, "measure", gate)
+    view = ResultsView()
+    qtbot.addWidget(view)
+    view.show()
+    view.set_study(study)
+    view.tabs.setCurrentIndex(next(i for i in range(view.tabs.count()) if view.tabs.tabText(i) == "Metrics"))
+    qtbot.mouseClick(view.agreement_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: gate.reached.is_set() or not view.jobs.busy, timeout=60_000)
+    assert gate.reached.is_set(), view.agreement_status.text()
+    assert view.jobs.busy and view.agreement_cancel.isVisible() and not view.agreement_button.isEnabled()
+    qtbot.mouseClick(view.agreement_cancel, Qt.MouseButton.LeftButton)
+    gate.open.set()
+    qtbot.waitUntil(lambda: not view.jobs.busy)
+    assert gate.calls == 1 < len(study.stimuli)              # one stimulus measured, then it stopped
+    assert view.agreement is None and view.agreement_table.rowCount() == 0
+    assert "Cancelled" in view.agreement_status.text()
+    assert view.agreement_button.isEnabled() and not view.agreement_cancel.isVisible()
+    assert view.jobs.tasks is None
+    # and it still runs to the end when not cancelled
+    monkeypatch.setattr(measures, "measure", gate.real)
+    view.compute_agreement(wait=True, metrics=("psnr",), resamples=20)
+    assert view.agreement is not None and view.agreement_table.rowCount() == 1
+    study.close()

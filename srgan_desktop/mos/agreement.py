@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -145,12 +145,16 @@ def correlations(x: Sequence[float], y: Sequence[float], groups: Sequence[str],
 
 
 def agreement(cells: Sequence[StimulusMetrics], metrics: Sequence[str] = AGREEMENT_METRICS,
-              resamples: int = 400, seed: int = 0) -> Agreement:
-    """Per metric: SROCC, Kendall and PLCC (logistic) against the stimuli's MOS."""
+              resamples: int = 400, seed: int = 0, check: Callable[[], None] | None = None) -> Agreement:
+    """Per metric: SROCC, Kendall and PLCC (logistic) against the stimuli's MOS.
+
+    ``check`` is called before each metric (a cancel: it raises to stop)."""
     from srgan_desktop.core.measures import MEASURES
 
     result = Agreement(list(cells), [])
     for name in metrics:
+        if check is not None:
+            check()
         usable = [c for c in cells if isinstance(c.values.get(name), (int, float))
                   and math.isfinite(c.values[name]) and not math.isnan(c.mos)
                   and not (MEASURES[name].needs_reference and c.condition == "reference")]
@@ -202,8 +206,12 @@ def _reference_for(study, image: str, hr_dir: Path | None):
 
 def study_agreement(study, analysis, metrics: Sequence[str] = AGREEMENT_METRICS,
                     hr_dir: Path | None = None, lpips_net: str = "alex",
-                    lpips_backbone: str | Path | None = None, resamples: int = 400) -> Agreement:
+                    lpips_backbone: str | Path | None = None, resamples: int = 400,
+                    check: Callable[[], None] | None = None) -> Agreement:
     """Per-stimulus metrics of ``study`` and their agreement with ``analysis.per_image``.
+
+    ``check`` (a cancel that raises) is called before each stimulus is measured and before each
+    metric's bootstrap, so a cancel stops the work within one stimulus or one metric.
 
     LPIPS runs only when its backbone weights are there; otherwise its column holds the reason
     (what is missing and where to put it) and the other metrics still run."""
@@ -219,8 +227,9 @@ def study_agreement(study, analysis, metrics: Sequence[str] = AGREEMENT_METRICS,
             except SrganDesktopError as exc:
                 unavailable = str(exc)
     cells = stimulus_metrics(study, analysis.per_image, metrics, lpips=lpips,
-                             lpips_unavailable=unavailable or "no LPIPS weights", hr_dir=hr_dir)
-    result = agreement(cells, metrics, resamples=resamples)
+                             lpips_unavailable=unavailable or "no LPIPS weights", hr_dir=hr_dir,
+                             check=check)
+    result = agreement(cells, metrics, resamples=resamples, check=check)
     if "lpips" in metrics and lpips is None:
         result.notes.append(f"LPIPS: {unavailable}")
     return result
@@ -228,8 +237,10 @@ def study_agreement(study, analysis, metrics: Sequence[str] = AGREEMENT_METRICS,
 
 def stimulus_metrics(study, cells: Sequence[ImageStats], metrics: Sequence[str] = AGREEMENT_METRICS,
                      lpips=None, lpips_unavailable: str = "no LPIPS weights",
-                     hr_dir: Path | None = None, cache: bool = True) -> list[StimulusMetrics]:
-    """Each rated stimulus's metrics (cached in the study folder by file hashes)."""
+                     hr_dir: Path | None = None, cache: bool = True,
+                     check: Callable[[], None] | None = None) -> list[StimulusMetrics]:
+    """Each rated stimulus's metrics (cached in the study folder by file hashes); ``check`` is
+    called before each stimulus (a cancel: it raises)."""
     from srgan_desktop.core.images import load_image
     from srgan_desktop.core.measures import NO_REFERENCE, measure
     from srgan_desktop.utils import atomic_write
@@ -245,6 +256,8 @@ def stimulus_metrics(study, cells: Sequence[ImageStats], metrics: Sequence[str] 
     references: dict[str, tuple[np.ndarray | None, str]] = {}
     out = []
     for cell in cells:
+        if check is not None:
+            check()
         stim = study.stimulus_for(cell.image, cell.condition)
         if cell.image not in references:
             references[cell.image] = _reference_for(study, cell.image, hr_dir)

@@ -6,20 +6,21 @@ agreement with scatter plots; exports, and every plot saved as PNG or SVG.
 The distribution plot follows Fig. 5 of the SRGAN paper: one row per condition, the share of
 each score 1…5 colour-coded, the mean as a red marker.  Warnings of the statistics ("too few
 ratings", BT.500 cannot flag anyone, ratings changed outside the app) are shown above the tabs.
-The metric agreement is computed on demand in a background thread (it reads every stimulus).
+The metric agreement (it reads every stimulus, then bootstraps) is computed on demand as a job
+of the app's one job pattern (:class:`~srgan_desktop.ui.jobs.WorkerJobs`): Cancel stops it
+within one stimulus or one metric, and closing the view cancels and joins it.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.exporters import ImageExporter
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QEventLoop, Qt, Signal
 from PySide6.QtGui import QColor, QFontMetrics, QPainter
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import (QCheckBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel,
@@ -36,6 +37,7 @@ from srgan_desktop.mos.report import (format_ci, format_ci3, format_model_ci, fo
                                       format_test_p, format_value)
 from srgan_desktop.mos.stats import Analysis, analyse
 from srgan_desktop.mos.store import Study
+from srgan_desktop.ui.jobs import WorkerJobs
 
 __all__ = ["ResultsView", "DistributionPlot", "MeanRankPlot", "MosBarPlot", "AgreementPlot",
            "save_plot"]
@@ -286,6 +288,9 @@ def preference_cells(conditions: Sequence[str], wins: dict[str, dict[str, int]]
 class ResultsView(QWidget):
     """Shows the analysis of a study (or of imported rows) and exports its ratings."""
 
+    #: the agreement job ended (done, failed or cancelled)
+    agreementFinished = Signal()
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.study: Study | None = None
@@ -293,11 +298,7 @@ class ResultsView(QWidget):
         self.conditions: list[str] = []
         self.analysis: Analysis | None = None
         self.agreement: Agreement | None = None
-        self._pool = ThreadPoolExecutor(max_workers=1)
-        self._pending: Future | None = None
-        self._poll = QTimer(self)
-        self._poll.setInterval(50)
-        self._poll.timeout.connect(self._check_agreement)
+        self.jobs = WorkerJobs(parent=self)
 
         self.heading = _wrapping_label("No study open")
         self.warnings_label = _wrapping_label("")
@@ -362,7 +363,11 @@ class ResultsView(QWidget):
         self.sittings_table = _table(["rater", "sitting", "station", "start", "end", "ratings",
                                       "screen", "DPR", "magnification"])
         self.agreement_button = QPushButton("Compute metric ↔ MOS agreement")
-        self.agreement_button.clicked.connect(self.compute_agreement)
+        self.agreement_button.clicked.connect(lambda: self.compute_agreement())
+        self.agreement_cancel = QPushButton("Cancel")
+        self.agreement_cancel.setToolTip("stop computing the metrics")
+        self.agreement_cancel.clicked.connect(self.cancel_agreement)
+        self.agreement_cancel.setVisible(False)
         self.agreement_status = _wrapping_label("PSNR, SSIM and LPIPS against each stimulus's HR, NIQE "
                                                 "alone; SROCC, Kendall and PLCC (VQEG logistic) with "
                                                 "bootstrap 95 % intervals over images.")
@@ -382,6 +387,7 @@ class ResultsView(QWidget):
         top = QHBoxLayout()
         top.addWidget(self.agreement_status, 1)
         top.addWidget(self.agreement_button)
+        top.addWidget(self.agreement_cancel)
         agreement_layout.addLayout(top)
         agreement_layout.addWidget(self.agreement_table)
         agreement_layout.addWidget(scroll, 1)
@@ -412,9 +418,12 @@ class ResultsView(QWidget):
         for button in (self.csv_button, self.json_button, self.plots_button):
             button.setEnabled(has)
         self.refresh_button.setEnabled(self.study is not None)
-        self.agreement_button.setEnabled(self.study is not None and has and self._pending is None)
+        self.agreement_button.setEnabled(self.study is not None and has and not self.jobs.busy)
+        self.agreement_cancel.setVisible(self.jobs.busy)
 
     def set_study(self, study: Study | None) -> None:
+        if self.jobs.busy:
+            self.stop_jobs()  # its result would belong to the study shown before
         self.study = study
         self.agreement = None
         self._show_agreement()
@@ -574,33 +583,57 @@ class ResultsView(QWidget):
     # ------------------------------------------------------------ metric agreement
     def compute_agreement(self, wait: bool = False, metrics: Sequence[str] = AGREEMENT_METRICS,
                           resamples: int = 400) -> None:
-        """Compute the metric ↔ MOS agreement off the GUI thread (``wait``: block, for tests)."""
-        if self.study is None or self.analysis is None or self._pending is not None:
+        """Compute the metric ↔ MOS agreement as a job (``wait``: until it ends, for tests and
+        scripts; the GUI thread keeps handling events meanwhile)."""
+        if self.study is None or self.analysis is None or self.jobs.busy:
             return
-        study, analysis = self.study, self.analysis
+        study, analysis, metrics = self.study, self.analysis, list(metrics)
         self.agreement_status.setText("Computing the metrics of every rated stimulus…")
-        self._pending = self._pool.submit(study_agreement, study, analysis, list(metrics),
-                                          None, "alex", None, resamples)
+        loop = QEventLoop() if wait else None
+        if loop is not None:
+            self.agreementFinished.connect(loop.quit)
+        self.jobs.start(lambda token, _report: study_agreement(study, analysis, metrics, None, "alex", None,
+                                                               resamples, check=token.raise_if_cancelled),
+                        self._agreement_done, self._agreement_failed, cancelled=self._agreement_cancelled)
         self._set_buttons()
-        if wait:
-            self._pending.result()
-            self._check_agreement()
-        else:
-            self._poll.start()
+        if loop is not None:
+            loop.exec()
+            self.agreementFinished.disconnect(loop.quit)
 
-    def _check_agreement(self) -> None:
-        if self._pending is None or not self._pending.done():
-            return
-        self._poll.stop()
-        future, self._pending = self._pending, None
-        try:
-            self.agreement = future.result()
-            self.agreement_status.setText("Metric ↔ MOS agreement over the rated stimuli"
-                                          + "".join(f" — {n}" for n in self.agreement.notes))
-        except (SrganDesktopError, OSError) as exc:
-            self.agreement = None
-            self.agreement_status.setText(f"The metrics could not be computed: {exc}")
+    def cancel_agreement(self) -> None:
+        """Stop the agreement job (within one stimulus or one metric); nothing is shown from it."""
+        if self.jobs.busy:
+            self.jobs.cancel()
+            self.agreement_status.setText("Cancelling…")
+
+    def _agreement_done(self, result: Agreement) -> None:
+        self.agreement = result
+        self.agreement_status.setText("Metric ↔ MOS agreement over the rated stimuli"
+                                      + "".join(f" — {n}" for n in result.notes))
+        self._agreement_ended()
+
+    def _agreement_failed(self, message: str) -> None:
+        self.agreement = None
+        self.agreement_status.setText(f"The metrics could not be computed: {message}")
+        self._agreement_ended()
+
+    def _agreement_cancelled(self) -> None:
+        self.agreement = None
+        self.agreement_status.setText("Cancelled: the metric ↔ MOS agreement was not computed.")
+        self._agreement_ended()
+
+    def _agreement_ended(self) -> None:
         self._show_agreement()
+        self._set_buttons()
+        self.agreementFinished.emit()
+
+    def closeEvent(self, event) -> None:  # noqa: ANN001, N802 (Qt API)
+        self.stop_jobs()
+        super().closeEvent(event)
+
+    def stop_jobs(self) -> None:
+        """Cancel the agreement job and join its thread (the window closes)."""
+        self.jobs.stop()
         self._set_buttons()
 
     def _show_agreement(self) -> None:

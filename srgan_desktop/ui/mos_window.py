@@ -164,6 +164,7 @@ class MosWindow(QMainWindow):
 
     def open_study(self, path: Path | None) -> Study | None:
         """Open (and verify) ``path`` and show its results; problems go to the status line."""
+        self.results.stop_jobs()  # an agreement job reads the study about to be closed
         if self.study is not None:
             self.study.close()
             self.study = None
@@ -225,6 +226,7 @@ class MosWindow(QMainWindow):
             self.showNormal()
 
     def closeEvent(self, event) -> None:  # noqa: ANN001, N802 (Qt API)
+        self.results.stop_jobs()  # the agreement job reads the study: stop it before closing it
         if self.study is not None:
             self.study.close()
             self.study = None
