@@ -573,6 +573,7 @@ class ResultsView(QWidget):
         table.setVerticalHeaderLabels(names)
         for r, row in enumerate(cells):
             for c, (_, share) in enumerate(row):
+                table.item(r, c).setTextAlignment(Qt.AlignmentFlag.AlignCenter)
                 if not math.isnan(share):  # white (never) … green (always preferred)
                     table.item(r, c).setBackground(QColor(int(255 - 135 * share), 255 - int(40 * share),
                                                           int(255 - 135 * share)))
