@@ -10,7 +10,9 @@ the SRGAN paper's BSD100 MOS values, plus one erratic rater for BT.500 to flag) 
 * ``mos_calibration.png``  the rating panel showing a calibration anchor;
 * ``mos_rating_panel.png`` the rating panel during a trial;
 * ``mos_results.png``      the results view (MOS table, distribution and mean-rank plots);
-* ``mos_raters.png``       BT.500 screening and test–retest.
+* ``mos_raters.png``       BT.500 screening and test–retest;
+* ``mos_paired_results.png`` the results of a paired-comparison study of the same conditions
+  (simulated Bradley–Terry choices): scale values with intervals and the preference matrix.
 """
 
 from __future__ import annotations
@@ -57,6 +59,18 @@ def simulate(study, raters: int = 12, seed: int = 3) -> None:
             else:
                 score = int(np.clip(round(SIMULATED.get(trial.condition, 3.0) + rng.normal(0, 0.6)), 1, 5))
             study.record_rating(session.id, trial.position, score, int(rng.integers(1500, 6000)))
+
+
+def simulate_pairs(study, raters: int = 12, seed: int = 5) -> None:
+    """Choices from a Bradley–Terry model whose strengths follow the simulated MOS."""
+    rng = np.random.default_rng(seed)
+    strength = {c: 1.6 * (m - 3.0) for c, m in SIMULATED.items()}
+    for r in range(raters):
+        session = study.start_session(f"P{r + 1:02d}")
+        for trial in study.trials(session.id):
+            a, b = strength.get(trial.condition, 0.0), strength.get(trial.condition_b, 0.0)
+            left = rng.random() < 1.0 / (1.0 + np.exp(b - a))
+            study.record_rating(session.id, trial.position, 1 if left else 2, int(rng.integers(1500, 6000)))
 
 
 def grab(widget, path: Path, width: int, height: int) -> None:
@@ -121,6 +135,15 @@ def main(argv: list[str] | None = None) -> int:
     grab(results, args.out / "mos_results.png", 1000, 640)
     results.tabs.setCurrentIndex(2)
     grab(results, args.out / "mos_raters.png", 1000, 520)
+
+    paired = make_design("Paired comparison (simulated choices)", list(sources), conditions,
+                         replicates=1, kind="pc", seed=2017)
+    pc_study = create_study(paired, sources, scratch / "data" / "mos" / "paired", device="cpu")
+    simulate_pairs(pc_study)
+    results.set_study(pc_study)
+    results.tabs.setCurrentIndex(0)
+    grab(results, args.out / "mos_paired_results.png", 1000, 600)
+    pc_study.close()
     study.close()
     for widget in (results, panel, editor):
         widget.close()

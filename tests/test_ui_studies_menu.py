@@ -12,7 +12,8 @@ from srgan_desktop.ui.settings import AppSettings
 pytestmark = pytest.mark.gui
 
 
-def test_studies_menu_opens_the_mos_window(qtbot, tmp_path):
+def test_studies_menu_opens_the_mos_window(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("SRGAN_DESKTOP_DATA", str(tmp_path / "data"))
     settings = AppSettings(tmp_path / "settings.ini")
     settings.auto_run = False
     (tmp_path / "bundled").mkdir()
@@ -24,4 +25,11 @@ def test_studies_menu_opens_the_mos_window(qtbot, tmp_path):
     entries[0].trigger()
     mos = window._mos_window
     assert isinstance(mos, MosWindow) and mos.isVisible()
+    # opened again (minimized, then closed): the one window comes back, never a second one
+    mos.showMinimized()
+    entries[0].trigger()
+    assert window.findChildren(MosWindow) == [mos] and mos.isVisible() and not mos.isMinimized()
+    mos.close()
+    entries[0].trigger()
+    assert window.findChildren(MosWindow) == [mos] and mos.isVisible()
     mos.close()

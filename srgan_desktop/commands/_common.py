@@ -153,14 +153,18 @@ def guarded(action: Callable[[], int]) -> int:
         raise
 
 
-def jsonable(value: Any) -> Any:
-    """Make a value strict JSON: paths → str, non-finite floats → "inf"/"-inf"/"nan"."""
+def jsonable(value: Any, null_nan: bool = False) -> Any:
+    """Make a value strict JSON: paths → str, non-finite floats → "inf"/"-inf"/"nan", or with
+    ``null_nan`` → null (the MOS documents: a withheld interval is a missing number, never the
+    string "nan" that a reader would have to special-case)."""
     if isinstance(value, float) and not math.isfinite(value):
+        if null_nan:
+            return None
         return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
     if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v, null_nan) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
+        return [jsonable(v, null_nan) for v in value]
     if isinstance(value, Path):
         return str(value)
     return value

@@ -234,7 +234,7 @@ def _print_analysis(args: argparse.Namespace, name: str, analysis, agreement=Non
         document = asdict(analysis)
         if agreement is not None:
             document["agreement"] = asdict(agreement)
-        print(json.dumps(jsonable(document), indent=1, allow_nan=False))
+        print(json.dumps(jsonable(document, null_nan=True), indent=1, allow_nan=False))
     else:
         from srgan_desktop.mos.report import format_agreement, format_analysis
 
@@ -278,7 +278,7 @@ def _pair_summary(args: argparse.Namespace, study) -> int:
     result = analyse_pairs(study.rows(), study.design.condition_keys)
     result.warnings[:0] = [f"ratings changed outside the app: {p}" for p in study.verify_chain()]
     if args.json:
-        print(json.dumps(jsonable(asdict(result)), indent=1, allow_nan=False))
+        print(json.dumps(jsonable(asdict(result), null_nan=True), indent=1, allow_nan=False))
     else:
         print(format_pairs(study.name, result))
     return 0
@@ -314,9 +314,9 @@ def _export(args: argparse.Namespace) -> int:
         else:
             analysis = analyse(rows, study.design.condition_keys)
             agreement = _agreement(args, study, analysis)
-        document = jsonable(asdict(analysis))
+        document = jsonable(asdict(analysis), null_nan=True)
         if agreement is not None:
-            document["agreement"] = jsonable(asdict(agreement))
+            document["agreement"] = jsonable(asdict(agreement), null_nan=True)
         if args.csv is not None:
             print(f"wrote {len(rows)} rating(s) to {write_csv(args.csv, rows)}")
         if args.json is not None:

@@ -30,7 +30,7 @@ from __future__ import annotations
 import json
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -199,10 +199,14 @@ def usable_stimuli(cells: Sequence[StimulusMetrics], name: str) -> list[Stimulus
 
 
 def agreement(cells: Sequence[StimulusMetrics], metrics: Sequence[str] = AGREEMENT_METRICS,
-              resamples: int = 400, seed: int = 0) -> Agreement:
-    """Per metric: SROCC, Kendall and PLCC (logistic) against the stimuli's MOS."""
+              resamples: int = 400, seed: int = 0, check: Callable[[], None] | None = None) -> Agreement:
+    """Per metric: SROCC, Kendall and PLCC (logistic) against the stimuli's MOS.
+
+    ``check`` is called before each metric (a cancel: it raises to stop)."""
     result = Agreement(list(cells), [])
     for name in metrics:
+        if check is not None:
+            check()
         usable = usable_stimuli(cells, name)
         images = len({c.image for c in usable})
         empty = MetricAgreement(name, len(usable), images, *(math.nan, (math.nan, math.nan)) * 3,
@@ -254,8 +258,12 @@ def _reference_for(study, image: str, hr_dir: Path | None):
 
 def study_agreement(study, analysis, metrics: Sequence[str] = AGREEMENT_METRICS,
                     hr_dir: Path | None = None, lpips_net: str = "alex",
-                    lpips_backbone: str | Path | None = None, resamples: int = 400) -> Agreement:
+                    lpips_backbone: str | Path | None = None, resamples: int = 400,
+                    check: Callable[[], None] | None = None) -> Agreement:
     """Per-stimulus metrics of ``study`` and their agreement with ``analysis.per_image``.
+
+    ``check`` (a cancel that raises) is called before each stimulus is measured and before each
+    metric's bootstrap, so a cancel stops the work within one stimulus or one metric.
 
     LPIPS runs only when its backbone weights are there; otherwise its column holds the reason
     (what is missing and where to put it) and the other metrics still run."""
@@ -271,8 +279,9 @@ def study_agreement(study, analysis, metrics: Sequence[str] = AGREEMENT_METRICS,
             except SrganDesktopError as exc:
                 unavailable = str(exc)
     cells = stimulus_metrics(study, analysis.per_image, metrics, lpips=lpips,
-                             lpips_unavailable=unavailable or "no LPIPS weights", hr_dir=hr_dir)
-    result = agreement(cells, metrics, resamples=resamples)
+                             lpips_unavailable=unavailable or "no LPIPS weights", hr_dir=hr_dir,
+                             check=check)
+    result = agreement(cells, metrics, resamples=resamples, check=check)
     if "lpips" in metrics and lpips is None:
         result.notes.append(f"LPIPS: {unavailable}")
     return result
@@ -280,8 +289,10 @@ def study_agreement(study, analysis, metrics: Sequence[str] = AGREEMENT_METRICS,
 
 def stimulus_metrics(study, cells: Sequence[ImageStats], metrics: Sequence[str] = AGREEMENT_METRICS,
                      lpips=None, lpips_unavailable: str = "no LPIPS weights",
-                     hr_dir: Path | None = None, cache: bool = True) -> list[StimulusMetrics]:
-    """Each rated stimulus's metrics (cached in the study folder by file hashes)."""
+                     hr_dir: Path | None = None, cache: bool = True,
+                     check: Callable[[], None] | None = None) -> list[StimulusMetrics]:
+    """Each rated stimulus's metrics (cached in the study folder by file hashes); ``check`` is
+    called before each stimulus (a cancel: it raises)."""
     from srgan_desktop.core.images import load_image
     from srgan_desktop.core.measures import NO_REFERENCE, measure
     from srgan_desktop.utils import atomic_write
@@ -297,6 +308,8 @@ def stimulus_metrics(study, cells: Sequence[ImageStats], metrics: Sequence[str] 
     references: dict[str, tuple[np.ndarray | None, str]] = {}
     out = []
     for cell in cells:
+        if check is not None:
+            check()
         stim = study.stimulus_for(cell.image, cell.condition)
         if cell.image not in references:
             references[cell.image] = _reference_for(study, cell.image, hr_dir)

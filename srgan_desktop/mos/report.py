@@ -6,7 +6,7 @@ import math
 
 from srgan_desktop.mos.stats import TOO_WIDE, Analysis, RetestResult
 
-__all__ = ["format_value", "format_p", "format_ci", "format_ci3", "format_test_p", "format_analysis",
+__all__ = ["format_value", "format_p", "format_ci", "format_model_ci", "format_ci3", "format_test_p", "format_analysis",
            "format_agreement", "format_pairs",
            "format_retest", "TOO_FEW_SHORT", "TOO_WIDE_SHORT"]
 
@@ -32,6 +32,16 @@ def format_ci(low: float, high: float, note: str = "") -> str:
     if note or math.isnan(low) or math.isnan(high):
         return TOO_FEW_SHORT
     return f"[{format_value(low)}, {format_value(high)}]"
+
+
+def format_model_ci(low: float, high: float, note: str = "") -> str:
+    """A subject-model interval: "too few" where the plain CI would say it (``note``) and where
+    the interval has no width at the shown two decimals.  With few ratings the fit can explain a
+    rater's or a stimulus's scores exactly (inconsistency → 0), which gives [2.34, 2.34]: not a
+    measured certainty, only too few ratings."""
+    if not (note or math.isnan(low) or math.isnan(high)) and format_value(low) == format_value(high):
+        note = TOO_FEW_SHORT
+    return format_ci(low, high, note)
 
 
 def format_test_p(p: float) -> str:
@@ -68,14 +78,15 @@ def format_analysis(name: str, analysis: Analysis, per_image: bool = False) -> s
             lines.append(f"  {model.note}")
         else:
             lines.append(f"{'condition':<16}{'score':>7}{'95% CI':>16}")
+            notes = {s.condition: s.note for s in analysis.summary}
             for c in model.conditions:
                 lines.append(f"{c.condition:<16}{format_value(c.score):>7}"
-                             f"{format_ci(c.ci_low, c.ci_high):>16}")
+                             f"{format_model_ci(c.ci_low, c.ci_high, notes.get(c.condition, '')):>16}")
             lines += [f"{'rater':<16}{'bias':>7}{'95% CI':>17}{'inconsistency':>15}{'95% CI':>16}"]
             for r in model.raters:
-                lines.append(f"{r.rater:<16}{r.bias:>+7.2f}{format_ci(r.bias_ci_low, r.bias_ci_high):>17}"
+                lines.append(f"{r.rater:<16}{r.bias:>+7.2f}{format_model_ci(r.bias_ci_low, r.bias_ci_high):>17}"
                              f"{format_value(r.inconsistency):>15}"
-                             f"{format_ci(r.inconsistency_ci_low, r.inconsistency_ci_high):>16}")
+                             f"{format_model_ci(r.inconsistency_ci_low, r.inconsistency_ci_high):>16}")
     lines += ["", "BT.500 observer screening:",
               f"{'rater':<16}{'P':>4}{'Q':>4}{'(P+Q)/n':>9}{'|P-Q|/(P+Q)':>13}  flagged"]
     for s in analysis.screening:

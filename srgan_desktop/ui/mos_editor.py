@@ -1,14 +1,16 @@
 """The study editor: name, source images, conditions (built-in methods, model files, folders of
 results made elsewhere), ACR or paired comparison, calibration, replicates, viewing time,
 viewing conditions (magnification, grey interval), rater instructions, breaks and seed;
-"Create" renders the stimuli with the core engine in a worker thread."""
+"Create" renders the stimuli with the core engine as a job of the app's one job pattern
+(:class:`~srgan_desktop.ui.jobs.WorkerJobs`: progress on the bar, Cancel stops it between two
+stimuli and nothing is created; closing the dialog cancels too)."""
 
 from __future__ import annotations
 
 import secrets
 from pathlib import Path
 
-from PySide6.QtCore import QThread, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog,
                                QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
                                QListWidget, QPlainTextEdit, QProgressBar, QPushButton, QSpinBox,
@@ -17,9 +19,11 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
 from srgan_desktop.mos.design import (BUILTIN_CONDITIONS, Condition, DesignError, STUDY_SCALES, StudyDesign,
                                       make_design, parse_condition)
 from srgan_desktop.mos.stimuli import StimulusError, find_sources
-from srgan_desktop.mos.store import StoreError, create_study, slugify, studies_root
+from srgan_desktop.core.engine import CancelToken
+from srgan_desktop.mos.store import create_study, slugify, studies_root
+from srgan_desktop.ui.jobs import Report, WorkerJobs
 
-__all__ = ["StudyEditor", "CreateWorker", "model_availability"]
+__all__ = ["StudyEditor", "model_availability", "render_study"]
 
 
 def model_availability() -> dict[str, str]:
@@ -42,36 +46,19 @@ def model_availability() -> dict[str, str]:
     return missing
 
 
-class CreateWorker(QThread):
-    """Runs :func:`create_study` off the GUI thread."""
-
-    progressed = Signal(int, int)
-    succeeded = Signal(str)
-    failed = Signal(str)
-
-    def __init__(self, design: StudyDesign, sources: dict[str, Path], folder: Path,
-                 device: str = "auto") -> None:
-        super().__init__()
-        self.design, self.sources, self.folder, self.device = design, sources, folder, device
-        self._stop = False
-
-    def cancel(self) -> None:
-        self._stop = True
-
-    def run(self) -> None:
-        try:
-            study = create_study(self.design, self.sources, self.folder, device=self.device,
-                                 progress=lambda d, t, _what: self.progressed.emit(d, t),
-                                 should_stop=lambda: self._stop)
-            path = str(study.path)
-            study.close()
-        except (DesignError, StimulusError, StoreError) as exc:
-            self.failed.emit(str(exc))
-            return
-        except Exception as exc:  # noqa: BLE001 - the engine may fail in many ways; report it
-            self.failed.emit(f"{type(exc).__name__}: {exc}")
-            return
-        self.succeeded.emit(path)
+def render_study(design: StudyDesign, sources: dict[str, Path], folder: Path, device: str,
+                 token: CancelToken, report: Report) -> Path:
+    """The editor's job: :func:`create_study` (in the worker thread); a cancel raises Cancelled."""
+    try:
+        study = create_study(design, sources, folder, device=device,
+                             progress=lambda done, total, _what: report(done, total),
+                             should_stop=lambda: token.cancelled)
+    except StimulusError:
+        token.raise_if_cancelled()  # "stimulus generation was cancelled" is the cancel itself
+        raise
+    path = Path(study.path)
+    study.close()
+    return path
 
 
 class StudyEditor(QDialog):
@@ -83,7 +70,7 @@ class StudyEditor(QDialog):
         super().__init__(parent)
         self.setWindowTitle("New MOS study")
         self.root = root or studies_root()
-        self.worker: CreateWorker | None = None
+        self.jobs = WorkerJobs(parent=self)
         self.sources: dict[str, Path] = {}
 
         self.name_edit = QLineEdit()
@@ -284,8 +271,13 @@ class StudyEditor(QDialog):
                            show_reference=self.reference_box.isChecked())
 
     # ------------------------------------------------------------------ create
+    @property
+    def busy(self) -> bool:
+        """True while the stimuli are being rendered."""
+        return self.jobs.busy
+
     def create(self) -> None:
-        if self.worker is not None:
+        if self.busy:
             return
         try:
             design = self.design()
@@ -296,37 +288,47 @@ class StudyEditor(QDialog):
         self.progress.setVisible(True)
         self.progress.setRange(0, 0)
         self.create_button.setEnabled(False)
-        self.worker = CreateWorker(design, dict(self.sources), self.folder(),
-                                   self.device_edit.text().strip() or "auto")
-        self.worker.progressed.connect(self._on_progress)
-        self.worker.succeeded.connect(self._on_created)
-        self.worker.failed.connect(self._on_failed)
-        self.worker.start()
+        sources, folder, device = dict(self.sources), self.folder(), self.device_edit.text().strip() or "auto"
+        self.jobs.start(lambda token, report: render_study(design, sources, folder, device, token, report),
+                        self._on_created, self._on_failed, progress=self._on_progress,
+                        cancelled=self._on_cancelled)
 
     def _on_progress(self, done: int, total: int) -> None:
         self.progress.setRange(0, total)
         self.progress.setValue(done)
 
-    def _finish_worker(self) -> None:
-        if self.worker is not None:
-            self.worker.wait()
-            self.worker = None
+    def _finish_job(self) -> None:
         self.progress.setVisible(False)
         self.create_button.setEnabled(True)
 
-    def _on_created(self, path: str) -> None:
-        self._finish_worker()
+    def _on_created(self, path: Path) -> None:
+        self._finish_job()
         self.message.setText(f"Created {path}")
         self.created.emit(Path(path))
         self.accept()
 
     def _on_failed(self, message: str) -> None:
-        self._finish_worker()
+        self._finish_job()
         self.message.setText(f"Could not create the study: {message}")
 
+    def _on_cancelled(self) -> None:
+        self._finish_job()
+        self.message.setText("Cancelled: no study was created.")
+
     def _cancel(self) -> None:
-        if self.worker is not None:
-            self.worker.cancel()
+        if self.busy:
+            self.jobs.cancel()
             self.message.setText("Cancelling…")
             return
         self.reject()
+
+    def reject(self) -> None:
+        """Esc or the window's close button: cancel the rendering first, close when idle."""
+        if self.busy:
+            self._cancel()
+            return
+        super().reject()
+
+    def done(self, result: int) -> None:
+        self.jobs.stop()  # no thread outlives the dialog
+        super().done(result)

@@ -11,7 +11,7 @@ unrated trial.
 
 Viewing conditions (ITU-T P.910), set in the study design and the same for every rater:
 
-* :class:`StimulusView` shows a stimulus at a fixed integer magnification in *device* pixels:
+* :class:`StimulusView` (``ui/mos_stimulus.py``) shows a stimulus at a fixed integer magnification in *device* pixels:
   at 1 one image pixel covers one screen pixel whatever the device pixel ratio (a 1.25 DPR
   screen would otherwise scale a 288-px image to 360 px), at k every pixel is a k×k block.
   No fitting, zooming or panning: fitting to the window made the magnification depend on the
@@ -19,10 +19,14 @@ Viewing conditions (ITU-T P.910), set in the study design and the same for every
 * the stimulus is centred on neutral mid-grey (128, 128, 128); ``grey_ms`` > 0 shows only
   that grey between two stimuli, with the scores locked;
 * the panel refuses to start, saying why, when the screen cannot show the largest stimulus at
-  that magnification, and it locks the scores while the window is too small to show all of it;
+  that magnification, and it locks the scores while the window is too small to show all of it:
+  the buttons are disabled and :data:`TOO_SMALL` is shown, both undone as soon as the window
+  is large enough again (each view reports its resizes);
 * every start or resume is a *sitting* recorded in the study with its display (screen size
   in device pixels, device pixel ratio, magnification, screen name) and its end;
-* the rater instructions come from the study (editable), and a break page appears every
+* the rater instructions come from the study (editable); left empty, they are written by
+  :func:`rater_instructions` from what this panel does for the design (no zoom or pan, the
+  answers and keys of its buttons, paired or 1–5), and a break page appears every
   ``break_every`` trials.
 
 In a paired-comparison study (``kind`` "pc") two stimuli of the same image are shown side by
@@ -32,114 +36,72 @@ rater picks the better one: "Left is better" / "Right is better", or the keys �
 
 from __future__ import annotations
 
-import math
-
-import numpy as np
-from PySide6.QtCore import QElapsedTimer, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QImage, QKeySequence, QPainter, QShortcut
+from PySide6.QtCore import QElapsedTimer, Qt, QTimer, Signal
+from PySide6.QtGui import QFont, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton,
                                QSizePolicy, QStackedWidget, QVBoxLayout, QWidget)
 
 from srgan_desktop.core.images import ImageLoadError, load_image
-from srgan_desktop.mos.design import SCORE_LABELS, DesignError
+from srgan_desktop.mos.design import SCORE_LABELS, DesignError, StudyDesign
 from srgan_desktop.mos.store import (Display, Session, SessionTrial, StoreError, Study,
                                      TrialAlreadyRated)
+from srgan_desktop.ui.mos_stimulus import MID_GREY, StimulusView, placement, screen_problem
 
-__all__ = ["RatingPanel", "StimulusView", "RATING_TITLE", "INSTRUCTIONS", "MID_GREY",
+__all__ = ["RatingPanel", "StimulusView", "RATING_TITLE", "rater_instructions", "MID_GREY",
            "placement", "screen_problem"]
 
-#: ITU-T P.910's neutral background: mid-grey.
-MID_GREY = (128, 128, 128)
-
 RATING_TITLE = "Image quality rating"
-INSTRUCTIONS = (
-    "You will see a series of images, one at a time. Rate the quality of each image on a scale "
-    "from 1 to 5:\n\n"
-    "    1  Bad    ·    2  Poor    ·    3  Fair    ·    4  Good    ·    5  Excellent\n\n"
-    "Click a score or press the keys 1–5. You may zoom (mouse wheel) and pan (drag) the image. "
-    "There are no right or wrong answers; give your own impression. You can pause at any time "
-    "and continue later with the same ID.")
 
 LOGIN, RATING, DONE, BREAK = 0, 1, 2, 3
+#: Shown (with the answers locked) while the window cannot show the whole stimulus.
+TOO_SMALL = ("The window is too small to show the whole image, so the answers are locked: make it "
+             "larger (F11: full screen).")
 #: Paired comparison: the two answers, recorded as 1 (left) and 2 (right).
 PAIR_LABELS = {1: "Left is better", 2: "Right is better"}
 
 
-def placement(view_w: float, view_h: float, dpr: float, image_w: int, image_h: int,
-              magnification: int) -> QRectF:
-    """Where (in logical coordinates) an image is drawn so that each image pixel covers exactly
-    ``magnification`` × ``magnification`` device pixels, centred, on a device-pixel boundary."""
-    dev_w, dev_h = round(view_w * dpr), round(view_h * dpr)
-    shown_w, shown_h = image_w * magnification, image_h * magnification
-    left, top = (dev_w - shown_w) // 2, (dev_h - shown_h) // 2
-    return QRectF(left / dpr, top / dpr, shown_w / dpr, shown_h / dpr)
+def _seconds(ms: int) -> str:
+    return f"{ms / 1000:g} second{'s' if ms != 1000 else ''}"
 
 
-def screen_problem(screen_w: int, screen_h: int, largest: tuple[int, int], magnification: int) -> str:
-    """Why a screen (device pixels) cannot show the largest stimulus (w, h); '' if it can."""
-    need_w, need_h = largest[0] * magnification, largest[1] * magnification
-    if need_w <= screen_w and need_h <= screen_h:
-        return ""
-    return (f"This screen ({screen_w}×{screen_h} pixels) cannot show the largest image of this "
-            f"study at ×{magnification} ({need_w}×{need_h} pixels). Use a larger screen or ask the "
-            f"experimenter; rating cannot start.")
+def rater_instructions(design: StudyDesign) -> str:
+    """The built-in rater instructions, written from what the rating panel does for ``design``.
 
-
-class StimulusView(QWidget):
-    """A stimulus at a fixed integer magnification in device pixels, centred on mid-grey."""
-
-    def __init__(self, magnification: int = 1, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.magnification = int(magnification)
-        self._rgb: np.ndarray | None = None
-        self._qimage: QImage | None = None
-        self._grey = False
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.setMinimumSize(64, 64)
-
-    def set_image(self, rgb: np.ndarray) -> None:
-        rgb = np.ascontiguousarray(rgb[..., :3], dtype=np.uint8)
-        self._rgb = rgb
-        height, width = rgb.shape[:2]
-        self._qimage = QImage(rgb.data, width, height, 3 * width, QImage.Format.Format_RGB888).copy()
-        self._grey = False
-        self.update()
-
-    def image(self) -> np.ndarray | None:
-        return self._rgb
-
-    def clear(self) -> None:
-        self._rgb = self._qimage = None
-        self.update()
-
-    def show_grey(self, grey: bool = True) -> None:
-        """Only the mid-grey background (between stimuli)."""
-        self._grey = grey
-        self.update()
-
-    @property
-    def is_grey(self) -> bool:
-        return self._grey or self._qimage is None
-
-    def shown_rect(self) -> QRectF | None:
-        if self._rgb is None:
-            return None
-        return placement(self.width(), self.height(), self.devicePixelRatioF(),
-                         self._rgb.shape[1], self._rgb.shape[0], self.magnification)
-
-    def fits(self) -> bool:
-        """True when the whole stimulus is inside the view at the study's magnification."""
-        rect = self.shown_rect()
-        return rect is None or (rect.left() >= -1e-6 and rect.top() >= -1e-6)
-
-    def paintEvent(self, event) -> None:  # noqa: ANN001, N802 (Qt API)
-        painter = QPainter(self)
-        painter.fillRect(self.rect(), QColor(*MID_GREY))
-        rect = self.shown_rect()
-        if rect is not None and not self._grey:
-            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
-            painter.drawImage(rect, self._qimage)
-        painter.end()
+    Every sentence states a behaviour of this panel: the answers and keys are those of its
+    buttons and shortcuts (:data:`SCORE_LABELS`, :data:`PAIR_LABELS`), the image is shown at
+    the study's fixed magnification without zoom or pan, and the viewing time, grey screen,
+    examples and breaks are said only when the design has them.  A paired-comparison study
+    gets paired-comparison instructions, never the 1–5 ones."""
+    if design.kind == "pc":
+        shown = ("two versions of the same image side by side"
+                 + (", with the original image above them for comparison" if design.show_reference else ""))
+        left, right = PAIR_LABELS[1], PAIR_LABELS[2]
+        lines = [f"You will see a series of pairs: {shown}. For each pair, choose the one whose "
+                 f"quality is better.",
+                 f"Click “{left}” or “{right}”, or press the arrow keys ← → "
+                 f"(or 1, 2). You must choose one of the two, even when they look alike."]
+    else:
+        scale = "    ·    ".join(f"{k}  {v}" for k, v in SCORE_LABELS.items())
+        lines = ["You will see a series of images, one at a time. Rate the quality of each image on "
+                 f"a scale from 1 to {len(SCORE_LABELS)}:\n\n    {scale}\n",
+                 f"Click a score or press the keys 1–{len(SCORE_LABELS)}."]
+        if design.calibration_images:
+            lines.append("First you will see examples of the lowest and the highest quality; "
+                         "press “Next example” (or Enter) after each.")
+    them = "them" if design.kind == "pc" else "it"
+    lines.append(("The images are" if design.kind == "pc" else "The image is") +
+                 f" shown at a fixed size and cannot be zoomed or moved; if the window is too small "
+                 f"to show all of {them}, the answers are locked until you make it larger (F11: full "
+                 f"screen).")
+    if design.min_view_ms > 0:
+        lines.append(f"The answers unlock after {_seconds(design.min_view_ms)} of viewing.")
+    if design.grey_ms > 0:
+        lines.append(f"A grey screen appears for {_seconds(design.grey_ms)} between images.")
+    if design.break_every > 0:
+        lines.append(f"You will be offered a short break every {design.break_every} images.")
+    lines.append("There are no right or wrong answers; give your own impression. You can pause at "
+                 "any time and continue later with the same ID.")
+    return lines[0].rstrip() + "\n\n" + " ".join(lines[1:])
 
 
 class RatingPanel(QWidget):
@@ -208,7 +170,7 @@ class RatingPanel(QWidget):
         font.setPointSize(font.pointSize() + 6)
         font.setBold(True)
         title.setFont(font)
-        text = QLabel(self.study.design.instructions or INSTRUCTIONS)
+        text = QLabel(self.study.design.instructions or rater_instructions(self.study.design))
         text.setWordWrap(True)
         self.instructions_label = text
         self.rater_edit = QLineEdit(rater)
@@ -267,6 +229,8 @@ class RatingPanel(QWidget):
         self.views = [self.viewer] + ([self.viewer_b] if self.paired else [])
         if self.paired and design.show_reference:
             self.views.append(self.reference_view)
+        for view in self.views:  # the lock follows the window's size at once, both ways
+            view.resized.connect(self._apply_lock)
 
         self.anchor_label = QLabel("")
         self.anchor_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -556,9 +520,6 @@ class RatingPanel(QWidget):
         if not all(self._show_image(self.study.stimulus_path(sid), view) for sid, view in shown):
             self._set_scores_enabled(False)
             return
-        if not self._fits():
-            self.status_label.setText("The window is too small to show the whole image: make it "
-                                      "larger (F11: full screen).")
         self._elapsed.start()
         wait = self.study.design.min_view_ms
         self._set_scores_enabled(wait <= 0)
@@ -568,9 +529,24 @@ class RatingPanel(QWidget):
             self._update_wait()
 
     def _set_scores_enabled(self, enabled: bool) -> None:
-        for button in self.score_buttons:
-            button.setEnabled(enabled)
+        """Unlock (or lock) the answers as far as time and loading go; see :meth:`_apply_lock`."""
+        self._unlocked = enabled
         self.wait_label.setText("" if enabled else "Please look at the image first…")
+        self._apply_lock()
+
+    _unlocked = False
+
+    def _apply_lock(self) -> None:
+        """The buttons are enabled only while the answers are unlocked *and* the whole stimulus
+        fits; while it does not, the panel says so, and the message goes as soon as it fits."""
+        shown = self.page == RATING and self.trial is not None
+        fits = self._fits()
+        for button in self.score_buttons:
+            button.setEnabled(self._unlocked and fits)
+        if shown and not fits:
+            self.status_label.setText(TOO_SMALL)
+        elif self.status_label.text() == TOO_SMALL:
+            self.status_label.setText("")
 
     def _viewing_left_ms(self) -> int:
         return max(0, self.study.design.min_view_ms - int(self._elapsed.elapsed()))
@@ -595,8 +571,7 @@ class RatingPanel(QWidget):
         if self.paired and score not in PAIR_LABELS:
             return False
         if not self._fits():  # never rate a cropped stimulus
-            self.status_label.setText("The window is too small to show the whole image: make it "
-                                      "larger (F11: full screen).")
+            self._apply_lock()
             return False
         response_ms = int(self._elapsed.elapsed())
         try:

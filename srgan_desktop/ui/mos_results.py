@@ -3,69 +3,49 @@ score distributions, mean ranks, MOS per image, pairwise tests, BT.500 rater scr
 each rater's bias and inconsistency, test–retest agreement, sittings, and the metric ↔ MOS
 agreement with scatter plots; exports, and every plot saved as PNG or SVG.
 
-The distribution plot follows Fig. 5 of the SRGAN paper: one row per condition, the share of
-each score 1…5 colour-coded, the mean as a red marker.  Warnings of the statistics ("too few
-ratings", BT.500 cannot flag anyone, ratings changed outside the app) are shown above the tabs.
-The metric agreement is computed on demand in a background thread (it reads every stimulus).
+The plots are in ``ui/mos_plots.py``.  Warnings of the statistics ("too few ratings", BT.500
+cannot flag anyone, ratings changed outside the app) are shown above the tabs.
+The metric agreement (it reads every stimulus, then bootstraps) is computed on demand as a job
+of the app's one job pattern (:class:`~srgan_desktop.ui.jobs.WorkerJobs`): Cancel stops it
+within one stimulus or one metric, and closing the view cancels and joins it.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-import numpy as np
 import pyqtgraph as pg
-from pyqtgraph.exporters import ImageExporter
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QColor, QPainter
-from PySide6.QtSvg import QSvgGenerator
+from PySide6.QtCore import QEventLoop, Qt, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QCheckBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel,
-                               QMessageBox, QPushButton, QScrollArea, QSplitter, QTableWidget,
+                               QMessageBox, QPushButton, QScrollArea, QSizePolicy, QSplitter, QTableWidget,
                                QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
-from srgan_desktop.mos.ratings_file import ExportError, write_csv, write_json
-from srgan_desktop.mos.records import RatingRow
 from srgan_desktop.errors import SrganDesktopError
-from srgan_desktop.utils import atomic_path
-from srgan_desktop.mos.agreement import AGREEMENT_METRICS, Agreement, logistic4, study_agreement, usable_stimuli
-from srgan_desktop.mos.ratings_file import sitting_records
-from srgan_desktop.mos.report import (format_ci, format_ci3, format_p, format_retest, format_test_p,
+from srgan_desktop.mos.agreement import AGREEMENT_METRICS, Agreement, study_agreement, usable_stimuli
+from srgan_desktop.mos.ratings_file import ExportError, sitting_records, write_csv, write_json
+from srgan_desktop.mos.records import RatingRow
+from srgan_desktop.mos.report import (format_ci, format_ci3, format_model_ci, format_retest, format_test_p,
                                       format_value)
 from srgan_desktop.mos.stats import Analysis, analyse
 from srgan_desktop.mos.store import Study
+from srgan_desktop.ui.jobs import WorkerJobs
+from srgan_desktop.ui.mos_plots import AgreementPlot, DistributionPlot, MeanRankPlot, MosBarPlot, save_plot
 
 __all__ = ["ResultsView", "DistributionPlot", "MeanRankPlot", "MosBarPlot", "AgreementPlot",
            "save_plot"]
 
 
-def save_plot(plot: pg.PlotWidget, path: Path) -> Path:
-    """Write ``plot`` as PNG (or SVG, through Qt's SVG generator, when the suffix is .svg),
-    atomically; raise ExportError on failure."""
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(path) as tmp:
-            if path.suffix.lower() == ".svg":
-                generator = QSvgGenerator()
-                generator.setFileName(str(tmp))
-                generator.setSize(plot.size())
-                generator.setViewBox(plot.rect())
-                generator.setTitle(plot.plotItem.titleLabel.text)
-                painter = QPainter(generator)
-                plot.render(painter)
-                painter.end()
-            else:
-                image = ImageExporter(plot.plotItem).export(toBytes=True)
-                if not image.save(str(tmp), "PNG"):
-                    raise OSError("the PNG could not be written")
-            if not Path(tmp).is_file():
-                raise OSError("nothing was written")
-    except (OSError, RuntimeError) as exc:
-        raise ExportError(f"could not write {path}: {exc}") from exc
-    return path
+def _wrapping_label(text: str) -> QLabel:
+    """A label that wraps and never widens the window: its text (a long study name, a path in a
+    warning) takes the width it is given, not the width it would like."""
+    label = QLabel(text)
+    label.setWordWrap(True)
+    label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+    label.setMinimumWidth(0)
+    return label
 
 
 def _table(headers: Sequence[str]) -> QTableWidget:
@@ -92,124 +72,42 @@ def _fill(table: QTableWidget, rows: Sequence[Sequence[object]],
     table.resizeColumnsToContents()
 
 
-class _StaticPlot(pg.PlotWidget):
-    """A white, fixed (no mouse, no menu) plot with a title and one axis label."""
-
-    def __init__(self, title: str, axis: str, label: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent, background="w")
-        self.setMenuEnabled(False)
-        self.setMouseEnabled(x=False, y=False)
-        self.hideButtons()
-        self.setLabel(axis, label)
-        self.setTitle(title, color="k")
-
-
-class DistributionPlot(_StaticPlot):
-    """Share of each score per condition (colour), mean marked in red, conditions as rows."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__("Score distribution (mean in red)", "bottom", "score", parent)
-        self.image = pg.ImageItem(axisOrder="row-major")
-        self.image.setColorMap(pg.colormap.get("viridis"))
-        self.addItem(self.image)
-        self.means = pg.ScatterPlotItem(size=12, brush=pg.mkBrush(220, 30, 30), pen=pg.mkPen("w"))
-        self.addItem(self.means)
-        self._labels: list[pg.TextItem] = []
-
-    def set_data(self, distribution: dict[str, list[int]], means: dict[str, float]) -> None:
-        for label in self._labels:
-            self.removeItem(label)
-        self._labels = []
-        names = list(distribution)
-        counts = np.array([distribution[n] for n in names], dtype=np.float64).reshape(len(names), 5)
-        share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
-        self.image.setImage(share if len(names) else np.zeros((1, 5)), levels=(0.0, 1.0))
-        self.image.setRect(0.5, -0.5, 5.0, max(1, len(names)))
-        self.means.setData([means.get(n, math.nan) for n in names], list(range(len(names))))
-        for row, name in enumerate(names):
-            for col in range(5):
-                if counts[row, col]:
-                    text = pg.TextItem(f"{100 * share[row, col]:.0f}%", anchor=(0.5, 0.5),
-                                       color="w" if share[row, col] < 0.6 else "k")
-                    text.setPos(col + 1, row + 0.28)  # below the mean marker
-                    self.addItem(text)
-                    self._labels.append(text)
-        self.getAxis("left").setTicks([[(i, n) for i, n in enumerate(names)]])
-        self.getAxis("bottom").setTicks([[(s, str(s)) for s in range(1, 6)]])
-        self.getViewBox().invertY(True)
-        self.setXRange(0.5, 5.5, padding=0.02)
-        self.setYRange(-0.5, max(0.5, len(names) - 0.5), padding=0.02)
-
-
-class MeanRankPlot(_StaticPlot):
-    """Mean rank per condition (1 = best within each rater × image × replicate block)."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__("Mean rank", "left", "mean rank (1 = best)", parent)
-        self.bars = pg.BarGraphItem(x=[], height=[], width=0.6, brush=pg.mkBrush(70, 110, 180))
-        self.addItem(self.bars)
-
-    def set_data(self, ranks: dict[str, float]) -> None:
-        names = list(ranks)
-        values = [0.0 if math.isnan(ranks[n]) else ranks[n] for n in names]
-        self.bars.setOpts(x=list(range(len(names))), height=values, width=0.6)
-        self.getAxis("bottom").setTicks([[(i, n) for i, n in enumerate(names)]])
-        self.setXRange(-0.6, max(0.6, len(names) - 0.4), padding=0.02)
-        self.setYRange(0, max(1.0, len(names)), padding=0.05)
-
-
-class MosBarPlot(_StaticPlot):
-    """MOS per condition with its 95 % CI as error bars (no bar where the CI is withheld)."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__("MOS with 95 % CI", "left", "MOS", parent)
-        self.bars = pg.BarGraphItem(x=[], height=[], width=0.6, brush=pg.mkBrush(90, 150, 90))
-        self.errors = pg.ErrorBarItem(x=np.zeros(0), y=np.zeros(0), height=np.zeros(0), beam=0.2,
-                                      pen=pg.mkPen("k", width=2))
-        self.addItem(self.bars)
-        self.addItem(self.errors)
-
-    def set_data(self, names: Sequence[str], mos: Sequence[float], low: Sequence[float],
-                 high: Sequence[float]) -> None:
-        x = np.arange(len(names), dtype=np.float64)
-        m = np.array([0.0 if math.isnan(v) else v for v in mos])
-        lo, hi = np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
-        has = ~(np.isnan(lo) | np.isnan(hi))
-        self.bars.setOpts(x=x, height=m, width=0.6)
-        self.errors.setData(x=x[has], y=((lo + hi) / 2)[has], height=(hi - lo)[has])
-        self.getAxis("bottom").setTicks([[(i, n) for i, n in enumerate(names)]])
-        self.setXRange(-0.6, max(0.6, len(names) - 0.4), padding=0.02)
-        self.setYRange(0, 5.2, padding=0.02)
-
-
-class AgreementPlot(_StaticPlot):
-    """MOS of each stimulus against one metric, with the fitted VQEG logistic."""
-
-    def __init__(self, metric: str, parent: QWidget | None = None) -> None:
-        super().__init__(metric.upper(), "left", "MOS", parent)
-        self.setLabel("bottom", metric)
-        self.points = pg.ScatterPlotItem(size=7, brush=pg.mkBrush(40, 90, 170, 160), pen=None)
-        self.curve = pg.PlotDataItem(pen=pg.mkPen(200, 40, 40, width=2))
-        self.addItem(self.points)
-        self.addItem(self.curve)
-
-    def set_data(self, x: Sequence[float], y: Sequence[float],
-                 beta: Sequence[float] | None, title: str) -> None:
-        self.setTitle(title, color="k")
-        self.points.setData(list(x), list(y))
-        if beta is not None and x and not any(math.isnan(b) for b in beta):
-            grid = np.linspace(min(x), max(x), 200)
-            self.curve.setData(grid, logistic4(grid, *beta))
-        else:
-            self.curve.setData([], [])
-
-
 SUMMARY_HEADERS = ["condition", "n", "MOS", "SD", "95% CI", "raters", "mean rank", "model score",
                    "model 95% CI"]
+#: The summary of a paired-comparison study: every column has a name and a value.
+PAIR_HEADERS = ["condition", "BT scale value", "95% CI", "wins", "choices"]
+#: Shown in a paired-comparison study, where the score-only tabs are hidden.
+PAIR_NOTE = ("Paired-comparison study: the choices give Bradley–Terry scale values (log-odds, mean 0; "
+             "95 % bootstrap CI over raters) and the preference matrix. Pairwise tests, BT.500 rater "
+             "screening, MOS per image and metric ↔ MOS agreement need 1–5 scores, so those tabs are "
+             "hidden for this study.")
+#: The tabs that only a study of 1–5 scores fills.
+SCORE_ONLY_TABS = ("Pairwise tests", "Raters", "Per image", "Metrics")
+
+
+def preference_cells(conditions: Sequence[str], wins: dict[str, dict[str, int]]
+                     ) -> list[list[tuple[str, float]]]:
+    """The preference matrix as (text, share) cells: row preferred to column, "k of n (p %)";
+    the diagonal and pairs never compared are "–" with share NaN."""
+    cells = []
+    for a in conditions:
+        row = []
+        for b in conditions:
+            won = wins.get(a, {}).get(b, 0)
+            total = won + wins.get(b, {}).get(a, 0)
+            if a == b or total == 0:
+                row.append(("–", math.nan))
+            else:
+                row.append((f"{won} of {total} ({100 * won / total:.0f} %)", won / total))
+        cells.append(row)
+    return cells
 
 
 class ResultsView(QWidget):
     """Shows the analysis of a study (or of imported rows) and exports its ratings."""
+
+    #: the agreement job ended (done, failed or cancelled)
+    agreementFinished = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -218,15 +116,10 @@ class ResultsView(QWidget):
         self.conditions: list[str] = []
         self.analysis: Analysis | None = None
         self.agreement: Agreement | None = None
-        self._pool = ThreadPoolExecutor(max_workers=1)
-        self._pending: Future | None = None
-        self._poll = QTimer(self)
-        self._poll.setInterval(50)
-        self._poll.timeout.connect(self._check_agreement)
+        self.jobs = WorkerJobs(parent=self)
 
-        self.heading = QLabel("No study open")
-        self.warnings_label = QLabel("")
-        self.warnings_label.setWordWrap(True)
+        self.heading = _wrapping_label("No study open")
+        self.warnings_label = _wrapping_label("")
         self.warnings_label.setStyleSheet("color: #a33;")
         self.exclude_box = QCheckBox("Exclude raters flagged by BT.500 screening")
         self.exclude_box.toggled.connect(self.refresh)
@@ -252,15 +145,32 @@ class ResultsView(QWidget):
         self.distribution_plot = DistributionPlot()
         self.rank_plot = MeanRankPlot()
         self.mos_plot = MosBarPlot()
+        self.preference_table = _table([])
+        self.preference_table.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
+        self.preference_table.setToolTip("how often the row's condition was preferred to the column's, "
+                                         "of the times the two were shown together")
+        self.preference_box = QWidget()
+        preference_layout = QVBoxLayout(self.preference_box)
+        preference_layout.setContentsMargins(0, 0, 0, 0)
+        preference_layout.addWidget(QLabel("<b>Preferences</b>: row preferred to column"))
+        preference_layout.addWidget(self.preference_table, 1)
         plots = QSplitter(Qt.Orientation.Horizontal)
         plots.addWidget(self.mos_plot)
         plots.addWidget(self.distribution_plot)
         plots.addWidget(self.rank_plot)
-        plots.setSizes([300, 500, 250])
-        overview = QSplitter(Qt.Orientation.Vertical)
-        overview.addWidget(self.summary_table)
-        overview.addWidget(plots)
-        overview.setSizes([160, 340])
+        plots.addWidget(self.preference_box)
+        plots.setSizes([300, 500, 250, 500])
+        self.pair_note = _wrapping_label(PAIR_NOTE)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.summary_table)
+        splitter.addWidget(plots)
+        splitter.setSizes([160, 340])
+        overview = QWidget()
+        overview_layout = QVBoxLayout(overview)
+        overview_layout.setContentsMargins(0, 0, 0, 0)
+        overview_layout.addWidget(self.pair_note)
+        overview_layout.addWidget(splitter, 1)
+        self.pairs = None
 
         self.pairwise_table = _table(["pair", "ΔMOS", "raters", "Wilcoxon W", "p", "p (Holm)",
                                       "Mann–Whitney U", "p", "p (Holm)"])
@@ -271,11 +181,14 @@ class ResultsView(QWidget):
         self.sittings_table = _table(["rater", "sitting", "station", "start", "end", "ratings",
                                       "screen", "DPR", "magnification"])
         self.agreement_button = QPushButton("Compute metric ↔ MOS agreement")
-        self.agreement_button.clicked.connect(self.compute_agreement)
-        self.agreement_status = QLabel("PSNR, SSIM and LPIPS against each stimulus's HR, NIQE alone; "
-                                       "SROCC, Kendall and PLCC (VQEG logistic) with bootstrap 95 % "
-                                       "intervals over images.")
-        self.agreement_status.setWordWrap(True)
+        self.agreement_button.clicked.connect(lambda: self.compute_agreement())
+        self.agreement_cancel = QPushButton("Cancel")
+        self.agreement_cancel.setToolTip("stop computing the metrics")
+        self.agreement_cancel.clicked.connect(self.cancel_agreement)
+        self.agreement_cancel.setVisible(False)
+        self.agreement_status = _wrapping_label("PSNR, SSIM and LPIPS against each stimulus's HR, NIQE "
+                                                "alone; SROCC, Kendall and PLCC (VQEG logistic) with "
+                                                "bootstrap 95 % intervals over images.")
         self.agreement_table = _table(["metric", "stimuli", "SROCC", "95% CI", "Kendall", "95% CI",
                                        "PLCC", "95% CI", "note"])
         self.agreement_plots = {m: AgreementPlot(m) for m in AGREEMENT_METRICS}
@@ -292,6 +205,7 @@ class ResultsView(QWidget):
         top = QHBoxLayout()
         top.addWidget(self.agreement_status, 1)
         top.addWidget(self.agreement_button)
+        top.addWidget(self.agreement_cancel)
         agreement_layout.addLayout(top)
         agreement_layout.addWidget(self.agreement_table)
         agreement_layout.addWidget(scroll, 1)
@@ -322,9 +236,12 @@ class ResultsView(QWidget):
         for button in (self.csv_button, self.json_button, self.plots_button):
             button.setEnabled(has)
         self.refresh_button.setEnabled(self.study is not None)
-        self.agreement_button.setEnabled(self.study is not None and has and self._pending is None)
+        self.agreement_button.setEnabled(self.study is not None and has and not self.jobs.busy)
+        self.agreement_cancel.setVisible(self.jobs.busy)
 
     def set_study(self, study: Study | None) -> None:
+        if self.jobs.busy:
+            self.stop_jobs()  # its result would belong to the study shown before
         self.study = study
         self.agreement = None
         self._show_agreement()
@@ -350,8 +267,45 @@ class ResultsView(QWidget):
         self.heading.setText(heading)
         self.refresh()
 
+    def _show_kind(self, paired: bool) -> None:
+        """The MOS tab's columns, plots and the tabs for a score study or a paired one."""
+        headers = PAIR_HEADERS if paired else SUMMARY_HEADERS
+        self.summary_table.setColumnCount(len(headers))
+        self.summary_table.setHorizontalHeaderLabels(headers)
+        self.tabs.setTabText(0, "Scale values" if paired else "MOS")
+        self.pair_note.setVisible(paired)
+        self.exclude_box.setVisible(not paired)  # BT.500 screening is for 1–5 scores
+        self.preference_box.setVisible(paired)
+        self.distribution_plot.setVisible(not paired)
+        self.rank_plot.setVisible(not paired)
+        for index in range(self.tabs.count()):
+            if self.tabs.tabText(index) in SCORE_ONLY_TABS:
+                self.tabs.setTabVisible(index, not paired)
+        if not paired:
+            self.pairs = None
+
+    def _show_warnings(self, found: Sequence[str]) -> None:
+        """The analysis' warnings, after any rating changed outside the app (the hash chain)."""
+        warnings = list(found)
+        if self.study is not None:
+            try:
+                warnings[:0] = [f"ratings changed outside the app: {p}" for p in self.study.verify_chain()]
+            except SrganDesktopError as exc:
+                warnings.insert(0, str(exc))
+        self.warnings_label.setText("\n".join(f"⚠ {w}" for w in warnings))
+        self.warnings_label.setVisible(bool(warnings))
+
+    def _fill_sittings(self) -> None:
+        sittings = sitting_records(self.study.sittings()) if self.study is not None else []
+        _fill(self.sittings_table, [
+            (r["rater"], r["sitting"], r["station"] or "this PC", r["started_at"], r["ended_at"],
+             r["ratings"], f"{r['screen_width']}×{r['screen_height']}" if r["screen_width"] != "" else "–",
+             r["device_pixel_ratio"], r["magnification"]) for r in sittings])
+
     def refresh(self) -> None:
-        if self.study is not None and self.study.design.kind == "pc":
+        paired = self.study is not None and self.study.design.kind == "pc"
+        self._show_kind(paired)
+        if paired:
             self._refresh_pairs()
             return
         try:
@@ -360,17 +314,9 @@ class ResultsView(QWidget):
             self.warnings_label.setText(str(exc))
             return
         a = self.analysis
-        self.summary_table.setHorizontalHeaderLabels(SUMMARY_HEADERS)
         self.mos_plot.setTitle("MOS with 95 % CI", color="k")
         self.mos_plot.setLabel("left", "MOS")
-        warnings = list(a.warnings)
-        if self.study is not None:
-            try:
-                warnings[:0] = [f"ratings changed outside the app: {p}" for p in self.study.verify_chain()]
-            except SrganDesktopError as exc:
-                warnings.insert(0, str(exc))
-        self.warnings_label.setText("\n".join(f"⚠ {w}" for w in warnings))
-        self.warnings_label.setVisible(bool(warnings))
+        self._show_warnings(a.warnings)
         model = a.subject_model
         by_model = {c.condition: c for c in model.conditions} if model else {}
         _fill(self.summary_table, [
@@ -378,7 +324,7 @@ class ResultsView(QWidget):
              format_ci(s.ci_low, s.ci_high, s.note), s.raters,
              format_value(a.mean_ranks.get(s.condition, math.nan)),
              format_value(by_model[s.condition].score) if s.condition in by_model else "–",
-             format_ci(by_model[s.condition].ci_low, by_model[s.condition].ci_high)
+             format_model_ci(by_model[s.condition].ci_low, by_model[s.condition].ci_high, s.note)
              if s.condition in by_model else (model.note if model and model.note else "–"))
             for s in a.summary])
         self.mos_plot.set_data([s.condition for s in a.summary], [s.mos for s in a.summary],
@@ -386,11 +332,7 @@ class ResultsView(QWidget):
         _fill(self.image_table, [
             (c.image, c.condition, c.n, format_value(c.mos), format_value(c.sd),
              format_ci(c.ci_low, c.ci_high, c.note), c.raters) for c in a.per_image])
-        sittings = sitting_records(self.study.sittings()) if self.study is not None else []
-        _fill(self.sittings_table, [
-            (r["rater"], r["sitting"], r["station"] or "this PC", r["started_at"], r["ended_at"],
-             r["ratings"], f"{r['screen_width']}×{r['screen_height']}" if r["screen_width"] != "" else "–",
-             r["device_pixel_ratio"], r["magnification"]) for r in sittings])
+        self._fill_sittings()
         _fill(self.pairwise_table, [
             (f"{t.a} vs {t.b}", format_value(t.mos_diff), t.raters, format_value(t.wilcoxon_stat, 1),
              format_test_p(t.wilcoxon_p), format_test_p(t.wilcoxon_p_holm),
@@ -401,9 +343,10 @@ class ResultsView(QWidget):
         _fill(self.screening_table, [
             (s.rater, s.presentations, s.p, s.q, format_value(s.ratio, 3),
              format_value(s.balance, 3), "yes" if s.rejected else "no",
-             *((f"{raters[s.rater].bias:+.2f}", format_ci(raters[s.rater].bias_ci_low, raters[s.rater].bias_ci_high),
+             *((f"{raters[s.rater].bias:+.2f}",
+                format_model_ci(raters[s.rater].bias_ci_low, raters[s.rater].bias_ci_high),
                 format_value(raters[s.rater].inconsistency),
-                format_ci(raters[s.rater].inconsistency_ci_low, raters[s.rater].inconsistency_ci_high))
+                format_model_ci(raters[s.rater].inconsistency_ci_low, raters[s.rater].inconsistency_ci_high))
                if s.rater in raters else none))
             for s in a.screening],
             highlight=[s.rejected for s in a.screening])
@@ -418,62 +361,100 @@ class ResultsView(QWidget):
         self._set_buttons()
 
     def _refresh_pairs(self) -> None:
-        """A paired-comparison study: Bradley–Terry scale values (choix) in the MOS tab."""
+        """A paired-comparison study: Bradley–Terry scale values (choix), their plot and the
+        preference matrix in the first tab; the sittings; the score-only tabs hidden."""
         from srgan_desktop.mos.paired import analyse_pairs
 
+        self.analysis = None
         try:
             result = analyse_pairs(self.rows, self.conditions)
         except SrganDesktopError as exc:
             self.warnings_label.setText(str(exc))
+            self.warnings_label.setVisible(True)
             return
-        self.analysis = None
         self.pairs = result
-        self.warnings_label.setText("\n".join(f"⚠ {w}" for w in result.warnings))
-        self.warnings_label.setVisible(bool(result.warnings))
-        self.summary_table.setHorizontalHeaderLabels(["condition", "choices", "BT scale value",
-                                                      "", "95% CI", "wins", "", "", ""])
-        _fill(self.summary_table, [(v.condition, v.comparisons, f"{v.value:+.2f}", "",
-                                    format_ci(v.ci_low, v.ci_high), v.wins, "", "", "")
-                                   for v in result.scale])
+        self._show_warnings(result.warnings)
+        scale = sorted(result.scale, key=lambda v: -v.value)
+        _fill(self.summary_table, [(v.condition, f"{v.value:+.2f}", format_ci(v.ci_low, v.ci_high),
+                                    v.wins, v.comparisons) for v in scale])
         self.mos_plot.setTitle("Bradley–Terry scale value with 95 % CI", color="k")
-        self.mos_plot.set_data([v.condition for v in result.scale], [v.value + 3 for v in result.scale],
-                               [v.ci_low + 3 for v in result.scale], [v.ci_high + 3 for v in result.scale])
-        self.mos_plot.setLabel("left", "scale value + 3")
-        for table in (self.pairwise_table, self.screening_table, self.image_table):
-            table.setRowCount(0)
+        self.mos_plot.setLabel("left", "scale value (log-odds)")
+        self.mos_plot.set_data([v.condition for v in scale], [v.value for v in scale],
+                               [v.ci_low for v in scale], [v.ci_high for v in scale], y_range=None)
+        names = [v.condition for v in scale] or list(result.conditions)
+        cells = preference_cells(names, result.wins)
+        table = self.preference_table
+        table.setColumnCount(len(names))
+        table.setHorizontalHeaderLabels(names)
+        _fill(table, [[text for text, _ in row] for row in cells])
+        table.verticalHeader().setVisible(True)
+        table.setVerticalHeaderLabels(names)
+        for r, row in enumerate(cells):
+            for c, (_, share) in enumerate(row):
+                table.item(r, c).setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+                if not math.isnan(share):  # white (never) … green (always preferred)
+                    table.item(r, c).setBackground(QColor(int(255 - 135 * share), 255 - int(40 * share),
+                                                          int(255 - 135 * share)))
+        self._fill_sittings()
         self._set_buttons()
         self.agreement_button.setEnabled(False)
 
     # ------------------------------------------------------------ metric agreement
     def compute_agreement(self, wait: bool = False, metrics: Sequence[str] = AGREEMENT_METRICS,
                           resamples: int = 400) -> None:
-        """Compute the metric ↔ MOS agreement off the GUI thread (``wait``: block, for tests)."""
-        if self.study is None or self.analysis is None or self._pending is not None:
+        """Compute the metric ↔ MOS agreement as a job (``wait``: until it ends, for tests and
+        scripts; the GUI thread keeps handling events meanwhile)."""
+        if self.study is None or self.analysis is None or self.jobs.busy:
             return
-        study, analysis = self.study, self.analysis
+        study, analysis, metrics = self.study, self.analysis, list(metrics)
         self.agreement_status.setText("Computing the metrics of every rated stimulus…")
-        self._pending = self._pool.submit(study_agreement, study, analysis, list(metrics),
-                                          None, "alex", None, resamples)
+        loop = QEventLoop() if wait else None
+        if loop is not None:
+            self.agreementFinished.connect(loop.quit)
+        self.jobs.start(lambda token, _report: study_agreement(study, analysis, metrics, None, "alex", None,
+                                                               resamples, check=token.raise_if_cancelled),
+                        self._agreement_done, self._agreement_failed, cancelled=self._agreement_cancelled)
         self._set_buttons()
-        if wait:
-            self._pending.result()
-            self._check_agreement()
-        else:
-            self._poll.start()
+        if loop is not None:
+            loop.exec()
+            self.agreementFinished.disconnect(loop.quit)
 
-    def _check_agreement(self) -> None:
-        if self._pending is None or not self._pending.done():
-            return
-        self._poll.stop()
-        future, self._pending = self._pending, None
-        try:
-            self.agreement = future.result()
-            self.agreement_status.setText("Metric ↔ MOS agreement over the rated stimuli"
-                                          + "".join(f" — {n}" for n in self.agreement.notes))
-        except (SrganDesktopError, OSError) as exc:
-            self.agreement = None
-            self.agreement_status.setText(f"The metrics could not be computed: {exc}")
+    def cancel_agreement(self) -> None:
+        """Stop the agreement job (within one stimulus or one metric); nothing is shown from it."""
+        if self.jobs.busy:
+            self.jobs.cancel()
+            self.agreement_status.setText("Cancelling…")
+
+    def _agreement_done(self, result: Agreement) -> None:
+        self.agreement = result
+        self.agreement_status.setText("Metric ↔ MOS agreement over the rated stimuli"
+                                      + "".join(f" — {n}" for n in result.notes))
+        self._agreement_ended()
+
+    def _agreement_failed(self, message: str) -> None:
+        self.agreement = None
+        self.agreement_status.setText(f"The metrics could not be computed: {message}")
+        self._agreement_ended()
+
+    def _agreement_cancelled(self) -> None:
+        self.agreement = None
+        self.agreement_status.setText("Cancelled: the metric ↔ MOS agreement was not computed.")
+        self._agreement_ended()
+
+    def _agreement_ended(self) -> None:
         self._show_agreement()
+        self._set_buttons()
+        self.agreementFinished.emit()
+
+    def closeEvent(self, event) -> None:  # noqa: ANN001, N802 (Qt API)
+        self.stop_jobs()
+        super().closeEvent(event)
+
+    def stop_jobs(self) -> None:
+        """Cancel the agreement job and join its thread (the window closes, the study changes)."""
+        if self.jobs.busy:
+            self.jobs.stop()
+            self.agreement_status.setText("Cancelled: the metric ↔ MOS agreement was not computed.")
         self._set_buttons()
 
     def _show_agreement(self) -> None:
@@ -509,13 +490,19 @@ class ResultsView(QWidget):
                 for name, plot in self.plots().items()]
 
     def _save_plots_dialog(self) -> None:
+        folder = self.study.folder if self.study else Path.home()
         self._ask_and_write("Save plots", "png", "PNG images (*.png);;SVG drawings (*.svg)",
-                            self.save_plots, "Saving the plots failed")
+                            self.save_plots, "Saving the plots failed", folder)
 
-    def _ask_and_write(self, title: str, suffix: str, filters: str, write, failed: str) -> None:
-        """Ask for a file name (default: the study's folder name) and write it; errors in a box."""
+    def _ask_and_write(self, title: str, suffix: str, filters: str, write, failed: str,
+                       folder: Path | None = None) -> None:
+        """Ask for a file name and write it; errors in a box.  The default is named after the
+        study, in ``folder`` (plots: the study's folder) or beside the study's folder (exports:
+        the study's own files are never written over), never in the working directory."""
         name = self.study.folder.name if self.study else "results"
-        path, _ = QFileDialog.getSaveFileName(self, title, f"{name}.{suffix}", filters)
+        if folder is None:
+            folder = self.study.folder.parent if self.study else Path.home()
+        path, _ = QFileDialog.getSaveFileName(self, title, str(folder / f"{name}.{suffix}"), filters)
         if not path:
             return
         try:
@@ -530,9 +517,10 @@ class ResultsView(QWidget):
 
             from srgan_desktop.commands._common import jsonable
 
-            document = jsonable(asdict(self.analysis)) if self.analysis is not None else None
+            shown = self.analysis if self.analysis is not None else self.pairs
+            document = jsonable(asdict(shown), null_nan=True) if shown is not None else None
             if document is not None and self.agreement is not None:
-                document["agreement"] = jsonable(asdict(self.agreement))
+                document["agreement"] = jsonable(asdict(self.agreement), null_nan=True)
             return write_json(path, self.rows, self.study.design.to_dict() if self.study else None,
                               sitting_records(self.study.sittings()) if self.study else (), document)
         return write_csv(path, self.rows)

@@ -1,7 +1,11 @@
 """The MOS studies window (experimenter side) and the separate rating window (rater side).
 
 * :func:`open_mos_window` — what the main window's "MOS studies…" menu entry calls: a list of
-  studies, New / Open / Rate / Check, and the results of the selected study.
+  studies, New / Open / Rate / Check / Refresh, and the results of the selected study.  There is
+  one studies window per parent and root: opening it again raises that window.  The list is
+  read again from the studies folder on Refresh (either Refresh button) and whenever the window
+  is activated, so a study made meanwhile (``srgan-desktop mos create``, another station) appears
+  without a restart; the selected study stays selected and open.
 * :class:`RatingWindow` — a top-level window with only the blind :class:`RatingPanel`; it
   opens its own connection to the study, so it can run beside the results or in another
   process (``srgan-desktop mos rate STUDY``, :func:`run_rating_app`).
@@ -12,7 +16,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+import shiboken6
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, QListWidget,
                                QListWidgetItem, QMainWindow, QMessageBox, QPushButton, QSplitter,
@@ -65,13 +70,15 @@ class MosWindow(QMainWindow):
         self.root = root or studies_root()
         self.study: Study | None = None
         self.rating_windows: list[RatingWindow] = []
+        self._outside: list[Path] = []  # studies opened from outside the root (kept on refresh)
 
         self.study_list = QListWidget()
         self.study_list.currentItemChanged.connect(self._on_selected)
         self.study_list.itemDoubleClicked.connect(lambda _item: self.start_rating())
         buttons = QHBoxLayout()
         for text, slot in (("New…", self.new_study), ("Open…", self._open_dialog),
-                           ("Rate…", self.start_rating), ("Check", self.check_study)):
+                           ("Rate…", self.start_rating), ("Check", self.check_study),
+                           ("Refresh", lambda: self.refresh_list())):
             button = QPushButton(text)
             button.clicked.connect(slot)
             buttons.addWidget(button)
@@ -84,6 +91,7 @@ class MosWindow(QMainWindow):
         left_layout.addLayout(buttons)
         left_layout.addWidget(self.status)
         self.results = ResultsView()
+        self.results.refresh_button.clicked.connect(lambda: self.refresh_list())
         splitter = QSplitter()
         splitter.addWidget(left)
         splitter.addWidget(self.results)
@@ -94,32 +102,58 @@ class MosWindow(QMainWindow):
 
     # ---------------------------------------------------------------- studies
     def refresh_list(self, select: Path | None = None) -> None:
+        """List the studies in the root folder again (and those opened from elsewhere); the
+        selected one stays selected without being reopened, unless ``select`` names another."""
+        current = self.selected_path()
         self.study_list.blockSignals(True)
         self.study_list.clear()
         for info in list_studies(self.root):
             text = info.name if not info.error else f"{info.name} (damaged)"
             if not info.error:
                 text += f"\n  {info.raters} rater(s), {info.ratings} rating(s)"
-            item = QListWidgetItem(text)
-            item.setData(PATH_ROLE, str(info.path))
-            item.setToolTip(info.error or str(info.path.parent))
-            self.study_list.addItem(item)
+            self._add_item(text, Path(info.path), info.error or str(info.path.parent))
+        for path in self._outside:
+            if self._row_of(path) is None:
+                self._add_item(f"{path.parent.name}\n  {path.parent}", path, str(path.parent))
+        row = self._row_of(current) if current is not None else None
+        if row is not None:
+            self.study_list.setCurrentRow(row)
         self.study_list.blockSignals(False)
         if select is not None:
             self.add_study(select)
+        elif current is not None and row is None:  # the selected study is gone
+            self._on_selected()
+
+    def _add_item(self, text: str, path: Path, tip: str) -> QListWidgetItem:
+        item = QListWidgetItem(text)
+        item.setData(PATH_ROLE, str(path))
+        item.setToolTip(tip)
+        self.study_list.addItem(item)
+        return item
+
+    def _row_of(self, path: Path) -> int | None:
+        for row in range(self.study_list.count()):
+            if Path(self.study_list.item(row).data(PATH_ROLE)) == path:
+                return row
+        return None
+
+    def changeEvent(self, event) -> None:  # noqa: ANN001, N802 (Qt API)
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.ActivationChange and self.isActiveWindow():
+            self.refresh_list()  # a study made meanwhile on the command line appears
 
     def add_study(self, path: Path) -> None:
         """Select the study at ``path`` (listing it first if it lives outside the root)."""
         path = Path(path)
         path = path / "study.sqlite" if path.is_dir() else path
-        for row in range(self.study_list.count()):
-            if Path(self.study_list.item(row).data(PATH_ROLE)) == path:
-                self.study_list.setCurrentRow(row)
-                return
-        item = QListWidgetItem(f"{path.parent.name}\n  {path.parent}")
-        item.setData(PATH_ROLE, str(path))
-        self.study_list.addItem(item)
-        self.study_list.setCurrentItem(item)
+        row = self._row_of(path)
+        if row is not None:
+            self.study_list.setCurrentRow(row)
+            return
+        if path not in self._outside:
+            self._outside.append(path)
+        self.study_list.setCurrentItem(self._add_item(f"{path.parent.name}\n  {path.parent}", path,
+                                                      str(path.parent)))
 
     def selected_path(self) -> Path | None:
         item = self.study_list.currentItem()
@@ -130,6 +164,7 @@ class MosWindow(QMainWindow):
 
     def open_study(self, path: Path | None) -> Study | None:
         """Open (and verify) ``path`` and show its results; problems go to the status line."""
+        self.results.stop_jobs()  # an agreement job reads the study about to be closed
         if self.study is not None:
             self.study.close()
             self.study = None
@@ -191,6 +226,7 @@ class MosWindow(QMainWindow):
             self.showNormal()
 
     def closeEvent(self, event) -> None:  # noqa: ANN001, N802 (Qt API)
+        self.results.stop_jobs()  # the agreement job reads the study: stop it before closing it
         if self.study is not None:
             self.study.close()
             self.study = None
@@ -198,9 +234,21 @@ class MosWindow(QMainWindow):
 
 
 def open_mos_window(parent: QWidget | None = None, root: Path | None = None) -> MosWindow:
-    """Create and show the MOS studies window (for the main window's menu)."""
-    window = MosWindow(parent, root=root)
+    """Show the MOS studies window (for the main window's menu): the one already made for this
+    parent and root is raised (and its list read again), else a new one is made."""
+    root = root or studies_root()
+    window = next((w for w in QApplication.topLevelWidgets()
+                   if isinstance(w, MosWindow) and shiboken6.isValid(w) and w.parent() is parent
+                   and w.root == root), None)
+    if window is None:
+        window = MosWindow(parent, root=root)
+    else:
+        window.refresh_list()
+    if window.isMinimized():
+        window.showNormal()
     window.show()
+    window.raise_()
+    window.activateWindow()
     return window
 
 
