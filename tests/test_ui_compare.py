@@ -49,8 +49,11 @@ def test_progress_is_busy_until_the_first_tile_then_counts_tiles(qtbot, tmp_path
     with qtbot.waitSignal(window.runIdle, timeout=RUN_TIMEOUT_MS):
         window.run_method("tiny_x4")
     running = [s for s in seen if s[0] is Status.RUNNING]
-    first, counted = running[0], [s for s in running if s[2]]
+    first, counted = running[0], [s for s in running if s[2] and s[3].endswith("tiles")]
     assert (first[1], first[2]) == (0, 0) and re.fullmatch(r"Tiny test model: running… \d+ s", first[3])  # busy
+    # inside the first tile, before any tile count: the engine's share of the image, on a real bar
+    shares = [s for s in running[:running.index(counted[0])] if s[2]]
+    assert all(s[2] == 1000 and re.fullmatch(r"Tiny test model: \d+% \d+ s", s[3]) for s in shares)
     assert counted and counted[0][2] == 9 and counted[0][3] == "Tiny test model: 1/9 tiles"
     assert counted[-1][3] == "Tiny test model: 9/9 tiles"
     assert not any(s[4] for s in seen)  # the text is a label beside the bar, never clipped inside it
