@@ -180,3 +180,78 @@ def test_sigkill_mid_run_loses_at_most_the_image_in_flight_and_a_restart_finishe
     third = subprocess.run(command(killed), cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert f"cells: {3 * images} cached, 0 computed" in third.stdout
     assert third.stdout.split("cells:")[0] == resumed.stdout.split("cells:")[0]  # the same table
+
+
+# --- runtime as NTIRE measures it --------------------------------------------------------------
+
+@pytest.mark.slow  # torch.utils.flop_counter imports torch._dynamo (~15 s here)
+def test_runtime_is_stored_once_per_image_with_params_flops_and_peak_memory(tmp_path, bench, capsys):
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from srgan_desktop.core.weights import load_model
+
+    model = _tiny(tmp_path / "tiny_x4.safetensors")
+    db = tmp_path / "results.db"
+    args = ("--hr", bench, "-m", "bicubic", model, "--metrics", "psnr", "--db", db, "--runtime",
+            "--runtime-runs", "2")
+    _, _, out = _eval(capsys, *args)
+    assert "Runtime (NTIRE" in out and "tiny_x4" in out.split("Runtime")[1]
+    with ResultsDb(db) as store:
+        runtimes = store.runtimes()
+        costs = store.model_costs()
+    assert len(runtimes) == 6                       # 2 methods × 3 images
+    for r in runtimes:
+        assert (r.warmup, r.runs, r.device) == (1, 2, "cpu") and 0 < r.min_s <= r.median_s
+    assert all(r.peak_bytes is not None for r in runtimes)   # Linux: VmHWM reset per run
+    (cost,) = costs.values()
+    network, _ = load_model(model)
+    assert cost.params == sum(p.numel() for p in network.parameters())
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:  # a real forward, not meta
+        network(torch.rand(1, 3, 256, 256))
+    assert cost.flops_256 == counter.get_total_flops()
+    flops = {r.flops for r in runtimes if r.flops is not None}
+    assert len(flops) == 1                          # the tiny model on three 16×16 LR images
+    _eval(capsys, *args)
+    with ResultsDb(db) as store:                    # timed once per device and machine
+        assert len(store.runtimes()) == 6
+    assert main(["results", str(db), "--json"]) == 0
+    timing = {r["method"]: r for r in json.loads(capsys.readouterr().out)["runtime"]}
+    assert timing["tiny_x4"]["params"] == cost.params and timing["tiny_x4"]["images"] == 3
+    assert timing["bicubic"]["params"] is None
+
+
+# --- executors --------------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_two_worker_processes_give_the_same_figures_as_one(tmp_path, bench, capsys):
+    model = _tiny(tmp_path / "tiny_x4.safetensors")
+    for workers in (1, 2):
+        cached, computed, _ = _eval(capsys, "--hr", bench, "-m", "bicubic", model, "--metrics", "psnr",
+                                    "ssim", "--db", tmp_path / f"w{workers}.db", "--workers", workers)
+        assert (cached, computed) == (0, 12)
+    assert _figures(tmp_path / "w1.db") == _figures(tmp_path / "w2.db")
+
+
+@pytest.fixture
+def local_ray(monkeypatch):
+    ray = pytest.importorskip("ray")  # in the test and cluster extras: skipped only where not installed
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()
+
+
+@pytest.mark.slow
+def test_the_ray_executor_on_a_real_local_cluster_gives_the_same_figures_as_local(tmp_path, bench, capsys,
+                                                                                   local_ray):
+    model = _tiny(tmp_path / "tiny_x4.safetensors")
+    args = ("--hr", bench, "-m", "bicubic", model, "hr", "--metrics", "psnr", "ssim", "niqe")
+    assert _eval(capsys, *args, "--db", tmp_path / "local.db")[:2] == (0, 27)
+    assert _eval(capsys, *args, "--db", tmp_path / "ray.db", "--executor", "ray", "--workers", "2")[:2] == (0, 27)
+    assert local_ray.is_initialized()                # the driver used the cluster it found, left it up
+    assert _figures(tmp_path / "ray.db") == _figures(tmp_path / "local.db")
+    with sqlite3.connect(tmp_path / "ray.db") as conn:  # written by the driver, stamped by the actors
+        assert conn.execute("SELECT COUNT(DISTINCT machine) FROM cells").fetchone()[0] == 1
+    assert _eval(capsys, *args, "--db", tmp_path / "ray.db", "--executor", "ray")[:2] == (27, 0)

@@ -25,7 +25,6 @@ import argparse
 import sys
 from dataclasses import dataclass
 
-from srgan_desktop.commands._common import CommandError
 from srgan_desktop.core.benchmarks import Dataset
 from srgan_desktop.core.lab import (HR, ImageTask, MethodRef, WorkerOptions, device_text, machine_name,
                                     run_tasks)
@@ -170,8 +169,7 @@ def _runtime_row(entry: Entry, outcome) -> Runtime | None:
 def evaluate_into_db(args: argparse.Namespace, datasets: list[Dataset], candidates: list,
                      metrics: list[str], hr_scale: int, lpips=None) -> tuple[int, int, int]:
     """Run what is missing into ``args.db``; returns (cells cached, cells computed, images run)."""
-    if args.workers < 1:
-        raise CommandError("--workers must be 1 or more")
+    workers = args.workers or (1 if args.executor == "local" else 0)  # ray: 0 = one per GPU, else per CPU
     with ResultsDb(args.db) as db:
         work = plan(db, datasets, candidates, metrics, args, hr_scale, lpips)
         if work.cached_entries:
@@ -179,7 +177,8 @@ def evaluate_into_db(args: argparse.Namespace, datasets: list[Dataset], candidat
         if getattr(args, "runtime", False):
             _store_costs(db, candidates)
         print(f"cells: {work.cached} cached, {work.to_compute} to compute "
-              f"({len(work.tasks)} images; executor {args.executor}, {args.workers} worker(s))",
+              f"({len(work.tasks)} images; executor {args.executor}, "
+              f"{workers or 'one per GPU/CPU'} worker(s))",
               file=sys.stderr)
         options = WorkerOptions(device=args.device, tile=args.tile, precision=args.precision,
                                 lpips_net=lpips.net if lpips is not None else None,
@@ -189,11 +188,11 @@ def evaluate_into_db(args: argparse.Namespace, datasets: list[Dataset], candidat
         if not args.no_progress and work.tasks:
             from tqdm import tqdm
 
-            bar = tqdm(total=work.to_compute, desc=f"eval ({args.executor} ×{args.workers})",
+            bar = tqdm(total=work.to_compute, desc=f"eval ({args.executor} ×{workers or 'auto'})",
                        unit="cell", file=sys.stderr, dynamic_ncols=True, leave=False)
         computed = 0
         try:
-            for outcome in run_tasks(work.tasks, options, args.executor, args.workers, args.address):
+            for outcome in run_tasks(work.tasks, options, args.executor, workers, args.address):
                 entry, keys = work.keys[outcome.index]
                 db.write_image([entry], _cells(entry, keys, outcome), _runtime_row(entry, outcome))
                 computed += len(keys)

@@ -89,9 +89,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     lab.add_argument("--executor", choices=["local", "ray"], default="local",
                      help="with --db: local processes, or Ray actors (pip install "
                           "'srgan-desktop[cluster]') (default: %(default)s)")
-    lab.add_argument("--workers", type=positive_int, default=1, metavar="N",
+    lab.add_argument("--workers", type=positive_int, default=None, metavar="N",
                      help="with --db: worker processes (local, each with cores/N threads) or Ray "
-                          "actors (default: 1; ray: one per GPU, else per CPU, when not given)")
+                          "actors (default: local 1; ray one per GPU, else one per CPU)")
     lab.add_argument("--address", metavar="auto|HOST:PORT",
                      help="with --executor ray: the cluster to join (default: start a local Ray)")
     lab.add_argument("--runtime", action="store_true",
@@ -372,7 +372,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     hr_scale = args.scale or next((c.method.scale for c in candidates if c.method is not None), 4)
     if args.db:
         return _evaluate_db(args, datasets, candidates, metrics, hr_scale, lpips)
-    if args.executor != "local" or args.workers != 1 or args.runtime:
+    if args.executor != "local" or args.workers is not None or args.runtime:
         raise CommandError("--executor, --workers and --runtime go with --db FILE")
     results = []
     for dataset in datasets:

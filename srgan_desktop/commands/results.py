@@ -101,7 +101,7 @@ def format_runtimes(rows: Sequence[RuntimeRow]) -> str:
     lines = ["Runtime (NTIRE: median of runs after a warm-up; " + rows[0].machine + ")",
              " | ".join(f"{h:<{w}}" for h, w in zip(header, widths))]
     lines.append("-" * len(lines[1]))
-    lines += [" | ".join(f"{c:<{w}}" for c, w in zip(b, widths)) for b in body]
+    lines += [" | ".join(f"{c:<{w}}" for c, w in zip(b, widths)).rstrip() for b in body]
     return "\n".join(lines)
 
 

@@ -192,7 +192,8 @@ def device_text(device) -> str:
 
 def run_tasks(tasks: Sequence[ImageTask], options: WorkerOptions, executor: str = "local",
               workers: int = 1, address: str | None = None) -> Iterator[ImageOutcome]:
-    """Every task's outcome, in the order they finish."""
+    """Every task's outcome, in the order they finish (``workers`` 0 on Ray: one actor per GPU,
+    else per CPU)."""
     if not tasks:
         return iter(())
     if executor == "ray":
@@ -264,7 +265,7 @@ def _ray(tasks: Sequence[ImageTask], options: WorkerOptions, workers: int,
         resources = ray.cluster_resources()
         cpus, gpus = int(resources.get("CPU", 1)), int(resources.get("GPU", 0))
         use_gpu = gpus > 0 and options.device != "cpu"
-        actors = workers if workers > 1 else (gpus if use_gpu else max(1, cpus))
+        actors = workers if workers >= 1 else (gpus if use_gpu else max(1, cpus))
         threads = max(1, cpus // actors)
         actor_class = ray.remote(num_cpus=1 if use_gpu else threads, num_gpus=1 if use_gpu else 0)(_RayWorker)
         pool = ActorPool([actor_class.remote(dataclasses.replace(options, threads=options.threads or threads))
