@@ -99,6 +99,7 @@ def plan(db: ResultsDb, datasets: list[Dataset], candidates: list, metrics: list
 
     for dataset in datasets:
         sizes = None
+        paths = {path.stem: str(path.resolve()) for path in dataset.hr_files()}
         for candidate in candidates:
             if candidate.method is None and not candidate.hr and candidate.results is None:
                 continue  # no weights: reported by the caller
@@ -114,7 +115,7 @@ def plan(db: ResultsDb, datasets: list[Dataset], candidates: list, metrics: list
                     hr_size = sizes.get(pair.name)
                     method_sha = file_sha(candidate.results.path_for(pair.name))
                 entry = Entry(ref.label, dataset.name, pair.name, scale, precision, method_sha,
-                              sha(pair.hr), sha(pair.lr))
+                              sha(pair.hr), sha(pair.lr), paths.get(pair.name, ""))
                 cell_keys = {name: CellKey(method_sha, entry.hr_sha, entry.lr_sha, scale, precision,
                                            name, versions[name]) for name in metrics}
                 stored = db.stored(cell_keys.values())

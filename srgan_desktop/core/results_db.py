@@ -45,7 +45,8 @@ from srgan_desktop.errors import SrganDesktopError
 from srgan_desktop.utils import sha256_file as file_sha  # weights files, result images
 
 __all__ = ["ResultsDbError", "SCHEMA_VERSION", "CellKey", "Cell", "Entry", "Runtime", "ModelCost",
-           "ResultsDb", "SummaryRow", "RuntimeRow", "summary", "runtime_summary", "pixels_sha",
+           "ResultsDb", "SummaryRow", "RuntimeRow", "ImageValue", "image_values", "summarise_values",
+           "summary", "runtime_summary", "pixels_sha",
            "file_sha", "t_interval"]
 
 SCHEMA_VERSION = 1
@@ -67,6 +68,7 @@ CREATE TABLE IF NOT EXISTS entries (
     scale INTEGER NOT NULL, precision TEXT NOT NULL,
     method_sha TEXT NOT NULL, hr_sha TEXT NOT NULL, lr_sha TEXT NOT NULL,
     updated TEXT NOT NULL,
+    hr_path TEXT NOT NULL DEFAULT '',   -- where the HR image was (the Results window opens it)
     PRIMARY KEY (label, dataset, image, scale, precision));
 CREATE TABLE IF NOT EXISTS runtimes (
     method_sha TEXT NOT NULL, lr_sha TEXT NOT NULL, precision TEXT NOT NULL,
@@ -140,6 +142,7 @@ class Entry:
     method_sha: str
     hr_sha: str
     lr_sha: str
+    hr_path: str = ""
 
 
 @dataclass(frozen=True)
@@ -200,13 +203,16 @@ class ResultsDb:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """``BEGIN IMMEDIATE`` … ``COMMIT`` (rolled back on any exception)."""
-        self.conn.execute("BEGIN IMMEDIATE")
         try:
-            yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
+        except sqlite3.DatabaseError as exc:  # full disk, damaged file, a foreign schema
+            raise ResultsDbError(f"{self.path}: could not write the results database ({exc})") from exc
 
     # --- cells --------------------------------------------------------------------------
 
@@ -233,12 +239,15 @@ class ResultsDb:
         now = _now()
         with self.transaction() as conn:
             conn.executemany(
-                "INSERT OR REPLACE INTO cells VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT OR REPLACE INTO cells (method_sha, hr_sha, lr_sha, scale, precision, measure, "
+                "version, value, reason, seconds, device, machine, created) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 [(*_key_tuple(c.key), c.value, c.reason, c.seconds, c.device, c.machine, now)
                  for c in cells])
             self._put_entries(conn, entries, now)
             if runtime is not None:
-                conn.execute("INSERT OR REPLACE INTO runtimes VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                conn.execute("INSERT OR REPLACE INTO runtimes (method_sha, lr_sha, precision, device, "
+                             "machine, warmup, runs, median_s, min_s, peak_bytes, flops, created) "
+                             "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                              (runtime.method_sha, runtime.lr_sha, runtime.precision, runtime.device,
                               runtime.machine, runtime.warmup, runtime.runs, runtime.median_s,
                               runtime.min_s, runtime.peak_bytes, runtime.flops, now))
@@ -250,13 +259,14 @@ class ResultsDb:
 
     @staticmethod
     def _put_entries(conn: sqlite3.Connection, entries: Sequence[Entry], now: str) -> None:
-        conn.executemany("INSERT OR REPLACE INTO entries VALUES (?,?,?,?,?,?,?,?,?)",
+        conn.executemany("INSERT OR REPLACE INTO entries (label, dataset, image, scale, precision, "
+                         "method_sha, hr_sha, lr_sha, updated, hr_path) VALUES (?,?,?,?,?,?,?,?,?,?)",
                          [(e.label, e.dataset, e.image, e.scale, e.precision, e.method_sha,
-                           e.hr_sha, e.lr_sha, now) for e in entries])
+                           e.hr_sha, e.lr_sha, now, e.hr_path) for e in entries])
 
     def entries(self) -> list[Entry]:
         rows = self.conn.execute("SELECT label, dataset, image, scale, precision, method_sha, hr_sha, "
-                                 "lr_sha FROM entries ORDER BY rowid").fetchall()
+                                 "lr_sha, hr_path FROM entries ORDER BY rowid").fetchall()
         return [Entry(*r) for r in rows]
 
     # --- runtime ------------------------------------------------------------------------
@@ -273,7 +283,8 @@ class ResultsDb:
 
     def put_model_cost(self, cost: ModelCost) -> None:
         with self.transaction() as conn:
-            conn.execute("INSERT OR REPLACE INTO model_costs VALUES (?,?,?,?)",
+            conn.execute("INSERT OR REPLACE INTO model_costs (method_sha, label, params, flops_256) "
+                         "VALUES (?,?,?,?)",
                          (cost.method_sha, cost.label, cost.params, cost.flops_256))
 
     def model_costs(self) -> dict[str, ModelCost]:
@@ -331,35 +342,68 @@ def _label_names(entries: Sequence[Entry]) -> dict[tuple[str, str], str]:
                                       else e.label) for e in entries}
 
 
-def summary(db: ResultsDb, labels: Sequence[str] | None = None,
-            datasets: Sequence[str] | None = None) -> list[SummaryRow]:
-    """Means and 95 % intervals per (method, benchmark, measure), in the order first stored."""
-    entries = [e for e in db.entries() if (labels is None or e.label in labels)
-               and (datasets is None or e.dataset in datasets)]
+@dataclass(frozen=True)
+class ImageValue:
+    """One stored figure under its names: a method on one image of a benchmark."""
+
+    method: str
+    dataset: str
+    image: str
+    measure: str
+    scale: int
+    precision: str
+    value: float | None
+    reason: str | None
+    hr_path: str
+
+
+def _named(db: ResultsDb, labels: Sequence[str] | None, datasets: Sequence[str] | None) -> list[Entry]:
+    return [e for e in db.entries() if (labels is None or e.label in labels)
+            and (datasets is None or e.dataset in datasets)]
+
+
+def image_values(db: ResultsDb, labels: Sequence[str] | None = None,
+                 datasets: Sequence[str] | None = None) -> list[ImageValue]:
+    """Every figure of the named images (the newest version of each measure), in stored order."""
+    entries = _named(db, labels, datasets)
     names = _label_names(entries)
-    by_key: dict[tuple, list[tuple]] = {}
+    out = []
     for e in entries:
         rows = db.conn.execute(
             "SELECT measure, version, value, reason FROM cells WHERE method_sha=? AND hr_sha=? AND "
             "lr_sha=? AND scale=? AND precision=? ORDER BY created, rowid",
             (e.method_sha, e.hr_sha, e.lr_sha, e.scale, e.precision)).fetchall()
         newest: dict[str, tuple] = {}
-        for measure, _version, value, reason in rows:  # the newest version of each measure
+        for measure, _version, value, reason in rows:
             newest[measure] = (value, reason)
-        for measure, (value, reason) in newest.items():
-            by_key.setdefault((names[(e.label, e.method_sha)], e.dataset, measure, e.scale,
-                               e.precision), []).append((value, reason))
+        out += [ImageValue(names[(e.label, e.method_sha)], e.dataset, e.image, measure, e.scale,
+                           e.precision, value, reason, e.hr_path)
+                for measure, (value, reason) in newest.items()]
+    return out
+
+
+def summarise_values(values: Sequence[ImageValue]) -> list[SummaryRow]:
+    """Means and 95 % intervals per (method, benchmark, measure, scale, precision)."""
+    groups: dict[tuple, list[ImageValue]] = {}
+    for v in values:
+        groups.setdefault((v.method, v.dataset, v.measure, v.scale, v.precision), []).append(v)
     out = []
-    for (method, dataset, measure, scale, precision), values in by_key.items():
-        numbers = [v for v, _ in values if v is not None]
-        reasons = [r for v, r in values if v is None]
-        complete = len(numbers) == len(values)
+    for (method, dataset, measure, scale, precision), group in groups.items():
+        numbers = [v.value for v in group if v.value is not None]
+        reasons = [v.reason or "" for v in group if v.value is None]
+        complete = len(numbers) == len(group)
         interval = t_interval(numbers) if complete else None
-        out.append(SummaryRow(method, dataset, measure, scale, precision, len(values), len(numbers),
+        out.append(SummaryRow(method, dataset, measure, scale, precision, len(group), len(numbers),
                               float(np.mean(numbers)) if complete and numbers else None,
                               interval[0] if interval else None, interval[1] if interval else None,
                               reasons[0] if reasons else ""))
     return out
+
+
+def summary(db: ResultsDb, labels: Sequence[str] | None = None,
+            datasets: Sequence[str] | None = None) -> list[SummaryRow]:
+    """Means and 95 % intervals per (method, benchmark, measure), in the order first stored."""
+    return summarise_values(image_values(db, labels, datasets))
 
 
 @dataclass(frozen=True)
@@ -386,8 +430,7 @@ class RuntimeRow:
 
 def runtime_summary(db: ResultsDb, labels: Sequence[str] | None = None,
                     datasets: Sequence[str] | None = None) -> list[RuntimeRow]:
-    entries = [e for e in db.entries() if (labels is None or e.label in labels)
-               and (datasets is None or e.dataset in datasets)]
+    entries = _named(db, labels, datasets)
     names = _label_names(entries)
     runtimes: dict[tuple[str, str, str], list[Runtime]] = {}
     for r in db.runtimes():

@@ -39,6 +39,7 @@ from srgan_desktop.compare.session import Change, ComparisonSession
 from srgan_desktop.core.images import IMAGE_SUFFIXES, ImageSaveError, save_image
 from srgan_desktop.core.lpips_metric import lpips_missing
 from srgan_desktop.core.models import ModelResolver
+from srgan_desktop.errors import SrganDesktopError
 from srgan_desktop.ui.difference_view import DifferenceView
 from srgan_desktop.ui.figures import Crop, ExportResult, crop_scene, export_view
 from srgan_desktop.ui.flicker_view import FlickerView
@@ -171,6 +172,8 @@ def action_table() -> list[ActionSpec]:
     t += [ActionSpec(f"flicker_{n}", f"Flicker to pane {n}", "flicker_to", "", (str(n),), arg=n - 1)
           for n in range(1, 10)]
     t += [ActionSpec("mos", "&MOS studies…", "open_mos_studies", "&Studies"),
+          ActionSpec("results_db", "Evaluation &results…", "open_results_dialog", "&Studies",
+                     tip="A results database written by 'srgan-desktop eval --db'"),
           ActionSpec("help", "Keys and mouse…", "_show_help", "&Help")]
     return t
 
@@ -1179,6 +1182,40 @@ class MainWindow(QMainWindow):
 
         self._mos_window = open_mos_window(self)
         return self._mos_window
+
+    def open_results_dialog(self) -> None:
+        name, _ = QFileDialog.getOpenFileName(self, "Open a results database", "",
+                                              "Results database (*.db *.sqlite);;All files (*)")
+        if name:
+            self.open_results(name)
+
+    def open_results(self, path: str | Path) -> QWidget | None:
+        """The Results window of a database written by ``eval --db``; a double-click there
+        opens that image here (simulate mode at its scale) and runs the methods measured on it."""
+        from srgan_desktop.ui.results_window import ResultsWindow
+
+        try:
+            window = ResultsWindow(path, on_open=self.open_result_target)
+        except SrganDesktopError as exc:
+            self._error("Results", str(exc))
+            return None
+        window.setWindowFlag(Qt.WindowType.Window)
+        window.show()
+        self._results_window = window
+        return window
+
+    def open_result_target(self, target) -> None:
+        """Open ``target.hr_path`` as the reference and run the methods it was measured with."""
+        wanted = set(target.methods)
+
+        def run_measured(_path: str) -> None:
+            self.imageOpened.disconnect(run_measured)
+            keys = [m.key for m in self.model.runnable() if m.key in wanted or m.title in wanted]
+            if keys:
+                self.run_methods(keys)
+
+        self.imageOpened.connect(run_measured)
+        self.open_path(target.hr_path, "simulate", target.scale)
 
     def _error(self, title: str, text: str) -> None:
         """Tell the user (message box over the window + status bar); the window keeps running.
