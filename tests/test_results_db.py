@@ -95,6 +95,25 @@ def test_a_second_run_computes_nothing_and_changed_weights_or_images_are_new_key
     assert machine and device == "cpu"
 
 
+def test_a_results_folder_is_keyed_by_each_result_image(tmp_path, bench, capsys):
+    from srgan_desktop.core.resize import downscale, imresize
+
+    results = tmp_path / "mine"
+    for path in sorted((bench / "HR").iterdir()):
+        lr = downscale(load_image(path).rgb, 4)
+        save_image(results / path.name, imresize(lr, output_shape=(lr.shape[0] * 4, lr.shape[1] * 4)))
+    db = tmp_path / "results.db"
+    args = ("--hr", bench, "-m", f"mine={results}/", "hr", "--metrics", "psnr", "--db", db)
+    assert _eval(capsys, *args)[:2] == (0, 6)
+    edited = load_image(results / "im02.png").rgb.copy()
+    edited[5, 5] = 0
+    save_image(results / "im02.png", edited)
+    assert _eval(capsys, *args)[:2] == (5, 1)      # that result image only
+    figures = _figures(db)
+    assert figures[("hr", "Tiny", "im00", "psnr")] == float("inf")
+    assert 20 < figures[("mine", "Tiny", "im00", "psnr")] < 60
+
+
 def test_results_prints_means_with_t_intervals_as_text_json_and_csv(tmp_path, bench, capsys):
     db = tmp_path / "results.db"
     _eval(capsys, "--hr", bench, "-m", "bicubic", "--metrics", "psnr", "--db", db)
@@ -114,6 +133,12 @@ def test_results_prints_means_with_t_intervals_as_text_json_and_csv(tmp_path, be
     assert main(["results", str(db), "--csv"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("table,method,dataset,measure") and lines[1].startswith("measures,bicubic,Tiny,psnr")
+
+    code = ("import sys; from srgan_desktop.__main__ import main; main(['results', sys.argv[1]]); "
+            "print('torch loaded' if 'torch' in sys.modules else 'torch-free')")
+    done = subprocess.run([sys.executable, "-c", code, str(db)], cwd=REPO, capture_output=True, text=True,
+                          env=dict(os.environ, PYTHONPATH=str(REPO)), timeout=120)
+    assert done.stdout.strip().endswith("torch-free"), done.stdout + done.stderr
 
 
 def test_a_newer_schema_or_a_non_database_is_one_line(tmp_path, capsys):

@@ -98,6 +98,11 @@ class ResultsModel:
                 points.append(PlanePoint(r.method, r.dataset, x, y))
         return points
 
+    def reference_perception(self, benchmark: str, perception: str = PERCEPTION) -> float | None:
+        """The mean ``perception`` figure of the HR images themselves (method ``hr``), if stored."""
+        return next((r.mean for r in self.rows if r.method == "hr" and r.dataset == benchmark
+                     and r.measure == perception), None)
+
     def open_target(self, benchmark: str, image: str | None = None) -> OpenTarget | None:
         """The image (default: the benchmark's first) with every method measured on it; None
         when the database does not know where its HR file was."""

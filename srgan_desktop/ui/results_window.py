@@ -6,7 +6,8 @@ perception–distortion plane — a thin view over :class:`srgan_desktop.compare
 * **Per image**: one row per image of the chosen benchmark, one column per method, for the chosen
   measure (the first of each when the boxes say "all").
 * **Perception–distortion**: each method a point per benchmark at (mean PSNR, mean NIQE) after
-  Blau & Michaeli (2018); one colour per benchmark, each point labelled with its method.
+  Blau & Michaeli (2018); one colour per benchmark, each point labelled with its method, and the
+  HR images' own NIQE (the ``hr`` method, PSNR ∞) as a dashed line when it was measured.
 * A double-click on a row (or a click on a point) opens that image — for the means, the
   benchmark's first image — in the comparison window (``on_open``), which runs the methods it
   knows among those measured on it.  Plots are saved as PNG or SVG (``save_plot``).
@@ -136,6 +137,12 @@ class ResultsWindow(QWidget):
                 label = pg.TextItem(p.method, color="k", anchor=(0, 1))
                 label.setPos(p.distortion, p.perception)
                 self.plot.addItem(label)
+            target = self.model.reference_perception(dataset)
+            if target is not None:  # the HR images' own NIQE: what the methods aim at (PSNR ∞)
+                self.plot.addItem(pg.InfiniteLine(
+                    target, angle=0, label=f"hr ({dataset})", labelOpts={"color": "k", "position": 0.9},
+                    pen=pg.mkPen(_COLOURS[k % len(_COLOURS)], style=Qt.PenStyle.DashLine)))
+        self.plot.getPlotItem().getViewBox().autoRange(padding=0.12)
 
     # --- opening ------------------------------------------------------------------------
 
