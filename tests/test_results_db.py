@@ -258,6 +258,20 @@ def test_two_worker_processes_give_the_same_figures_as_one(tmp_path, bench, caps
     assert _figures(tmp_path / "w1.db") == _figures(tmp_path / "w2.db")
 
 
+def test_the_ray_executor_without_ray_is_one_line_naming_the_extra(tmp_path, bench):
+    """As in the frozen app, which leaves Ray out: a refusal, no traceback."""
+    code = ("import sys; sys.modules['ray'] = None; from srgan_desktop.__main__ import main; "
+            "sys.exit(main(sys.argv[1:]))")
+    done = subprocess.run([sys.executable, "-c", code, "eval", "--hr", str(bench), "-m", "bicubic",
+                           "--metrics", "psnr", "--db", str(tmp_path / "r.db"), "--executor", "ray",
+                           "--no-progress"], cwd=REPO, capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ, PYTHONPATH=str(REPO)))
+    assert done.returncode == 2, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.startswith("srgan-desktop: error:")]
+    assert lines == ["srgan-desktop: error: --executor ray needs Ray, which is not installed: "
+                     "pip install 'srgan-desktop[cluster]'"] and "Traceback" not in done.stderr
+
+
 @pytest.fixture
 def local_ray(monkeypatch):
     ray = pytest.importorskip("ray")  # in the test and cluster extras: skipped only where not installed

@@ -26,8 +26,8 @@ import sys
 from dataclasses import dataclass
 
 from srgan_desktop.core.benchmarks import Dataset
-from srgan_desktop.core.lab import (HR, ImageTask, MethodRef, WorkerOptions, device_text, machine_name,
-                                    run_tasks)
+from srgan_desktop.core.lab import (HR, ImageTask, MethodRef, WorkerOptions, device_text, import_ray,
+                                    machine_name, run_tasks)
 from srgan_desktop.core.measures import MEASURES, is_number
 from srgan_desktop.core.results_db import (Cell, CellKey, Entry, ModelCost, ResultsDb, Runtime,
                                            file_sha, pixels_sha)
@@ -171,6 +171,8 @@ def evaluate_into_db(args: argparse.Namespace, datasets: list[Dataset], candidat
                      metrics: list[str], hr_scale: int, lpips=None) -> tuple[int, int, int]:
     """Run what is missing into ``args.db``; returns (cells cached, cells computed, images run)."""
     workers = args.workers or (1 if args.executor == "local" else 0)  # ray: 0 = one per GPU, else per CPU
+    if args.executor == "ray":
+        import_ray()  # before any work: a refusal at once where Ray is not installed
     with ResultsDb(args.db) as db:
         work = plan(db, datasets, candidates, metrics, args, hr_scale, lpips)
         if work.cached_entries:

@@ -24,6 +24,7 @@ Rules and reasons:
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import os
 import tempfile
 import time
@@ -35,7 +36,8 @@ from typing import Any
 import numpy as np
 
 __all__ = ["MethodRef", "WorkerOptions", "ImageTask", "ImageOutcome", "Worker", "run_tasks",
-           "EXECUTORS", "HR", "machine_name", "device_text"]
+           "EXECUTORS", "HR", "machine_name", "device_text",
+           "import_ray"]
 
 EXECUTORS = ("local", "ray")
 HR = "hr"  # the HR images themselves
@@ -132,8 +134,7 @@ class Worker:
         path = Path(ref.path)
         if ref.blob is None:
             return path
-        import ray  # the weights came through Ray's object store: this node may not have the file
-
+        ray = import_ray()  # the weights came through Ray's object store: this node may not have the file
         folder = Path(tempfile.mkdtemp(prefix="srgan-weights-"))
         target = folder / path.name
         target.write_bytes(ray.get(ref.blob))
@@ -238,6 +239,19 @@ def _processes(tasks: Sequence[ImageTask], options: WorkerOptions, workers: int)
                 yield future.result()
 
 
+def import_ray():
+    """Ray, or a one-line refusal.  Imported by name at run time: Ray is the optional
+    ``[cluster]`` extra, never part of the frozen desktop app (srgan-desktop.spec excludes it),
+    where ``--executor ray`` is then this refusal, not a crash."""
+    try:
+        return importlib.import_module("ray")
+    except ImportError as exc:
+        from srgan_desktop.errors import SrganDesktopError
+
+        raise SrganDesktopError("--executor ray needs Ray, which is not installed: "
+                                "pip install 'srgan-desktop[cluster]'") from exc
+
+
 class _RayWorker:
     """The body of a Ray actor: one :class:`Worker`."""
 
@@ -250,13 +264,8 @@ class _RayWorker:
 
 def _ray(tasks: Sequence[ImageTask], options: WorkerOptions, workers: int,
          address: str | None) -> Iterator[ImageOutcome]:
-    try:
-        import ray
-        from ray.util import ActorPool
-    except ImportError as exc:
-        from srgan_desktop.errors import SrganDesktopError
-
-        raise SrganDesktopError("--executor ray needs Ray: pip install 'srgan-desktop[cluster]'") from exc
+    ray = import_ray()
+    from_util = importlib.import_module("ray.util")
     started = not ray.is_initialized()
     if started:
         ray.init(address=address, include_dashboard=False, log_to_driver=False) if address else \
@@ -268,7 +277,7 @@ def _ray(tasks: Sequence[ImageTask], options: WorkerOptions, workers: int,
         actors = workers if workers >= 1 else (gpus if use_gpu else max(1, cpus))
         threads = max(1, cpus // actors)
         actor_class = ray.remote(num_cpus=1 if use_gpu else threads, num_gpus=1 if use_gpu else 0)(_RayWorker)
-        pool = ActorPool([actor_class.remote(dataclasses.replace(options, threads=options.threads or threads))
+        pool = from_util.ActorPool([actor_class.remote(dataclasses.replace(options, threads=options.threads or threads))
                           for _ in range(actors)])
         blobs: dict[str, Any] = {}
         shipped = []
