@@ -18,6 +18,7 @@ __all__ = ["main", "SUBCOMMANDS"]
 SUBCOMMANDS = {
     "upscale": ("upscale", "upscale one image with bicubic, SRResNet, SRGAN or any weights file"),
     "eval": ("evaluate", "PSNR/SSIM/NIQE (LPIPS, grid, texture) of each method on benchmark folders"),
+    "results": ("results", "the table of a results database (eval --db): means and 95 % intervals"),
     "bench": ("bench", "time a model here: raw forward vs engine, s per LR megapixel, peak RSS"),
     "selftest": ("selftest", "check that the bundled models load and run (prints JSON; no Qt)"),
     "mos": ("mos", "mean opinion score studies (create, rate, analyse)"),

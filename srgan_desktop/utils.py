@@ -7,6 +7,7 @@
   is not a regular file (``/dev/null``, ``/dev/full``, a FIFO, a folder) is refused with
   :class:`NotARegularFile` and never replaced: ``os.replace`` would swap the device node for a
   plain file.
+* :func:`sha256_file` — the SHA-256 of a file's bytes (MOS stimuli, the results database's keys).
 * :func:`crop_to_multiple` — the one crop-to-scale rule: keep the top-left
   ``H - H % f`` × ``W - W % f`` pixels (the benchmark convention of MATLAB and BasicSR).
 * :func:`rgb_to_tensor` / :func:`tensor_to_rgb` — ``(H, W, 3) uint8`` ⇄ ``(1, 3, H, W)`` float in
@@ -30,7 +31,7 @@ import numpy as np
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["NotARegularFile", "check_writable_target", "atomic_path", "atomic_write", "crop_to_multiple", "rgb_to_tensor", "tensor_to_rgb"]
+__all__ = ["NotARegularFile", "check_writable_target", "atomic_path", "atomic_write", "sha256_file", "crop_to_multiple", "rgb_to_tensor", "tensor_to_rgb"]
 
 
 class NotARegularFile(OSError):
@@ -98,6 +99,17 @@ def atomic_write(path: str | os.PathLike, data: bytes | str | Callable[[Path], o
         else:
             data(tmp)
     return path
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    """The hex SHA-256 of a file's bytes, read in 1 MiB blocks."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def crop_to_multiple(rgb: np.ndarray, factor: int) -> np.ndarray:

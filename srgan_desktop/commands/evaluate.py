@@ -21,6 +21,7 @@ scale of the first model named, else 4.  ``KEY=DIR`` is a method whose results w
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from collections.abc import Sequence
@@ -80,6 +81,24 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                         help="LPIPS backbone: alex (AlexNet, the LPIPS default) or vgg (VGG16) "
                              "(default: %(default)s)")
     parser.add_argument("--json", metavar="OUT", help="also write every figure (per image and mean) here")
+    lab = parser.add_argument_group(
+        "results database", "store every figure in a SQLite database keyed by content; compute only "
+                            "what is missing (srgan_desktop/commands/eval_db.py)")
+    lab.add_argument("--db", metavar="FILE", help="the results database (created if missing); "
+                                                   "'srgan-desktop results FILE' prints it")
+    lab.add_argument("--executor", choices=["local", "ray"], default="local",
+                     help="with --db: local processes, or Ray actors (pip install "
+                          "'srgan-desktop[cluster]') (default: %(default)s)")
+    lab.add_argument("--workers", type=positive_int, default=None, metavar="N",
+                     help="with --db: worker processes (local, each with cores/N threads) or Ray "
+                          "actors (default: local 1; ray one per GPU, else one per CPU)")
+    lab.add_argument("--address", metavar="auto|HOST:PORT",
+                     help="with --executor ray: the cluster to join (default: start a local Ray)")
+    lab.add_argument("--runtime", action="store_true",
+                     help="with --db: also time each image as NTIRE does (warm-up, median of "
+                          "--runtime-runs runs), peak memory, parameters and FLOPs")
+    lab.add_argument("--runtime-runs", type=positive_int, default=3, metavar="N",
+                     help="timed runs per image for --runtime (default: %(default)s)")
     add_engine_options(parser, precision="fp32")  # figures to compare: full precision by default
     parser.add_argument("--summary", action="store_true", help="print only the table of means")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
@@ -351,6 +370,10 @@ def _evaluate(args: argparse.Namespace) -> int:
             raise CommandError(str(exc)) from exc
         lpips_note = f"{lpips.net}, backbone {lpips.backbone}"
     hr_scale = args.scale or next((c.method.scale for c in candidates if c.method is not None), 4)
+    if args.db:
+        return _evaluate_db(args, datasets, candidates, metrics, hr_scale, lpips)
+    if args.executor != "local" or args.workers is not None or args.runtime:
+        raise CommandError("--executor, --workers and --runtime go with --db FILE")
     results = []
     for dataset in datasets:
         rows = []
@@ -385,6 +408,26 @@ def _evaluate(args: argparse.Namespace) -> int:
             "lpips": {"net": lpips.net, "backbone": str(lpips.backbone)} if lpips is not None else None},
             "datasets": [r.to_dict() for r in results]})
         print(f"\nwrote {path}")
+    return 0
+
+
+def _evaluate_db(args: argparse.Namespace, datasets: list[Dataset], candidates: list[_Candidate],
+                 metrics: list[str], hr_scale: int, lpips: LpipsModel | None) -> int:
+    """``--db``: compute what the database lacks, then print this run's table from it."""
+    from srgan_desktop.commands.eval_db import evaluate_into_db
+    from srgan_desktop.commands.results import report
+    from srgan_desktop.core.results_db import ResultsDb
+
+    cached, computed, images = evaluate_into_db(args, datasets, candidates, metrics, hr_scale, lpips)
+    with ResultsDb(args.db) as db:
+        labels = [c.label for c in candidates]
+        print(report(db, labels, [d.name for d in datasets]))
+        if args.json:
+            write_json(args.json, json.loads(report(db, labels, [d.name for d in datasets], "json")))
+    for candidate in candidates:
+        if candidate.method is None and not candidate.hr and candidate.results is None:
+            print(f"{candidate.label}: {candidate.reason}")
+    print(f"\ncells: {cached} cached, {computed} computed ({images} images run) in {args.db}")
     return 0
 
 

@@ -20,7 +20,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -37,7 +36,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from srgan_desktop.errors import SrganDesktopError
-from srgan_desktop.utils import atomic_path
+from srgan_desktop.utils import atomic_path, sha256_file
 from srgan_desktop.core.arch import SRResNet, receptive_radius
 
 __all__ = ["WeightsError", "ModelDescriptor", "load_model", "load_state_dict", "save_model",
@@ -369,15 +368,6 @@ def _match_keys(model: torch.nn.Module, state: dict[str, torch.Tensor], path: Pa
             raise WeightsError(f"{path.name}: key '{key}' has shape {tuple(mapped[ours].shape)}, "
                                f"expected {tuple(own[ours].shape)}{where}")
     return mapped
-
-
-def sha256_file(path: str | os.PathLike) -> str:
-    """SHA-256 of a file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _is_srresnet_shaped(state: dict[str, torch.Tensor]) -> bool:

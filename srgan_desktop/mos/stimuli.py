@@ -11,7 +11,6 @@ tells which method made them.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from srgan_desktop import utils
+from srgan_desktop.utils import sha256_file
 from srgan_desktop.errors import SrganDesktopError
 from srgan_desktop.core.images import IMAGE_SUFFIXES, ImageLoadError, ImageSaveError, load_image, save_image
 from srgan_desktop.core.resize import downscale
@@ -77,14 +77,6 @@ def find_sources(folder: str | Path) -> dict[str, Path]:
     if not sources:
         raise DesignError(f"no images in {folder}")
     return sources
-
-
-def sha256_file(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def crop_to_multiple(rgb: np.ndarray, factor: int) -> np.ndarray:

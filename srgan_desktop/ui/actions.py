@@ -122,6 +122,8 @@ def action_table() -> list[ActionSpec]:
     t += [ActionSpec(f"flicker_{n}", f"Flicker to pane {n}", "flicker_to", "", (str(n),), arg=n - 1)
           for n in range(1, 10)]
     t += [ActionSpec("mos", "&MOS studies…", "open_mos_studies", "&Studies"),
+          ActionSpec("results_db", "Evaluation &results…", "open_results_dialog", "&Studies",
+                     tip="A results database written by 'srgan-desktop eval --db'"),
           ActionSpec("help", "Keys and mouse…", "show_help", "&Help"),
           ActionSpec("about", "&About SRGAN Desktop…", "show_about", "&Help")]
     return t

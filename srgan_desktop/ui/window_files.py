@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QPoint
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QFileDialog, QWidget
 
 from srgan_desktop import paths
 from srgan_desktop.compare import RunRequest
 from srgan_desktop.core.images import IMAGE_SUFFIXES
+from srgan_desktop.errors import SrganDesktopError
 from srgan_desktop.ui.image_pane import ImagePane, Raster
 
 __all__ = ["FilesMixin", "image_filter"]
@@ -125,3 +126,36 @@ class FilesMixin:
         image gets its result now, every image opened later gets its own (browse image by image)."""
         self.session.add_results_folder(folder, key)
 
+    def open_results_dialog(self) -> None:
+        name, _ = QFileDialog.getOpenFileName(self, "Open a results database", "",
+                                              "Results database (*.db *.sqlite);;All files (*)")
+        if name:
+            self.open_results(name)
+
+    def open_results(self, path: str | Path) -> QWidget | None:
+        """The Results window of a database written by ``eval --db``; a double-click there
+        opens that image here (simulate mode at its scale) and runs the methods measured on it."""
+        from srgan_desktop.ui.results_window import ResultsWindow
+
+        try:
+            window = ResultsWindow(path, on_open=self.open_result_target)
+        except SrganDesktopError as exc:
+            self._error("Results", str(exc))
+            return None
+        window.setWindowFlag(Qt.WindowType.Window)
+        window.show()
+        self._results_window = window
+        return window
+
+    def open_result_target(self, target) -> None:
+        """Open ``target.hr_path`` as the reference and run the methods it was measured with."""
+        wanted = set(target.methods)
+
+        def run_measured(_path: str) -> None:
+            self.imageOpened.disconnect(run_measured)
+            keys = [m.key for m in self.model.runnable() if m.key in wanted or m.title in wanted]
+            if keys:
+                self.run_methods(keys)
+
+        self.imageOpened.connect(run_measured)
+        self.open_path(target.hr_path, "simulate", target.scale)
