@@ -420,3 +420,15 @@ def test_cli_bad_init_weights_or_hold_out_file_is_one_line(image_folder, tmp_pat
         assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and target.name in lines[0], lines
+
+
+def test_distill_init_takes_an_exported_compact_model():
+    """``srgan-train distill --init fast_x4.safetensors``: the app wraps a spandrel model (its
+    tensors named ``net.*``); the trainer takes the inner network's own tensors."""
+    from srgan_desktop import paths
+    from trainer.loop import build_generator, load_generator_weights, load_matching
+
+    student = build_generator("distill", 4)
+    state = load_generator_weights(paths.weights_dir() / "fast_x4.safetensors")
+    assert load_matching(student, state) == []
+    assert all(torch.equal(student.state_dict()[k], v) for k, v in state.items())
