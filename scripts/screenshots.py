@@ -49,7 +49,7 @@ def _wait(app, window, seconds: float) -> None:  # noqa: ANN001
     """Until the image is prepared, every method ran and the difference map is up to date."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline and (window.is_busy() or window.is_preparing()
-                                           or window._task_callbacks):
+                                           or window._jobs.busy):
         app.processEvents()
         time.sleep(0.02)
     for _ in range(5):
