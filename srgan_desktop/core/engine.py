@@ -671,16 +671,15 @@ class Upscaler:
         while True:
             job = self.job(image, tile=tile)
             try:
+                def step(share: float) -> None:
+                    if cancel is not None:
+                        cancel.raise_if_cancelled()
+                    if fraction is not None:
+                        fraction(share)
+
                 for index in range(len(job.boxes)):
                     if cancel is not None:
                         cancel.raise_if_cancelled()
-
-                    def step(part: float, done: int = job.done, tiles: int = len(job.boxes)) -> None:
-                        if cancel is not None:
-                            cancel.raise_if_cancelled()
-                        if fraction is not None:
-                            fraction((done + part) / tiles)
-
                     job.run_tile(index, step)
                     if progress is not None:
                         progress(job.done, len(job.boxes))
@@ -796,12 +795,14 @@ class TiledJob:
         """Run tile ``index``; returns its HR core box (y0, x0, y1, x1) and its pixels (a view of
         the output, float in [0, 1]; blended tiles: the sum so far, not yet normalised).
 
-        ``step(fraction of this tile done)`` runs inside the tile where the model allows it (a
-        staged model, after each window: :data:`WITHIN_TILE`); it may raise :class:`Cancelled`,
-        which leaves the tile not run."""
+        ``step(share of the job done)`` — the finished tiles and this tile's part, 0–1 — runs
+        inside the tile where the model allows it (a staged model, after each window:
+        :data:`WITHIN_TILE`); it may raise :class:`Cancelled`, which leaves the tile not run."""
         if index in self.finished:
             raise UpscaleError(f"tile {index} has run already")
-        token = WITHIN_TILE.set(step)
+        tiles, done = len(self.boxes), self.done
+        hook = None if step is None else (lambda part: step((done + part) / tiles))
+        token = WITHIN_TILE.set(hook)
         try:
             return self._run_tile(index)
         finally:
@@ -838,8 +839,6 @@ class TiledJob:
         every tile at the border see the same mirrored pixels, and tiled still equals full."""
         py0, px0, py1, px1 = window
         p = self.edge_pad
-        if not p:
-            return self.rgb[py0:py1, px0:px1]
         h, w = self.rgb.shape[:2]
         return self.source[py0 + (0 if py0 == 0 else p):py1 + p + (p if py1 == h else 0),
                            px0 + (0 if px0 == 0 else p):px1 + p + (p if px1 == w else 0)]

@@ -239,6 +239,7 @@ class UpscaleWorker(QObject):
         """The batch tile by tile, visible region first (rules: the module docstring)."""
         focus = self._order.viewport()
         jobs: dict[int, tuple[RunRequest, Upscaler, TiledJob, float]] = {}
+        reports: dict[int, Callable[[float], None]] = {}   # one per request: its per-cent throttle
         pending: list[RunRequest] = []   # not yet finished, failed or cancelled
         try:
             for n, request in enumerate(requests):
@@ -257,6 +258,7 @@ class UpscaleWorker(QObject):
                     self.failed.emit(request, user_message(exc))
                     continue
                 jobs[n] = (request, upscaler, job, load_seconds)
+                reports[n] = self._share_reporter(request)
                 pending.append(request)
                 self._order.add(n, [core for core, _window in job.boxes])
             while (item := self._order.next()) is not None:
@@ -264,11 +266,9 @@ class UpscaleWorker(QObject):
                 request, upscaler, job, load_seconds = jobs[n]
                 token.raise_if_cancelled()
                 try:
-                    report = self._share_reporter(request)
-
-                    def step(part: float, job: TiledJob = job) -> None:
+                    def step(share: float, report: Callable[[float], None] = reports[n]) -> None:
                         token.raise_if_cancelled()
-                        report((job.done + part) / len(job.boxes))
+                        report(share)
 
                     box, pixels = job.run_tile(index, step)
                 except torch.cuda.OutOfMemoryError:
