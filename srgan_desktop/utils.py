@@ -31,14 +31,15 @@ import numpy as np
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["NotARegularFile", "check_writable_target", "atomic_path", "atomic_write", "sha256_file", "crop_to_multiple", "rgb_to_tensor", "tensor_to_rgb"]
+__all__ = ["NotARegularFile", "check_writable_target", "file_kind", "atomic_path", "atomic_write", "sha256_file", "crop_to_multiple", "rgb_to_tensor", "tensor_to_rgb"]
 
 
 class NotARegularFile(OSError):
     """The target of a write exists and is a device, FIFO, socket or folder: never replaced."""
 
 
-def _kind(mode: int) -> str:
+def file_kind(mode: int) -> str:
+    """What a file that is not a regular one is, in words ("a FIFO", "a folder", ...)."""
     for test, name in ((stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
                        (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a folder")):
         if test(mode):
@@ -53,7 +54,7 @@ def check_writable_target(path: str | os.PathLike) -> None:
     except (FileNotFoundError, NotADirectoryError):
         return
     if not stat.S_ISREG(mode):
-        raise NotARegularFile(errno.EEXIST, f"it is {_kind(mode)}, not a regular file, and is never "
+        raise NotARegularFile(errno.EEXIST, f"it is {file_kind(mode)}, not a regular file, and is never "
                                             f"replaced; give a file name", str(path))
 
 

@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from srgan_desktop.errors import SrganDesktopError
-from srgan_desktop.utils import atomic_write
+from srgan_desktop.utils import atomic_write, file_kind
 from srgan_desktop import __version__
 from srgan_desktop.mos.records import OPTIONAL_FIELDS, ROW_FIELDS, RatingRow
 
@@ -153,7 +153,7 @@ def _read_text(path: Path) -> str:
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise ExportError(f"{path} is not a regular file ({_file_kind(info.st_mode)}); "
+            raise ExportError(f"{path} is not a regular file ({file_kind(info.st_mode)}); "
                               f"give a ratings export (.csv or .json)")
         if info.st_size > MAX_IMPORT_BYTES:
             raise ExportError(f"{path} is {info.st_size:,} bytes, more than a ratings export "
@@ -170,15 +170,6 @@ def _read_text(path: Path) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ExportError(f"{path} is not UTF-8 text (byte {exc.start:,}); not a ratings export") from exc
-
-
-def _file_kind(mode: int) -> str:
-    for test, name in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
-                       (stat.S_ISBLK, "a block device"), (stat.S_ISDIR, "a folder"),
-                       (stat.S_ISSOCK, "a socket")):
-        if test(mode):
-            return name
-    return "not a plain file"
 
 
 def _unique_trials(rows: list[RatingRow], where: list[str]) -> list[RatingRow]:
