@@ -307,6 +307,25 @@ def test_staged_inference_equals_the_plain_forward(tile, blocks):
     assert float((plain - staged).abs().max()) <= 1e-5
 
 
+@pytest.mark.parametrize("keep", [(20, 25, 40, 45), (0, 0, 20, 30), (5, 3, 61, 70), (0, 0, 61, 70)])
+def test_a_staged_forward_cut_to_the_kept_box_equals_the_plain_forward_there(keep):
+    """Cutting each group's features to what the rest of the network needs around ``keep``
+    changes nothing inside it — at the input's edges (zero padding, as the full frame), with less
+    margin than the radius on an edge side (5, 3), and with all of it; far outside, nothing is
+    computed (the 5-block net's radius is 4 + 10 + 1 + 3 = 18 LR pixels)."""
+    model = make_tiny_generator(num_blocks=5)
+    x = torch.rand(1, 3, 61, 70)
+    with torch.inference_mode():
+        plain = model(x)
+        cut = engine.staged_srresnet(model, x, tile=24, blocks=2, keep=keep)
+    y0, x0, y1, x1 = (4 * v for v in keep)
+    assert cut.shape == plain.shape
+    assert float((plain - cut)[:, :, y0:y1, x0:x1].abs().max()) <= 1e-5
+    if keep == (20, 25, 40, 45):
+        assert float(cut[:, :, :4 * 10].abs().max()) == 0.0  # rows 0–9: more than 3 px above the core
+        assert float(cut[:, :, 4 * 20:4 * 40, 4 * 25:4 * 45].abs().min()) > 0.0
+
+
 def test_the_srresnet_family_runs_staged_and_spandrel_models_do_not(tiny_method):
     assert tiny_method.staged and tiny_method.bytes_per_lr_pixel == engine.STAGED_BYTES_PER_LR_PIXEL
 

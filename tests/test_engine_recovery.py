@@ -21,7 +21,7 @@ class _OutOfMemoryAbove(Method):
         self.limit = limit
         self.sizes: list[tuple[int, int]] = []
 
-    def run(self, tile: np.ndarray, half: bool) -> np.ndarray:
+    def run(self, tile: np.ndarray, half: bool, keep=None) -> np.ndarray:
         self.sizes.append(tile.shape[:2])
         if max(tile.shape[:2]) > self.limit:
             raise torch.cuda.OutOfMemoryError("CUDA out of memory (test)")
@@ -35,7 +35,7 @@ class _NaNInHalf(Method):
         self.inner = BicubicMethod()
         self.name, self.scale, self.pad = "nan-half", 4, self.inner.pad
 
-    def run(self, tile: np.ndarray, half: bool) -> np.ndarray:
+    def run(self, tile: np.ndarray, half: bool, keep=None) -> np.ndarray:
         out = self.inner.run(tile, half)
         if half:
             out[0, 0, 0] = np.nan

@@ -119,3 +119,27 @@ def test_grid_ratio_sees_a_pixel_shuffle_grid_not_texture():
     assert measure(gridded, hr, ["grid"], border=4)["grid"] == pytest.approx(grid_ratio(gridded, hr))
     assert MEASURES["grid"].aggregate == "median" and MEASURES["psnr"].aggregate == "mean"
     assert "too small" in measure(hr[:20, :20], hr[:20, :20], ["grid"], border=4)["grid"]
+
+
+def test_grid_level_reads_a_lattice_pattern_in_levels_of_y():
+    """A ±A pattern at the ×2 lattice (the Nyquist checkerboard) in R = G = B reads 0.859·A (Y's
+    219 levels over 255); a smooth image reads ~0 whatever its contrast, where grid's ratio is
+    ill-conditioned (its HR has almost nothing on the lattice)."""
+    from srgan_desktop.core.measures import measure
+    from srgan_desktop.core.metrics import grid_level
+    from srgan_desktop.core.resize import upscale
+
+    checker = np.indices((96, 128)).sum(0) % 2 * 2 - 1
+    for amplitude in (1.0, 3.0):
+        image = np.repeat((128 + amplitude * checker)[..., None], 3, axis=2)
+        assert grid_level(image, 2, 2) == pytest.approx(amplitude * 219 / 255, rel=0.01)
+    smooth = upscale(np.random.default_rng(3).integers(0, 256, (12, 16, 3), dtype=np.uint8), 8)
+    assert grid_level(smooth, 2, 2) < 0.05
+    # at ×4: a 4×4 phase pattern of RMS 2 levels (in Y), on a uniform grey
+    rng = np.random.default_rng(0)
+    cell = rng.normal(size=(4, 4))
+    cell = (cell - cell.mean()) / np.sqrt(((cell - cell.mean()) ** 2).mean())
+    image = np.repeat((128 + 2 * 255 / 219 * np.tile(cell, (24, 32)))[..., None], 3, axis=2)
+    assert grid_level(image, 4, 4) == pytest.approx(2.0, rel=0.01)
+    value = measure(image, None, ["grid_level"], border=4, scale=4)["grid_level"]
+    assert value == pytest.approx(grid_level(image, 4, 4))

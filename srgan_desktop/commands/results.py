@@ -19,13 +19,11 @@ import json
 from collections.abc import Sequence
 
 from srgan_desktop.commands._common import CommandError, guarded, jsonable
+from srgan_desktop.core.measures import MEASURES
 from srgan_desktop.core.results_db import (ResultsDb, RuntimeRow, SummaryRow, runtime_summary,
                                            summary)
 
 __all__ = ["add_parser", "run", "format_summary", "format_runtimes", "rows_csv"]
-
-_DIGITS = {"psnr": 2, "ssim": 4, "niqe": 2, "lpips": 4, "texture": 3, "grid": 2}
-
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
@@ -41,7 +39,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def _figure(measure: str, value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.{_DIGITS.get(measure, 4)}f}"
+    return "n/a" if value is None else f"{value:.{MEASURES[measure].digits if measure in MEASURES else 4}f}"
 
 
 def _cell(row: SummaryRow) -> str:

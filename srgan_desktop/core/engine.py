@@ -61,6 +61,7 @@ __all__ = ["Cancelled", "UpscaleError", "CancelToken", "UpscaleResult", "Method"
            "tile_boxes", "focus_boxes", "TiledJob", "fold_batchnorm", "TILE_CAP", "FOCUS_TILE", "cpu_has_native_bf16", "cpu_description", "cpu_auto_bf16", "CPU_AUTO_BF16"]
 
 ProgressCallback = Callable[[int, int], None]  # (tiles done, tiles in all)
+Box = tuple[int, int, int, int]  # (y0, x0, y1, x1), end exclusive
 
 #: Bytes per *padded* LR pixel that one plain fp32 SRResNet ×4 forward needs at its peak (models
 #: the engine does not stage; staged ones budget :data:`STAGED_BYTES_PER_LR_PIXEL`).
@@ -243,7 +244,9 @@ class Method:
     def prepare(self, device: torch.device, precision: str) -> None:
         """Move weights to ``device``; called once per :meth:`Upscaler.upscale`."""
 
-    def run(self, tile: np.ndarray, half: bool) -> np.ndarray:
+    def run(self, tile: np.ndarray, half: bool, keep: Box | None = None) -> np.ndarray:
+        """``tile``'s HR pixels; ``keep`` (LR box in ``tile``): the part the caller uses — a
+        method may leave the output outside it (beyond its own margin) unset."""
         raise NotImplementedError
 
 
@@ -257,7 +260,7 @@ class BicubicMethod(Method):
         self.scale = scale
         self.pad = 4  # the a = −0.5 kernel reaches 2 LR pixels; 4 keeps tiles exact
 
-    def run(self, tile: np.ndarray, half: bool) -> np.ndarray:
+    def run(self, tile: np.ndarray, half: bool, keep: Box | None = None) -> np.ndarray:
         out = imresize(tile, output_shape=(tile.shape[0] * self.scale, tile.shape[1] * self.scale))
         return out.astype(np.float32) / 255.0
 
@@ -349,33 +352,77 @@ def _stage(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, radius: 
     return out
 
 
+def _shrink(box: Box, keep: Box, remaining: int) -> Box:
+    """The part of ``box`` (a region of features, in input coordinates) that the layers after this
+    point need to make ``keep``: at most ``remaining`` (their receptive radius) pixels around it
+    on each side.  A side already closer than that is left as it is — it is the input's own edge
+    (the image's, which the full frame pads with the same zeros) or it had that much to spare."""
+    y0, x0, y1, x1 = box
+    ky0, kx0, ky1, kx1 = keep
+    return (max(y0, ky0 - remaining), max(x0, kx0 - remaining),
+            min(y1, ky1 + remaining), min(x1, kx1 + remaining))
+
+
+def _crop(t: torch.Tensor, box: Box, inner: Box) -> torch.Tensor:
+    """``t`` (covering ``box``) cut to ``inner`` ⊆ ``box``."""
+    return t[:, :, inner[0] - box[0]:inner[2] - box[0], inner[1] - box[1]:inner[3] - box[1]]
+
+
 def staged_srresnet(model: torch.nn.Module, x: torch.Tensor, tile: int = STAGE_TILE,
-                    blocks: int = STAGE_BLOCKS) -> torch.Tensor:
+                    blocks: int = STAGE_BLOCKS, keep: Box | None = None) -> torch.Tensor:
     """The forward of an :class:`~srgan_desktop.core.arch.SRResNet` (BN folded or not), layer group
     by layer group (see :data:`STAGE_TILE`); equal to ``model(x)`` up to float rounding.  The
-    :data:`WITHIN_TILE` hook runs after every window."""
+    :data:`WITHIN_TILE` hook runs after every window.
+
+    ``keep`` (y0, x0, y1, x1 in ``x``'s pixels): the only part of the output that is used — a
+    tile's core inside its window.  After each group the features are cut to what the layers
+    still to come need around it (:func:`_shrink`), so a tile pays its 40-pixel margin on the
+    first group only and a few pixels on the upsampling half, where most of the arithmetic is;
+    the output outside ``keep``'s neighbourhood is left zero."""
     body = list(model.body)
     starts = range(0, len(body), blocks)
     stages = len(starts) + 3          # head, the block groups, the body's last conv, the tail
     hook = WITHIN_TILE.get()
+    steps = len(model.upsample)
+    tail_radius = math.ceil(sum(1.0 / 2 ** k for k in range(steps)) + 4.0 / 2 ** steps)
+    height, width = x.shape[-2:]
+    keep = keep or (0, 0, height, width)
+    box: Box = (0, 0, height, width)
 
     def reporter(stage: int) -> Callable[[int, int], None] | None:
         if hook is None:
             return None
         return lambda done, windows: hook((stage + done / windows) / stages)
 
+    def cut(t: torch.Tensor, remaining: int) -> torch.Tensor:
+        nonlocal box
+        inner = _shrink(box, keep, remaining)
+        t, box = _crop(t, box, inner), inner
+        return t
+
+    remaining = 4 + 2 * len(body) + 1 + tail_radius
     head = _stage(model.head, x, 4, 1, tile, reporter(0))
+    remaining -= 4
+    head = cut(head, remaining)
+    head_box = box
     features = head
     for n, start in enumerate(starts, 1):
         group = torch.nn.Sequential(*body[start:start + blocks])
         features = _stage(group, features, 2 * len(group), 1, tile, reporter(n))
+        remaining -= 2 * len(group)
+        features = cut(features, remaining)
     features = _stage(model.body_tail, features, 1, 1, tile, reporter(stages - 2))
-    features += head  # the long skip
+    features = cut(features, remaining - 1)
+    features = features + _crop(head, head_box, box)  # the long skip
     del head
-    steps = len(model.upsample)
-    radius = math.ceil(sum(1.0 / 2 ** k for k in range(steps)) + 4.0 / 2 ** steps)
-    return _stage(lambda t: model.tail(model.upsample(t)), features, radius, 2 ** steps, tile,
-                  reporter(stages - 1))
+    y = _stage(lambda t: model.tail(model.upsample(t)), features, tail_radius, 2 ** steps, tile,
+               reporter(stages - 1))
+    if box == (0, 0, height, width):
+        return y
+    s = 2 ** steps
+    out = torch.zeros((y.shape[0], y.shape[1], height * s, width * s), dtype=y.dtype, device=y.device)
+    out[:, :, box[0] * s:box[2] * s, box[1] * s:box[3] * s] = y
+    return out
 
 
 def _weights_version(model: torch.nn.Module) -> tuple[int, ...]:
@@ -473,10 +520,11 @@ class NetworkMethod(Method):
             pass
         return FastModel(module, dtype, False, channels_last, folded, staged)
 
-    def _forward(self, fast: FastModel, x: torch.Tensor) -> torch.Tensor:
+    def _forward(self, fast: FastModel, x: torch.Tensor, keep: Box | None = None) -> torch.Tensor:
         if fast.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        forward = (lambda t: staged_srresnet(fast.module, t, tile=stage_tile(t))) if fast.staged else fast.module
+        forward = ((lambda t: staged_srresnet(fast.module, t, tile=stage_tile(t), keep=keep))
+                   if fast.staged else fast.module)
         if fast.cast:
             return forward(x.to(fast.dtype)).float()
         if fast.dtype != torch.float32:
@@ -494,7 +542,7 @@ class NetworkMethod(Method):
         return h - height, w - width
 
     @torch.inference_mode()
-    def run(self, tile: np.ndarray, half: bool) -> np.ndarray:
+    def run(self, tile: np.ndarray, half: bool, keep: Box | None = None) -> np.ndarray:
         lo, hi = self.descriptor.input_range
         x = (rgb_to_tensor(tile) * (hi - lo) + lo).to(self.device)
         height, width = tile.shape[:2]
@@ -502,14 +550,11 @@ class NetworkMethod(Method):
         if extra_h or extra_w:
             x = torch.nn.functional.pad(x, (0, extra_w, 0, extra_h), mode="replicate")
         dtype = self.dtype if half else torch.float32
-        y = self._forward(self.fast(dtype), x)
+        y = self._forward(self.fast(dtype), x, keep)
         out_lo, out_hi = self.descriptor.output_range
         y = ((y.float() - out_lo) / (out_hi - out_lo)).squeeze(0)
         y = y[:, :height * self.scale, :width * self.scale]
         return y.permute(1, 2, 0).cpu().numpy()
-
-
-Box = tuple[int, int, int, int]  # (y0, x0, y1, x1), end exclusive
 
 
 def _balanced(size: int, tile: int) -> list[tuple[int, int]]:
@@ -814,17 +859,19 @@ class TiledJob:
         (y0, x0, y1, x1), (py0, px0, py1, px1) = self.boxes[index]
         half = up.precision != "fp32"
         window = self._source_window((py0, px0, py1, px1))
-        result = up.method.run(window, half)
+        p = self.edge_pad   # the window began p pixels further out where it touches the edge
+        ky, kx = y0 - py0 + (p if py0 == 0 else 0), x0 - px0 + (p if px0 == 0 else 0)
+        keep = None if self.weight is not None else (ky, kx, ky + y1 - y0, kx + x1 - x0)
+        result = up.method.run(window, half, keep)
         if half and not np.isfinite(result).all():
-            result = up.method.run(window, False)
+            result = up.method.run(window, False, keep)
             self.fallbacks += 1
         if not np.isfinite(result).all():  # never shown or saved as a (black) picture
             raise UpscaleError(f"{getattr(up.method, 'name', 'the model')}: its output is not finite "
                                f"(NaN/Inf) even in fp32 — its weights overflow on this image; no result made")
         h, w = self.rgb.shape[:2]
         if self.weight is None:
-            p = self.edge_pad   # the window began p pixels further out where it touches the edge
-            oy, ox = (y0 - py0 + (p if py0 == 0 else 0)) * s, (x0 - px0 + (p if px0 == 0 else 0)) * s
+            oy, ox = ky * s, kx * s
             self.out[y0 * s:y1 * s, x0 * s:x1 * s] = result[oy:oy + (y1 - y0) * s, ox:ox + (x1 - x0) * s]
         else:
             up._blend_in(self.out, self.weight, result, (y0, x0, y1, x1), (py0, px0, py1, px1), h, w)

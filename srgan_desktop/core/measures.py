@@ -1,14 +1,16 @@
 """Every image-quality measure by name, run the same way for each front end.
 
 ``srgan-desktop eval``, the comparison window and the MOS results all ask for measures by name
-(``psnr``, ``ssim``, ``niqe``, ``lpips``, ``texture``, ``grid``) and get, per name, a number or — when
+(``psnr``, ``ssim``, ``niqe``, ``lpips``, ``texture``, ``grid``, ``grid_level``) and get, per name, a number or — when
 that measure cannot run on this image — a one-line reason (``"too small for NIQE: …"``,
 ``"no reference"``).  A measure that cannot run never raises and never becomes a NaN shown as
 a number: the reason is what the table cell or JSON field shows.
 
 * ``psnr``, ``ssim``, ``texture``, ``grid`` (:mod:`srgan_desktop.core.metrics`) and ``lpips``
   (:mod:`srgan_desktop.core.lpips_metric`) compare with the HR reference; ``niqe``
-  (:mod:`srgan_desktop.core.niqe`) needs none.
+  (:mod:`srgan_desktop.core.niqe`) and ``grid_level`` (the grid's amplitude in 8-bit levels,
+  for where ``grid``'s ratio is ill-conditioned: ×2, whose lattice is the Nyquist frequency)
+  need none.
 * **One registry** (:data:`MEASURES`), self-describing entries in the manner of spandrel's
   architecture registry and BasicSR's metric registry: name, version (part of a stored result's
   key: a changed formula is a new version), whether it needs the reference, whether lower is
@@ -34,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from srgan_desktop.core.lpips_metric import LpipsModel
-from srgan_desktop.core.metrics import grid_ratio, psnr, ssim, texture_ratio
+from srgan_desktop.core.metrics import grid_level, grid_ratio, psnr, ssim, texture_ratio
 from srgan_desktop.core.niqe import niqe
 from srgan_desktop.errors import SrganDesktopError
 
@@ -90,6 +92,10 @@ MEASURES: dict[str, Measure] = {m.name: m for m in (
             lambda m: grid_ratio(m.result, m.reference, m.scale, m.border),
             "grid = energy at the sub-pixel lattice frequencies (k/s, l/s) relative to HR's (1 = as "
             "much as HR; more = a pixel-shuffle grid); median over images", aggregate="median"),
+    Measure("grid_level", "1", "grid lvl", 2, False, True, False,
+            lambda m: grid_level(m.result, m.scale, m.border),
+            "grid lvl = RMS amplitude at those lattice frequencies in 8-bit levels of Y (1 = one "
+            "step; says how large a grid is where HR has almost none, as at x2)"),
 )}
 #: the measures the comparison window's table shows after PSNR and SSIM (its extra columns)
 WINDOW_EXTRAS = ("niqe", "lpips")

@@ -96,6 +96,21 @@ def high_frequency_share(rgb: np.ndarray, cutoff: float = 0.25, border: int = 4)
     return float(power[radius > cutoff].sum() / total)
 
 
+def _lattice_power(rgb: np.ndarray, scale: int, border: int) -> tuple[float, float, float]:
+    """(power on the lattice bins, total power, Σ window²) of the Hann-windowed Y spectrum
+    (mean removed, border left out, sides cut to multiples of ``scale``)."""
+    y = rgb_to_y(rgb)
+    if border > 0:
+        y = y[border:-border, border:-border]
+    h, w = y.shape[0] - y.shape[0] % scale, y.shape[1] - y.shape[1] % scale
+    if min(h, w) < 8 * scale:
+        raise ValueError(f"image {rgb.shape[:2]} is too small for the grid measure")
+    y = y[:h, :w] - y[:h, :w].mean()
+    window = np.outer(np.hanning(h), np.hanning(w))
+    power = np.abs(np.fft.fft2(y * window)) ** 2
+    return float(power[lattice_mask(h, w, scale)].sum()), float(power.sum()), float((window ** 2).sum())
+
+
 def grid_score(rgb: np.ndarray, scale: int = 4, border: int = 4) -> float:
     """Share of the Y spectrum's energy at the sub-pixel lattice frequencies (see :func:`grid_ratio`).
 
@@ -104,18 +119,25 @@ def grid_score(rgb: np.ndarray, scale: int = 4, border: int = 4) -> float:
     or any visible LR-pixel lattice — puts its energy exactly there.  Measured as the
     Hann-windowed power in the 3×3 bins around each such point (the window's main lobe), over
     the total power (mean removed)."""
-    y = rgb_to_y(rgb)
-    if border > 0:
-        y = y[border:-border, border:-border]
-    h, w = y.shape[0] - y.shape[0] % scale, y.shape[1] - y.shape[1] % scale
-    if min(h, w) < 8 * scale:
-        raise ValueError(f"image {rgb.shape[:2]} is too small for the grid measure")
-    y = y[:h, :w] - y[:h, :w].mean()
-    power = np.abs(np.fft.fft2(y * np.outer(np.hanning(h), np.hanning(w)))) ** 2
-    total = float(power.sum())
-    if total == 0.0:
-        return 0.0
-    return float(power[lattice_mask(h, w, scale)].sum()) / total
+    lattice, total, _ = _lattice_power(rgb, scale, border)
+    return lattice / total if total > 0.0 else 0.0
+
+
+def grid_level(rgb: np.ndarray, scale: int = 4, border: int = 4) -> float:
+    """The lattice component's RMS amplitude in 8-bit levels of Y (no reference needed).
+
+    The same bins as :func:`grid_score`, as an amplitude rather than a share: a pattern of RMS A
+    in Y that repeats every ``scale`` pixels reads A (Parseval over the Hann window, whose
+    spectrum lies in those 3×3 bins); Y spans 219 levels from black to white (BT.601), so a ±A
+    pattern in R = G = B reads 0.859·A.  It is what :func:`grid_ratio` cannot say where the HR image has almost
+    nothing on the lattice: at ×2 the lattice is the Nyquist frequency, which camera photos barely
+    reach, so Set5's HR has 0.015–0.24 levels there and a ratio of 160 can be 0.19 levels — a
+    fifth of one 8-bit step (``srgan-desktop eval --hr ../shared/datasets/Set5 -m srresnet_x2 hr
+    --metrics grid grid_level --json F``: per image in F)."""
+    lattice, _, window_energy = _lattice_power(rgb, scale, border)
+    h, w = rgb.shape[0] - 2 * max(border, 0), rgb.shape[1] - 2 * max(border, 0)
+    pixels = (h - h % scale) * (w - w % scale)
+    return float(np.sqrt(lattice / (pixels * window_energy)))
 
 
 @lru_cache(maxsize=32)
