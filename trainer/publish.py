@@ -179,7 +179,9 @@ def write_cards_summary(dest: Path) -> Path:
               "(`srgan-desktop eval` reproduces them). NIQE: MATLAB's blind naturalness measure "
               "(lower = more natural; the HR images: Set5 5.44, Set14 4.92). Grid: median energy at the "
               "sub-pixel lattice frequencies relative to the HR images' (1 = as much as HR; more = a "
-              "pixel-shuffle grid). Texture: spectral energy above a quarter of Nyquist relative to "
+              "pixel-shuffle grid; at ×2 the HR images have almost nothing on that lattice, the Nyquist "
+              "frequency, so the ratio can be large for a grid too faint to "
+              "see: `srgan-desktop eval --metrics grid_level` gives its amplitude in 8-bit levels). Texture: spectral energy above a quarter of Nyquist relative to "
               "the HR images' (it counts a grid as texture too).", "",
               "Input and output of every model: RGB in [0, 1]; ×4 or ×2 as named; the SRResNet/SRGAN models have 16 "
               "residual blocks, 64 channels (the paper's generator); `fast_x4` is a distilled compact network "
