@@ -9,7 +9,7 @@ DataLoader workers), so decoding never starves the model.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,6 +49,13 @@ def load_images(files: Sequence[Path], min_size: int) -> list[np.ndarray]:
     return images
 
 
+def random_dihedral(rng: np.random.Generator) -> Callable[[np.ndarray], np.ndarray]:
+    """One of the 8 flips/rotations, drawn from ``rng`` (a mirror with probability ½, then 0–3
+    quarter turns), as a function to apply alike to every aligned array of one sample."""
+    flip, turns = bool(rng.random() < 0.5), int(rng.integers(4))
+    return lambda a: np.rot90(a[:, ::-1] if flip else a, turns)
+
+
 class CropDataset(Dataset):
     """Sample ``i`` = one random ``crop``×``crop`` HR patch (flipped/rotated) and its ×``scale`` LR.
 
@@ -73,9 +80,7 @@ class CropDataset(Dataset):
         left = int(rng.integers(img.shape[1] - self.crop + 1))
         hr = img[top:top + self.crop, left:left + self.crop]
         if self.augment:
-            if rng.random() < 0.5:
-                hr = hr[:, ::-1]
-            hr = np.rot90(hr, int(rng.integers(4)))
+            hr = random_dihedral(rng)(hr)
         hr = np.ascontiguousarray(hr)
         lr = imresize(hr, output_shape=(self.crop // self.scale, self.crop // self.scale))
         return _to_tensor(lr), _to_tensor(hr)
@@ -114,8 +119,8 @@ class DistillDataset(CropDataset):
         lr = image.lr[top:top + side, left:left + side]
         hr = image.hr[top * s:(top + side) * s, left * s:(left + side) * s]
         soft = image.teacher[top * s:(top + side) * s, left * s:(left + side) * s]
-        flip, turns = rng.random() < 0.5, int(rng.integers(4))
-        lr, hr, soft = (np.ascontiguousarray(np.rot90(a[:, ::-1] if flip else a, turns)) for a in (lr, hr, soft))
+        turn = random_dihedral(rng)
+        lr, hr, soft = (np.ascontiguousarray(turn(a)) for a in (lr, hr, soft))
         target = (1.0 - self.weight) * (hr.astype(np.float32) / 255.0) + self.weight * soft.astype(np.float32)
         return _to_tensor(lr), torch.from_numpy(np.ascontiguousarray(target.transpose(2, 0, 1)))
 
