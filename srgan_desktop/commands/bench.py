@@ -378,6 +378,7 @@ class SpeedReport:
     plain_gflops: float
     rows: list[SpeedRow]
     gflop_per_lr_pixel: float
+    staged: bool = False
 
     @property
     def plain_per_lr_megapixel(self) -> float:
@@ -428,7 +429,7 @@ def measure_speed(subject: BenchSubject, device: torch.device, args: argparse.Na
                        precision=default.precision, threads=torch.get_num_threads(),
                        conv_peak_gflops=peak, plain_side=PLAIN_SIDE, plain_seconds=plain,
                        plain_gflops=per_px * PLAIN_SIDE ** 2 / plain / 1e9, rows=rows,
-                       gflop_per_lr_pixel=per_px / 1e9)
+                       gflop_per_lr_pixel=per_px / 1e9, staged=method.staged)
 
 
 def format_speed(speed: SpeedReport) -> list[str]:
@@ -446,8 +447,8 @@ def format_speed(speed: SpeedReport) -> list[str]:
         used = "whole image" if row.tile == 0 else f"{row.tiles} tiles ≤ {row.tile}"
         gflops = speed.gflop_per_lr_pixel * row.height * row.width / row.seconds
         lines.append(
-            f"  engine {row.width}×{row.height} {tile:<8} ({used}, windows {row.window_ratio:.2f}× the "
-            f"pixels): {row.seconds:7.2f} s = {row.per_lr_megapixel:6.1f} s per LR megapixel = "
+            f"  engine {row.width}×{row.height} {tile:<8} ({used}, input windows {row.window_ratio:.2f}× "
+            f"the pixels): {row.seconds:7.2f} s = {row.per_lr_megapixel:6.1f} s per LR megapixel = "
             f"{row.per_lr_megapixel / speed.plain_per_lr_megapixel:.2f}× the plain forward, "
             f"{100 * gflops / speed.conv_peak_gflops:.0f} % of the conv peak")
     defaults = {(r.height, r.width): r for r in speed.rows if r.asked_tile is None}
@@ -462,6 +463,9 @@ def format_speed(speed: SpeedReport) -> list[str]:
         lines.append(f"  cost per LR megapixel from {first.width}×{first.height} to {last.width}×"
                      f"{last.height}: {last.per_lr_megapixel / first.per_lr_megapixel:.2f}× (of which the "
                      f"margin {last.window_ratio / first.window_ratio:.2f}×)")
+    if speed.staged and any(r.window_ratio > 1.0 for r in speed.rows):
+        lines.append("  (a staged model cuts its windows to each tile's core plus what the later layers "
+                     "need after every layer group, so it computes fewer pixels than its input windows)")
     return lines
 
 
