@@ -10,8 +10,9 @@ engine's time is also given as seconds per LR megapixel (the figure to compare a
   per output pixel) next to a measured fp32 matmul peak;
 * the peak RSS of a child process that upscales a 4·N × 4·N input (1024 × 1024 by default)
   with the engine's default (auto) tiling, read with ``getrusage(RUSAGE_CHILDREN)``; a second
-  child runs one forward of the largest padded tile, which gives the bytes one padded LR pixel
-  really costs, against the engine's ``BYTES_PER_LR_PIXEL`` assumption.
+  child runs the engine's forward of the largest padded tile (staged, for the SRResNet family,
+  as the engine runs it), which gives the bytes one padded LR pixel really costs, against the
+  method's budget (``BYTES_PER_LR_PIXEL``, or ``STAGED_BYTES_PER_LR_PIXEL`` for a staged model).
 """
 
 from __future__ import annotations
@@ -226,7 +227,6 @@ def _child(mode: str, side: int, device_name: str, spec: str | None = None) -> N
     """Run in a fresh process; print one JSON line with its own RSS before and at the peak."""
     subject = bench_subject(spec)
     image = _random_image(side)
-    x = torch.from_numpy(image.transpose(2, 0, 1).copy()).float().div(255.0).unsqueeze(0)
     baseline, _ = _own_memory()
     start = time.perf_counter()
     report: dict[str, object] = {"mode": mode, "side": side}
@@ -235,12 +235,15 @@ def _child(mode: str, side: int, device_name: str, spec: str | None = None) -> N
         result = upscaler.upscale(image)
         report.update(tile=result.tile, tiles=result.tiles, device=result.device,
                       precision=result.precision, pad=upscaler.method.pad)
-    else:
+    else:  # the engine's forward of one window, as a tile runs it (staged where the engine stages)
         device = resolve_device(device_name)
-        model = subject.model.to(device)
-        with torch.inference_mode():
-            model(x.to(device))
+        method = NetworkMethod(subject.model, subject.descriptor)
+        method.prepare(device, "fp32")
+        baseline, _ = _own_memory()  # after the fast copy is built: the forward's own memory only
+        start = time.perf_counter()
+        method.run(image, False)
         _sync(device)
+        report.update(budget=method.bytes_per_lr_pixel)
     report.update(seconds=time.perf_counter() - start, baseline_bytes=baseline,
                   peak_bytes=_own_memory()[1])
     print(json.dumps(report), flush=True)
@@ -318,7 +321,8 @@ def measure_rss(side: int, device: str, spec: str | None = None) -> RssReport | 
                      child_peak_bytes=int(engine_run["peak_bytes"]),
                      child_start_bytes=int(engine_run["baseline_bytes"]), parent_peak_bytes=parent_peak,
                      padded_side=padded, forward_delta_bytes=delta,
-                     bytes_per_padded_lr_pixel=delta / padded ** 2)
+                     bytes_per_padded_lr_pixel=delta / padded ** 2,
+                     engine_assumes=int(forward_run.get("budget", engine.BYTES_PER_LR_PIXEL)))
 
 
 # --- the speed table -----------------------------------------------------------------------
