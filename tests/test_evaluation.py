@@ -95,3 +95,23 @@ def test_a_missing_benchmark_folder_names_it(request_for, tmp_path):
     request = dataclasses.replace(request_for("bad.db"), benchmarks=(tmp_path / "nowhere",))
     with pytest.raises(SrganDesktopError, match="nowhere: no such folder"):
         run_evaluation(request)
+
+
+@pytest.mark.slow  # two spawned worker processes each import torch
+def test_a_cancel_with_two_worker_processes_drops_the_queued_images_and_a_resume_matches(request_for):
+    whole = run_evaluation(request_for("whole.db"))
+    cut = request_for("cut.db", workers=2)
+    token, calls = CancelToken(), []
+
+    def progress(done: int, total: int) -> None:
+        calls.append(done)
+        if done > 0:
+            token.cancel()
+
+    with pytest.raises(Cancelled):
+        run_evaluation(cut, progress=progress, token=token)
+    assert calls == [0, 2]                           # nothing written after the cancel
+    assert len(_figures(cut.db)) == 2
+    resumed = run_evaluation(cut)
+    assert (resumed.cached, resumed.computed) == (2, whole.computed - 2)
+    assert _figures(cut.db) == _figures(request_for("whole.db").db)
