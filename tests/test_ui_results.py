@@ -74,6 +74,13 @@ def test_results_window_sorts_filters_plots_exports_and_opens_the_image(qtbot, t
     assert main_window.model.mode == "simulate" and main_window.model.scale == 4
     assert main_window.model.reference.shape == (200, 200, 3)
     assert {"bicubic", "tiny_x4"} <= set(main_window.model.results)
+    second = main_window.open_results(results_db)                 # another one: the first (maybe evaluating) stays
+    qtbot.addWidget(second)
+    assert main_window._results_windows == [window, second]
+    window.close()
+    third = main_window.open_results(results_db)
+    qtbot.addWidget(third)
+    assert main_window._results_windows == [second, third]      # the closed one is let go
     assert not messages
 
 

@@ -85,6 +85,7 @@ class ResultsWindow(QWidget):
         self.progress.setFormat("%v / %m cells")
         self.progress.setVisible(False)
         self.status = QLabel("")
+        self.status.setWordWrap(True)  # a long one-line error wraps instead of widening the window
         bar = QHBoxLayout()
         for widget in (QLabel("Benchmark"), self.benchmark_box, QLabel("Measure"), self.measure_box):
             bar.addWidget(widget)

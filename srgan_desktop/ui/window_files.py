@@ -144,7 +144,8 @@ class FilesMixin:
             return None
         window.setWindowFlag(Qt.WindowType.Window)
         window.show()
-        self._results_window = window
+        # every open one is kept (one may be evaluating); a closed one has stopped its job
+        self._results_windows = [w for w in getattr(self, "_results_windows", []) if w.isVisible()] + [window]
         return window
 
     def open_result_target(self, target) -> None:
