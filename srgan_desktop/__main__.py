@@ -66,4 +66,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    import multiprocessing
+
+    multiprocessing.freeze_support()  # a frozen app's spawned eval workers (--workers N) run here, not the GUI
     sys.exit(main())

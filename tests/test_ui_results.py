@@ -51,6 +51,7 @@ def test_results_window_sorts_filters_plots_exports_and_opens_the_image(qtbot, t
     main_window = _window(qtbot, tmp_path, _registry(tmp_path, [tiny_model_file]))
     window = main_window.open_results(results_db)
     qtbot.addWidget(window)
+    assert window.resolver is main_window.registry                # Run evaluation… lists the app's models
     assert window.table.rowCount() == 6                           # 2 methods × 3 measures
     window.measure_box.setCurrentText("psnr")
     assert window.table.rowCount() == 2
@@ -73,4 +74,132 @@ def test_results_window_sorts_filters_plots_exports_and_opens_the_image(qtbot, t
     assert main_window.model.mode == "simulate" and main_window.model.scale == 4
     assert main_window.model.reference.shape == (200, 200, 3)
     assert {"bicubic", "tiny_x4"} <= set(main_window.model.results)
+    second = main_window.open_results(results_db)                 # another one: the first (maybe evaluating) stays
+    qtbot.addWidget(second)
+    assert main_window._results_windows == [window, second]
+    window.close()
+    third = main_window.open_results(results_db)
+    qtbot.addWidget(third)
+    assert main_window._results_windows == [second, third]      # the closed one is let go
     assert not messages
+
+
+@pytest.fixture
+def two_image_bench(tmp_path):
+    """A 2-image benchmark root: HR/ and LR_bicubic_x4/ made with the project's MATLAB bicubic."""
+    from srgan_desktop.core.resize import downscale
+
+    photo = load_image(REPO / "resources" / "samples" / "astronaut.png").rgb
+    root = tmp_path / "Two"
+    for name, (y, x) in {"p": (40, 60), "q": (300, 200)}.items():
+        hr = photo[y:y + 64, x:x + 64]
+        save_image(root / "HR" / f"{name}.png", hr)
+        save_image(root / "LR_bicubic_x4" / f"{name}.png", downscale(hr, 4))
+    return root
+
+
+def _run_from_dialog(qtbot, window: ResultsWindow, bench, methods: list[str]) -> None:
+    qtbot.mouseClick(window.run_button, Qt.MouseButton.LeftButton)
+    dialog = window.eval_dialog
+    assert dialog is not None and dialog.isVisible()
+    if not dialog.benchmarks:
+        dialog.add_benchmark(bench)
+    dialog.check_methods(methods)
+    dialog.check_measures(["psnr", "ssim"])
+    qtbot.mouseClick(dialog.run_button, Qt.MouseButton.LeftButton)
+    assert not dialog.isVisible() and window.busy
+
+
+def test_run_evaluation_fills_a_new_database_with_the_bar_counting_cells(qtbot, tmp_path, two_image_bench,
+                                                                         tiny_model_file, messages):
+    window = ResultsWindow(tmp_path / "new.db", resolver=_registry(tmp_path, [tiny_model_file]))
+    qtbot.addWidget(window)
+    window.show()
+    assert window.table.rowCount() == 0 and (tmp_path / "new.db").exists()   # created empty
+    seen: list[tuple[int, int]] = []
+    window.progress.valueChanged.connect(lambda value: seen.append((value, window.progress.maximum())))
+    _run_from_dialog(qtbot, window, two_image_bench, ["bicubic", "tiny_x4"])
+    assert not window.run_button.isEnabled() and window.cancel_button.isVisible()
+    qtbot.waitUntil(lambda: not window.busy, timeout=RUN_TIMEOUT_MS)
+    # 2 methods × 2 images × 2 measures = 8 cells, counted image by image up to the total
+    assert window.progress.maximum() == 8 and window.progress.value() == 8
+    assert [v for v, m in seen if m == 8 and v > 0] == [2, 4, 6, 8]
+    assert window.status.text() == "cells: 0 cached, 8 computed (4 images run)"
+    assert window.table.rowCount() == 4                                   # 2 methods × 2 measures
+    assert {window.table.item(i, 0).text() for i in range(4)} == {"bicubic", "tiny_x4"}
+    assert window.benchmark_box.findText("Two") >= 0 and window.measure_box.findText("ssim") >= 0
+    assert window.run_button.isEnabled() and not window.cancel_button.isVisible()
+    with ResultsDb(tmp_path / "new.db") as db:
+        assert {r.dataset for r in summary(db)} == {"Two"} and len(db.cells()) == 8
+    assert not messages
+
+
+def test_cancel_keeps_the_database_and_running_again_finishes_it(qtbot, tmp_path, two_image_bench,
+                                                                  tiny_model_file, messages):
+    window = ResultsWindow(tmp_path / "lab.db", resolver=_registry(tmp_path, [tiny_model_file]))
+    qtbot.addWidget(window)
+    window.show()
+    _run_from_dialog(qtbot, window, two_image_bench, ["bicubic", "tiny_x4"])
+    qtbot.mouseClick(window.cancel_button, Qt.MouseButton.LeftButton)   # while it plans: before any image
+    qtbot.waitUntil(lambda: not window.busy, timeout=RUN_TIMEOUT_MS)
+    assert window.status.text().startswith("Cancelled: 0 of 8 cells written")
+    assert window.last_summary is None and window.table.rowCount() == 0
+    with ResultsDb(tmp_path / "lab.db") as db:
+        assert db.cells() == []
+
+    _run_from_dialog(qtbot, window, two_image_bench, ["bicubic", "tiny_x4"])  # the last choices come back
+    qtbot.waitUntil(lambda: not window.busy, timeout=RUN_TIMEOUT_MS)
+    assert window.status.text() == "cells: 0 cached, 8 computed (4 images run)"
+    assert window.progress.value() == window.progress.maximum() == 8 and window.table.rowCount() == 4
+
+    _run_from_dialog(qtbot, window, two_image_bench, ["bicubic", "tiny_x4", "hr"])  # only hr is new
+    qtbot.waitUntil(lambda: not window.busy, timeout=RUN_TIMEOUT_MS)
+    assert window.status.text() == "cells: 8 cached, 4 computed (2 images run)"
+    assert window.table.rowCount() == 6 and not messages
+
+
+def test_a_failed_evaluation_is_one_line_under_the_bar(qtbot, tmp_path, tiny_model_file, messages):
+    window = ResultsWindow(tmp_path / "lab.db", resolver=_registry(tmp_path, [tiny_model_file]))
+    qtbot.addWidget(window)
+    empty = tmp_path / "Empty"
+    empty.mkdir()
+    _run_from_dialog(qtbot, window, empty, ["bicubic"])
+    qtbot.waitUntil(lambda: not window.busy, timeout=RUN_TIMEOUT_MS)
+    text = window.status.text()
+    assert text.startswith("Evaluation failed: ") and "Empty: no images" in text and "\n" not in text
+    assert window.run_button.isEnabled() and not window.progress.isVisible() and not messages
+
+
+def test_open_and_new_database_switch_the_window(qtbot, tmp_path, results_db, monkeypatch, messages):
+    from PySide6.QtWidgets import QFileDialog
+
+    window = ResultsWindow(tmp_path / "empty.db")
+    qtbot.addWidget(window)
+    assert window.table.rowCount() == 0
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (str(results_db), "")))
+    qtbot.mouseClick(window.open_button, Qt.MouseButton.LeftButton)
+    assert window.windowTitle() == "Results — lab.db" and window.table.rowCount() == 6
+    fresh = tmp_path / "fresh" / "other.db"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(fresh), "")))
+    qtbot.mouseClick(window.new_button, Qt.MouseButton.LeftButton)
+    assert fresh.exists() and window.table.rowCount() == 0 and window.benchmark_box.count() == 1
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"not sqlite at all" * 100)
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (str(junk), "")))
+    qtbot.mouseClick(window.open_button, Qt.MouseButton.LeftButton)
+    assert len(messages) == 1 and "junk.db" in messages[0][1] and "not a results database" in messages[0][1]
+    assert window.model.path == fresh                                    # still the last good one
+
+
+def test_the_dialog_lists_the_app_models_and_runs_only_with_something_of_each(qtbot, tmp_path, tiny_model_file):
+    window = ResultsWindow(tmp_path / "lab.db", resolver=_registry(tmp_path, [tiny_model_file]))
+    qtbot.addWidget(window)
+    dialog = window.run_evaluation_dialog()
+    specs = [dialog.method_list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(dialog.method_list.count())]
+    assert specs == ["bicubic", "hr", "tiny_x4"]
+    assert dialog.request(tmp_path / "lab.db").measures == ("psnr", "ssim", "niqe")  # the registry's defaults
+    dialog.check_methods([])
+    qtbot.mouseClick(dialog.run_button, Qt.MouseButton.LeftButton)
+    assert dialog.isVisible() and dialog.message.text() == "Choose a benchmark folder and a method."
+    assert not window.busy
+    dialog.reject()

@@ -94,20 +94,22 @@ def add_engine_options(parser: argparse.ArgumentParser, precision: str = "auto")
 
 
 class TileProgress:
-    """A progress callback for :meth:`Upscaler.upscale` drawing one tqdm bar (on stderr)."""
+    """A ``progress(done, total)`` callback drawing one tqdm bar (on stderr): tiles of
+    :meth:`Upscaler.upscale`, or cells of an evaluation (``unit="cell"``)."""
 
-    def __init__(self, description: str, enabled: bool = True) -> None:
+    def __init__(self, description: str, enabled: bool = True, unit: str = "tile") -> None:
         self.description = description
         self.enabled = enabled
+        self.unit = unit
         self.bar: Any = None
 
     def __call__(self, done: int, total: int) -> None:
-        if not self.enabled:
+        if not self.enabled or total <= 0:  # nothing to count: no bar
             return
         if self.bar is None:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total, desc=self.description, unit="tile", file=sys.stderr,
+            self.bar = tqdm(total=total, desc=self.description, unit=self.unit, file=sys.stderr,
                             leave=False, dynamic_ncols=True)
         self.bar.update(done - self.bar.n)
 

@@ -29,22 +29,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from srgan_desktop import __version__
-from srgan_desktop.commands._common import (CommandError, NoWeights, add_engine_options, guarded,
-                                            load_method, positive_int, write_json)
-from srgan_desktop.core.engine import Method, Upscaler
+from srgan_desktop.commands._common import CommandError, add_engine_options, guarded, positive_int, write_json
+from srgan_desktop.core.engine import Upscaler
+from srgan_desktop.core.evaluation import DEFAULT_METHODS as _DEFAULT_METHODS
+from srgan_desktop.core.evaluation import EXECUTORS, hr_sizes, resolve_inputs
 from srgan_desktop.core.external import Expected, ExternalResults
-from srgan_desktop.core.models import parse_method
 from srgan_desktop.core.benchmarks import Dataset, Pair, find_dataset
-from srgan_desktop.core.lpips_metric import LPIPS_NETS, LpipsModel, load_lpips
+from srgan_desktop.core.lab import HR
+from srgan_desktop.core.lpips_metric import LPIPS_NETS, LpipsModel
 from srgan_desktop.core.measures import DEFAULT_MEASURES, MEASURES, is_number, measure, summarise
-from srgan_desktop.errors import SrganDesktopError
 
 __all__ = ["add_parser", "run", "Dataset", "Pair", "ImageResult", "MethodResult", "DatasetResult",
            "find_dataset", "evaluate_method", "format_grid", "format_report", "DEFAULT_METHODS",
            "HR_METHOD"]
 
-DEFAULT_METHODS = ["bicubic", "srresnet", "srgan"]
-HR_METHOD = "hr"  # the HR images themselves: the reference row of a perceptual table
+DEFAULT_METHODS = list(_DEFAULT_METHODS)
+HR_METHOD = HR  # the HR images themselves: the reference row of a perceptual table
 NO_WEIGHTS = "no weights"
 MADE_LR = "made from HR with the MATLAB-compatible bicubic"
 
@@ -83,10 +83,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("--json", metavar="OUT", help="also write every figure (per image and mean) here")
     lab = parser.add_argument_group(
         "results database", "store every figure in a SQLite database keyed by content; compute only "
-                            "what is missing (srgan_desktop/commands/eval_db.py)")
+                            "what is missing (srgan_desktop/core/evaluation.py)")
     lab.add_argument("--db", metavar="FILE", help="the results database (created if missing); "
                                                    "'srgan-desktop results FILE' prints it")
-    lab.add_argument("--executor", choices=["local", "ray"], default="local",
+    lab.add_argument("--executor", choices=list(EXECUTORS), default="local",
                      help="with --db: local processes, or Ray actors (pip install "
                           "'srgan-desktop[cluster]') (default: %(default)s)")
     lab.add_argument("--workers", type=positive_int, default=None, metavar="N",
@@ -282,70 +282,6 @@ def format_report(results: list[DatasetResult], per_image: bool = True,
 
 # --- the command ----------------------------------------------------------------------------
 
-@dataclass
-class _Candidate:
-    spec: str
-    method: Method | None
-    reason: str = ""
-    hr: bool = False  # the HR images themselves
-    results: ExternalResults | None = None  # KEY=DIR
-
-    @property
-    def label(self) -> str:
-        if self.results is not None:
-            return self.results.key
-        return self.method.name if self.method is not None else self.spec
-
-
-def _resolve(specs: list[str], scale: int | None) -> list[_Candidate]:
-    """Models first (their scale is the default of the others), then bicubic, hr and results."""
-    specs = list(dict.fromkeys(specs))
-    parsed = {spec: (None if spec.lower() == HR_METHOD else parse_method(spec)) for spec in specs}
-    models: dict[str, _Candidate] = {}
-    for spec in specs:
-        if parsed[spec] is not None and parsed[spec].kind == "model":
-            try:
-                models[spec] = _Candidate(spec, load_method(spec))
-            except NoWeights as exc:
-                models[spec] = _Candidate(spec, None, str(exc))
-    scale = scale or next((c.method.scale for c in models.values() if c.method is not None), 4)
-    candidates = []
-    for spec in specs:
-        kind = parsed[spec].kind if parsed[spec] is not None else HR_METHOD
-        if kind == "model":
-            candidates.append(models[spec])
-        elif kind == HR_METHOD:
-            candidates.append(_Candidate(HR_METHOD, None, hr=True))
-        elif kind == "bicubic":
-            candidates.append(_Candidate(spec, load_method(spec, scale=scale)))
-        else:
-            candidates.append(_Candidate(spec, None, results=ExternalResults.open(
-                parsed[spec].key, parsed[spec].target, scale)))
-    return candidates
-
-
-def _hr_sizes(dataset: Dataset) -> dict[str, tuple[int, int]]:
-    """The uncropped HR size (rows, columns) of every image, from the file headers."""
-    from PIL import Image
-
-    sizes = {}
-    for path in dataset.hr_files():
-        with Image.open(path) as image:
-            sizes[path.stem] = (image.height, image.width)
-    return sizes
-
-
-def _check_results(datasets: list[Dataset], candidates: list[_Candidate]) -> None:
-    """Every results folder has a result of the right size for every image, before anything runs."""
-    for candidate in candidates:
-        if candidate.results is None:
-            continue
-        for dataset in datasets:
-            sizes = _hr_sizes(dataset)
-            candidate.results.check([Expected(p.name, p.lr.shape[:2], sizes.get(p.name))
-                                     for p in dataset.pairs(candidate.results.scale)])
-
-
 def _progress(total: int, description: str, enabled: bool):
     if not enabled:
         return None
@@ -356,29 +292,22 @@ def _progress(total: int, description: str, enabled: bool):
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    if args.lr is not None and len(args.hr) != 1:
-        raise CommandError("--lr goes with exactly one --hr folder")
-    datasets = [find_dataset(hr, args.lr) for hr in args.hr]
-    candidates = _resolve(args.methods, args.scale)
-    _check_results(datasets, candidates)
-    metrics = list(dict.fromkeys(args.metrics))
-    lpips, lpips_note = None, ""
-    if "lpips" in metrics:  # before any upscaling: missing weights stop the command at once
-        try:
-            lpips = load_lpips(args.lpips_net, args.lpips_backbone)
-        except SrganDesktopError as exc:
-            raise CommandError(str(exc)) from exc
-        lpips_note = f"{lpips.net}, backbone {lpips.backbone}"
-    hr_scale = args.scale or next((c.method.scale for c in candidates if c.method is not None), 4)
     if args.db:
-        return _evaluate_db(args, datasets, candidates, metrics, hr_scale, lpips)
+        from srgan_desktop.commands.eval_db import evaluate_db
+
+        return evaluate_db(args)
     if args.executor != "local" or args.workers is not None or args.runtime:
         raise CommandError("--executor, --workers and --runtime go with --db FILE")
+    inputs = resolve_inputs(args.hr, args.methods, args.metrics, args.scale, args.lr, args.lpips_net,
+                            args.lpips_backbone)
+    datasets, candidates, metrics, lpips, hr_scale = (inputs.datasets, inputs.candidates, inputs.measures,
+                                                      inputs.lpips, inputs.hr_scale)
+    lpips_note = f"{lpips.net}, backbone {lpips.backbone}" if lpips is not None else ""
     results = []
     for dataset in datasets:
         rows = []
         for candidate in candidates:
-            if candidate.method is None and not candidate.hr and candidate.results is None:
+            if not candidate.runs:
                 rows.append(MethodResult(candidate.label, False, candidate.reason))
                 continue
             method, found = candidate.method, candidate.results
@@ -390,7 +319,7 @@ def _evaluate(args: argparse.Namespace) -> int:
             bar = _progress(len(pairs), f"{dataset.name} {candidate.label}", not args.no_progress)
             try:
                 images = evaluate_method(upscaler, pairs, bar, metrics, scale=scale, lpips=lpips,
-                                         results=found, hr_sizes=_hr_sizes(dataset) if found else None)
+                                         results=found, hr_sizes=hr_sizes(dataset) if found else None)
             finally:
                 if bar is not None:
                     bar.close()
@@ -408,26 +337,6 @@ def _evaluate(args: argparse.Namespace) -> int:
             "lpips": {"net": lpips.net, "backbone": str(lpips.backbone)} if lpips is not None else None},
             "datasets": [r.to_dict() for r in results]})
         print(f"\nwrote {path}")
-    return 0
-
-
-def _evaluate_db(args: argparse.Namespace, datasets: list[Dataset], candidates: list[_Candidate],
-                 metrics: list[str], hr_scale: int, lpips: LpipsModel | None) -> int:
-    """``--db``: compute what the database lacks, then print this run's table from it."""
-    from srgan_desktop.commands.eval_db import evaluate_into_db
-    from srgan_desktop.commands.results import report
-    from srgan_desktop.core.results_db import ResultsDb
-
-    cached, computed, images = evaluate_into_db(args, datasets, candidates, metrics, hr_scale, lpips)
-    with ResultsDb(args.db) as db:
-        labels = [c.label for c in candidates]
-        print(report(db, labels, [d.name for d in datasets]))
-        if args.json:
-            write_json(args.json, json.loads(report(db, labels, [d.name for d in datasets], "json")))
-    for candidate in candidates:
-        if candidate.method is None and not candidate.hr and candidate.results is None:
-            print(f"{candidate.label}: {candidate.reason}")
-    print(f"\ncells: {cached} cached, {computed} computed ({images} images run) in {args.db}")
     return 0
 
 

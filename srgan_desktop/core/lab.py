@@ -1,7 +1,8 @@
 """Evaluation at lab scale: one image of one method as a task, run by an executor.
 
-``eval --db`` (:mod:`srgan_desktop.commands.eval_db`) turns what is not yet in the results
-database (:mod:`srgan_desktop.core.results_db`) into :class:`ImageTask` s — one method on one
+The evaluation into a results database (:mod:`srgan_desktop.core.evaluation`, behind ``eval --db``
+and the Results window) turns what is not yet in the database
+(:mod:`srgan_desktop.core.results_db`) into :class:`ImageTask` s — one method on one
 image, with the measures still missing — and hands them to an executor; the *driver* writes
 each :class:`ImageOutcome` into the database as it comes back, so workers never touch it.
 
@@ -231,12 +232,16 @@ def _processes(tasks: Sequence[ImageTask], options: WorkerOptions, workers: int)
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                              initializer=_init_process, initargs=(options,)) as pool:
         running = set()
-        while pending or running:
-            while pending and len(running) < 2 * workers:  # a few queued: no idle worker, little memory
-                running.add(pool.submit(_run_in_process, pending.pop()))
-            done, running = wait(running, return_when=FIRST_COMPLETED)
-            for future in done:
-                yield future.result()
+        try:
+            while pending or running:
+                while pending and len(running) < 2 * workers:  # a few queued: no idle worker, little memory
+                    running.add(pool.submit(_run_in_process, pending.pop()))
+                done, running = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    yield future.result()
+        finally:  # closed early (a cancel): drop what has not started, wait only for what runs
+            for future in running:
+                future.cancel()
 
 
 def import_ray():

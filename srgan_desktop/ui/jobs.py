@@ -10,8 +10,9 @@ with :meth:`WorkerJobs.start`: its function gets a :class:`CancelToken` and a ``
 total)``; ``report`` reaches ``progress`` on the GUI thread; :meth:`WorkerJobs.cancel` sets
 every token, the function stops at its next check (``token.raise_if_cancelled()``, or its own
 ``should_stop``) by raising :class:`Cancelled`, and ``cancelled`` runs instead of ``done``.
-This is the one cancel of the app: the MOS editor and results window use it as the comparison
-window does, never a thread class or a polled future of their own.
+This is the one cancel of the app: the MOS editor, the MOS results window and the Results
+window's evaluation use it as the comparison window does, never a thread class or a polled
+future of their own.
 
 Windows with no upscale runs (the MOS screens) make ``WorkerJobs()`` without threads: a task
 thread is started for their first job and stopped when no job is left, so a closed dialog never

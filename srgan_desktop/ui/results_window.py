@@ -11,6 +11,14 @@ perception–distortion plane — a thin view over :class:`srgan_desktop.compare
 * A double-click on a row (or a click on a point) opens that image — for the means, the
   benchmark's first image — in the comparison window (``on_open``), which runs the methods it
   knows among those measured on it.  Plots are saved as PNG or SVG (``save_plot``).
+* **Run evaluation…** (:class:`~srgan_desktop.ui.eval_dialog.EvalDialog`: benchmark folders,
+  models of the app's model list, measures of the one registry, scale) runs the one
+  :func:`~srgan_desktop.core.evaluation.run_evaluation` of ``eval --db`` into this window's
+  database through the app's job pattern (:meth:`~srgan_desktop.ui.jobs.WorkerJobs.start`):
+  the bar counts cells done / total, *Cancel* stops between two images (what was written stays;
+  running again finishes the rest), and the table and plane are read again at the end, also
+  after a cancel or a failure.  A failure is the base error's one line, under the bar.
+* **Open database…** / **New database…** show another database (a new one is created empty).
 """
 
 from __future__ import annotations
@@ -20,11 +28,15 @@ from pathlib import Path
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QMessageBox, QPushButton,
-                               QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QMessageBox, QProgressBar,
+                               QPushButton, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
 from srgan_desktop.compare.results_model import DISTORTION, PERCEPTION, OpenTarget, PlanePoint, ResultsModel
+from srgan_desktop.core.evaluation import EvalRequest, EvalSummary, run_evaluation
+from srgan_desktop.core.models import ModelResolver
 from srgan_desktop.errors import SrganDesktopError
+from srgan_desktop.ui.eval_dialog import EvalDialog
+from srgan_desktop.ui.jobs import WorkerJobs
 from srgan_desktop.ui.mos_results import save_plot
 
 __all__ = ["ResultsWindow", "ALL"]
@@ -47,22 +59,43 @@ def _item(value: object) -> QTableWidgetItem:
 
 class ResultsWindow(QWidget):
     def __init__(self, path: str | Path, on_open: Callable[[OpenTarget], None] | None = None,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, resolver: ModelResolver | None = None) -> None:
         super().__init__(parent)
         self.model = ResultsModel(path)
         self.on_open = on_open
-        self.setWindowTitle(f"Results — {Path(path).name}")
+        self.resolver = resolver or ModelResolver.default()
+        self.jobs = WorkerJobs(parent=self)
+        self.eval_dialog: EvalDialog | None = None
+        self.last_summary: EvalSummary | None = None
+        self.last_request: EvalRequest | None = None
+        self._done = (0, 0)
         self.resize(900, 600)
         self.benchmark_box, self.measure_box = QComboBox(), QComboBox()
-        self.benchmark_box.addItems([ALL, *self.model.benchmarks])
-        self.measure_box.addItems([ALL, *self.model.measures])
         save = QPushButton("Save plot…")
         save.clicked.connect(self._save_plot_dialog)
+        self.open_button, self.new_button = QPushButton("Open database…"), QPushButton("New database…")
+        self.open_button.clicked.connect(self._open_database_dialog)
+        self.new_button.clicked.connect(self._new_database_dialog)
+        self.run_button = QPushButton("Run evaluation…")
+        self.run_button.clicked.connect(self.run_evaluation_dialog)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self.cancel_evaluation)
+        self.cancel_button.setVisible(False)
+        self.progress = QProgressBar()
+        self.progress.setFormat("%v / %m cells")
+        self.progress.setVisible(False)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)  # a long one-line error wraps instead of widening the window
         bar = QHBoxLayout()
         for widget in (QLabel("Benchmark"), self.benchmark_box, QLabel("Measure"), self.measure_box):
             bar.addWidget(widget)
         bar.addStretch(1)
-        bar.addWidget(save)
+        for widget in (self.open_button, self.new_button, self.run_button, save):
+            bar.addWidget(widget)
+        run_bar = QHBoxLayout()
+        run_bar.addWidget(self.progress, 1)
+        run_bar.addWidget(self.cancel_button)
+        run_bar.addWidget(self.status, 1)
 
         self.table = QTableWidget(0, len(_COLUMNS))
         self.table.setHorizontalHeaderLabels(_COLUMNS)
@@ -84,10 +117,120 @@ class ResultsWindow(QWidget):
         self.tabs.addTab(self.plot, "Perception–distortion")
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
+        layout.addLayout(run_bar)
         layout.addWidget(self.tabs)
         self.benchmark_box.currentTextChanged.connect(lambda _text: self.refresh())
         self.measure_box.currentTextChanged.connect(lambda _text: self.refresh())
+        self._show_database()
+
+    # --- the database -------------------------------------------------------------------
+
+    def _show_database(self) -> None:
+        """The title, the filter boxes (keeping their choice when still there) and the views."""
+        self.setWindowTitle(f"Results — {self.model.path.name}")
+        for box, names in ((self.benchmark_box, self.model.benchmarks), (self.measure_box, self.model.measures)):
+            chosen = box.currentText()
+            box.blockSignals(True)
+            box.clear()
+            box.addItems([ALL, *names])
+            box.setCurrentText(chosen if chosen in names else ALL)
+            box.blockSignals(False)
         self.refresh()
+
+    def set_database(self, path: str | Path) -> None:
+        """Show another results database (created empty when it does not exist)."""
+        self.model = ResultsModel(path)
+        self._show_database()
+
+    def reload(self) -> None:
+        """Read the database again (after an evaluation, or one run elsewhere)."""
+        self.model.reload()
+        self._show_database()
+
+    def _open_database_dialog(self) -> None:
+        name, _ = QFileDialog.getOpenFileName(self, "Open a results database", str(self.model.path.parent),
+                                              "Results database (*.db *.sqlite);;All files (*)")
+        self._switch(name)
+
+    def _new_database_dialog(self) -> None:
+        name, _ = QFileDialog.getSaveFileName(self, "New results database", str(self.model.path.parent / "lab.db"),
+                                              "Results database (*.db *.sqlite)")
+        self._switch(name)
+
+    def _switch(self, name: str) -> None:
+        if name:
+            try:
+                self.set_database(name)
+            except SrganDesktopError as exc:
+                QMessageBox.warning(self, "Results", str(exc))
+
+    # --- evaluating ---------------------------------------------------------------------
+
+    @property
+    def busy(self) -> bool:
+        """True while an evaluation runs."""
+        return self.jobs.busy
+
+    def run_evaluation_dialog(self) -> EvalDialog:
+        """The *Run evaluation…* dialog (not modal-blocking); *Run* starts the evaluation."""
+        dialog = EvalDialog(self.resolver, self, self.last_request)
+        dialog.accepted.connect(lambda: self.start_evaluation(dialog.request(self.model.path)))
+        self.eval_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def start_evaluation(self, request: EvalRequest) -> None:
+        """Run ``request`` (into this window's database) in the task worker, with the bar and Cancel."""
+        if self.busy:
+            return
+        resolver, self.last_request = self.resolver, request
+        self._done = (0, 0)
+        self.progress.setRange(0, 0)  # planning: hashing images, loading models
+        self.progress.setVisible(True)
+        self.cancel_button.setVisible(True)
+        for button in (self.run_button, self.open_button, self.new_button):
+            button.setEnabled(False)
+        self.status.setText("Planning…")
+        self.jobs.start(lambda token, report: run_evaluation(request, report, token, resolver=resolver),
+                        self._on_evaluated, self._on_failed, progress=self._on_progress,
+                        cancelled=self._on_cancelled)
+
+    def cancel_evaluation(self) -> None:
+        if self.busy:
+            self.jobs.cancel()
+            self.status.setText("Cancelling after the image in flight…")
+
+    def _on_progress(self, done: int, total: int) -> None:
+        self._done = (done, total)
+        self.progress.setFormat("%v / %m cells" if total else "every cell is stored")
+        self.progress.setRange(0, max(total, 1))
+        self.progress.setValue(done if total else 1)
+        self.status.setText("Evaluating…" if total else "")
+
+    def _finish(self, text: str) -> None:
+        self.cancel_button.setVisible(False)
+        for button in (self.run_button, self.open_button, self.new_button):
+            button.setEnabled(True)
+        self.reload()
+        self.status.setText(text)
+
+    def _on_evaluated(self, summary: EvalSummary) -> None:
+        self.last_summary = summary
+        skipped = "".join(f"; {label}: {reason}" for label, reason in summary.skipped)
+        self._finish(f"cells: {summary.cached} cached, {summary.computed} computed "
+                     f"({summary.images} images run){skipped}")
+
+    def _on_failed(self, message: str) -> None:
+        self.progress.setVisible(False)
+        self._finish(f"Evaluation failed: {message}")
+
+    def _on_cancelled(self) -> None:
+        done, total = self._done
+        self._finish(f"Cancelled: {done} of {total} cells written; Run evaluation again finishes the rest")
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt)
+        self.jobs.stop()  # the image in flight finishes; no thread outlives the window
+        super().closeEvent(event)
 
     # --- filling ------------------------------------------------------------------------
 

@@ -30,7 +30,7 @@ def image_filter() -> str:
 
 
 class FilesMixin:
-    """Needs the window's ``session``, ``model``, ``settings``, ``recent_menu``, ``_error`` and ``open_path``."""
+    """Needs the window's ``session``, ``model``, ``settings``, ``registry``, ``recent_menu``, ``_error`` and ``open_path``."""
 
     def open_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open image", self.settings.last_dir or str(Path.home()),
@@ -138,13 +138,14 @@ class FilesMixin:
         from srgan_desktop.ui.results_window import ResultsWindow
 
         try:
-            window = ResultsWindow(path, on_open=self.open_result_target)
+            window = ResultsWindow(path, on_open=self.open_result_target, resolver=self.registry)
         except SrganDesktopError as exc:
             self._error("Results", str(exc))
             return None
         window.setWindowFlag(Qt.WindowType.Window)
         window.show()
-        self._results_window = window
+        # every open one is kept (one may be evaluating); a closed one has stopped its job
+        self._results_windows = [w for w in getattr(self, "_results_windows", []) if w.isVisible()] + [window]
         return window
 
     def open_result_target(self, target) -> None:
