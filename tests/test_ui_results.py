@@ -70,7 +70,7 @@ def test_results_window_sorts_filters_plots_exports_and_opens_the_image(qtbot, t
     row = next(i for i in range(2) if window.images_table.item(i, 0).text() == "b")
     with qtbot.waitSignal(main_window.runIdle, timeout=RUN_TIMEOUT_MS):
         window.images_table.cellDoubleClicked.emit(row, 1)        # opens b.png, runs both methods
-    assert main_window.model.mode == "simulate" and main_window.model.scale == 4
-    assert main_window.model.reference.shape == (200, 200, 3)
-    assert {"bicubic", "tiny_x4"} <= set(main_window.model.results)
+    assert main_window.session.model.mode == "simulate" and main_window.session.model.scale == 4
+    assert main_window.session.model.reference.shape == (200, 200, 3)
+    assert {"bicubic", "tiny_x4"} <= set(main_window.session.model.results)
     assert not messages
