@@ -287,7 +287,11 @@ def test_output_estimate_uses_the_engines_bytes_per_pixel():
     assert (estimate.width, estimate.height, estimate.count) == (240, 160, 1)
     assert estimate.kept_bytes == 240 * 160 * 7 and estimate.peak_bytes == 240 * 160 * 12  # bicubic: float output
     assert "network" not in estimate.question(1) and "(0.038 MP)" in estimate.question(1)
-    assert STAGED_BYTES_PER_LR_PIXEL == 2048  # the figure a network's peak is estimated with
+    net = _models_session().model  # a network's peak: its LR pixels × the engine's measured bytes
+    net.apply(prepare(LoadedImage(np.zeros((40, 60, 3), np.uint8), None, None), "upscale", 4))
+    estimate = output_estimate(net, [BICUBIC_KEY, "net_x4"])
+    assert (estimate.count, estimate.networks) == (2, 1) and estimate.peak_bytes == 40 * 60 * STAGED_BYTES_PER_LR_PIXEL
+    assert "a network needs about" in estimate.question(1)
 
 
 # ---------------------------------------------------------------- moved out of the window (issue 20)

@@ -235,10 +235,9 @@ def test_bad_weights_are_listed_with_their_error_and_failures_in_the_worker_repo
     _run_all(qtbot, window)
     assert "bicubic" in window.session.model.results and "tiny_x4" in window.session.model.results
     # a file that breaks after it was listed fails in the worker, which is reported and lives on
-    window.session.model.clear_cache()
-    window.session.model.results.clear()
+    window.clear_cache()  # Compare ▸ Clear result cache: Run all runs every method again
     (paths.user_models_dir() / "tiny_x4.safetensors").write_bytes(b"broken now")
-    window._worker.worker.forget_models()
+    window.session.jobs.forget_models()  # the loaded model goes; the list still has it
     _run_all(qtbot, window)
     assert any("tiny_x4" in title or "tiny_x4" in text for title, text in messages)
     assert window.grid.pane("tiny_x4").message().startswith("Failed:")
@@ -404,7 +403,13 @@ def test_worker_keeps_gui_responsive_and_cancel_stops_within_a_tile(qtbot, tmp_p
     timer.setInterval(5)
     timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
     seen: list[tuple[int, int]] = []
-    window._worker.worker.progress.connect(lambda job, done, total: seen.append((done, total)))
+
+    def record(key: str) -> None:  # each tile the model reports (the status event also carries shares)
+        state = window.session.model.state(key)
+        if key == "slow_x4" and state.tiles_total and (not seen or seen[-1][0] != state.tiles_done):
+            seen.append((state.tiles_done, state.tiles_total))
+
+    window.session.model.events.connect("status", record)
     timer.start()
     window.run_method("slow_x4")
     qtbot.waitUntil(lambda: len(seen) >= 2, timeout=RUN_TIMEOUT_MS)
