@@ -186,8 +186,10 @@ def _window(folder: Path):  # noqa: ANN202 — a MainWindow, built for both the 
     return window
 
 
-def _state(window):  # noqa: ANN001, ANN202 — the comparison model (window.session before issue 13)
-    return getattr(window, "model", None) or window.session
+def _state(window):  # noqa: ANN001, ANN202 — the comparison model: window.session.model since issue 20,
+    # window.model before it, window.session before issue 13 (the bench compares revisions)
+    model = getattr(window, "model", None)
+    return model if model is not None else getattr(window.session, "model", window.session)
 
 
 def _measure_stall(label: str, action, done, idle_ms: int = 0) -> None:  # noqa: ANN001

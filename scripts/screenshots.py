@@ -81,28 +81,28 @@ def main(argv: list[str] | None = None) -> int:
         width, height = (int(v) for v in args.size.lower().split("x"))
         window.resize(width, height)
         window.show()
-        for info in window.model.methods():
+        for info in window.session.model.methods():
             state = "weights found" if info.available else f"NOT AVAILABLE ({info.reason})"
             print(f"{info.title}: {state}")
         start = time.monotonic()
         window.open_path(args.image, "simulate")
         _wait(app, window, args.timeout)
-        if not window.model.has_image:
+        if not window.session.model.has_image:
             print(f"could not open {args.image}", file=sys.stderr)
             return 1
-        print(f"ran {', '.join(window.model.results)} in {time.monotonic() - start:.1f} s")
-        for key in window.model.results:
-            scores = window.model.scores(key)
+        print(f"ran {', '.join(window.session.model.results)} in {time.monotonic() - start:.1f} s")
+        for key in window.session.model.results:
+            scores = window.session.model.scores(key)
             print(f"  {window._title_of(key)}: {(scores.text() if scores else '') or 'no scores'}")
 
         # the grid, zoomed into texture (the astronaut's face and badge area at 200 %)
-        h, w = window.model.reference.shape[:2]
+        h, w = window.session.model.reference.shape[:2]
         window.set_view_mode("grid")
         window.sync.set_state(ViewState(w * 0.47, h * 0.36, 2.0))
         app.processEvents()
         written = {"main_grid.png": _save(window, args.out / "main_grid.png")}
 
-        methods = [k for k in window.model.results]
+        methods = [k for k in window.session.model.results]
         best = methods[-1] if methods else "bicubic"
         window.set_view_mode("swipe")
         window.swipe.set_pair("bicubic", best if best != "bicubic" else REFERENCE_KEY)

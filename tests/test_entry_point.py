@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from conftest import REPO
 from srgan_desktop import __version__
 from srgan_desktop.__main__ import main
@@ -16,6 +18,7 @@ def test_version_needs_no_parsers(capsys):
     assert capsys.readouterr().out.strip() == f"srgan-desktop {__version__}"
 
 
+@pytest.mark.slow
 def test_window_options_without_an_image_open_the_gui():
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     done = subprocess.run([sys.executable, "-m", "srgan_desktop", "--device", "cpu", "--no-run",

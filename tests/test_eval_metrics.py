@@ -80,6 +80,7 @@ def test_eval_defaults_to_psnr_ssim_niqe(bench, tmp_path, capsys):
     assert "LPIPS" not in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_eval_lpips_without_backbone_weights_stops_with_the_missing_file(bench, tmp_path):
     env = dict(os.environ, TORCH_HOME=str(tmp_path / "torch-home"))
     out = tmp_path / "eval.json"

@@ -20,7 +20,7 @@ from srgan_desktop.__main__ import main
 from srgan_desktop.core import engine
 from srgan_desktop.core.engine import NetworkMethod, UpscaleError, Upscaler
 from srgan_desktop.core.images import load_image, save_image
-from srgan_desktop.core.models import ModelResolver, NoWeights, default_resolver, parse_method
+from srgan_desktop.core.models import MethodSpec, ModelResolver, NoWeights, default_resolver, parse_method
 from srgan_desktop.core.weights import WeightsError, load_model, save_model
 
 spandrel = pytest.importorskip("spandrel")
@@ -178,8 +178,7 @@ def test_names_paths_and_method_specs(tmp_path, model_files, tiny_model_file):
     assert resolver.remove("c2") == user / "c2.pth" and not (user / "c2.pth").exists()
     assert parse_method("bicubic").kind == "bicubic"
     assert parse_method(f"mine={tmp_path}").kind == "results"
-    assert parse_method("k=model.pth") == parse_method("k=model.pth")
-    assert parse_method("k=model.pth").kind == "model"
+    assert parse_method(" k = model.pth ") == MethodSpec("k", "model", "model.pth")  # KEY=FILE, trimmed
     assert parse_method(str(tiny_model_file)).key == "tiny_x4"
 
 

@@ -188,6 +188,7 @@ def test_an_oversized_file_is_refused_before_it_is_read(tmp_path, capsys, monkey
     _one_error_line(err, "big.csv", "more than a ratings export")
 
 
+@pytest.mark.slow
 def test_thousands_of_repeats_of_one_cell_analyse_in_linear_memory(tmp_path):
     """30,000 repeats of one (rater, image, condition) gave 450 million test–retest pairs (4.9 GB);
     the analysis now runs under a 1.5 GB address-space limit."""

@@ -130,6 +130,7 @@ def list_names(window) -> list[str]:
     return [window.study_list.item(r).text().split("\n")[0] for r in range(window.study_list.count())]
 
 
+@pytest.mark.slow
 def test_studies_window_shows_studies_made_on_the_command_line(qtbot, tmp_path):
     from PySide6.QtWidgets import QPushButton, QWidget
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from srgan_desktop.compare import BICUBIC_KEY, ComparisonModel, Status
+from srgan_desktop.compare import BICUBIC_KEY, INPUT_KEY, ComparisonModel, Status
 from srgan_desktop.compare.session import ComparisonSession, Kind, SessionSettings
 from srgan_desktop.core.images import save_image
 
@@ -287,4 +287,150 @@ def test_output_estimate_uses_the_engines_bytes_per_pixel():
     assert (estimate.width, estimate.height, estimate.count) == (240, 160, 1)
     assert estimate.kept_bytes == 240 * 160 * 7 and estimate.peak_bytes == 240 * 160 * 12  # bicubic: float output
     assert "network" not in estimate.question(1) and "(0.038 MP)" in estimate.question(1)
-    assert STAGED_BYTES_PER_LR_PIXEL == 2048  # the figure a network's peak is estimated with
+    net = _models_session().model  # a network's peak: its LR pixels × the engine's measured bytes
+    net.apply(prepare(LoadedImage(np.zeros((40, 60, 3), np.uint8), None, None), "upscale", 4))
+    estimate = output_estimate(net, [BICUBIC_KEY, "net_x4"])
+    assert (estimate.count, estimate.networks) == (2, 1) and estimate.peak_bytes == 40 * 60 * STAGED_BYTES_PER_LR_PIXEL
+    assert "a network needs about" in estimate.question(1)
+
+
+# ---------------------------------------------------------------- moved out of the window (issue 20)
+class _Source:
+    """A ModelSource stand-in listing fixed models (no weights are read)."""
+
+    def __init__(self, methods) -> None:  # noqa: ANN001
+        self.methods = lambda: list(methods)
+
+
+def _models_session(*, settings: SessionSettings | None = None, available=lambda n: True) -> ComparisonSession:  # noqa: ANN001
+    from srgan_desktop.compare import MethodInfo
+
+    source = _Source([MethodInfo("net_x4", "Net ×4", scale=4), MethodInfo("net_x2", "Net ×2", scale=2),
+                      MethodInfo("broken", "Broken", scale=4, available=False, reason="broken.pth: bad header")])
+    model = ComparisonModel(source)  # type: ignore[arg-type]
+    model.refresh_methods()
+    s = ComparisonSession(model, FakeJobs(), settings or SessionSettings(), device_available=available)
+    s.seen = []  # type: ignore[attr-defined]
+    for name in ("error", "message", "finished", "idle", "device"):
+        s.events.connect(name, lambda *args, name=name: s.seen.append((name, *args)))
+    return s
+
+
+@pytest.mark.parametrize("saved, expected", [
+    (dict(device="cuda", mode="simulate", scale=2), ("auto", "simulate", 2)),   # cuda not available here
+    (dict(device="tpu", mode="sideways", scale=5), ("auto", "upscale", 4)),     # unknown: the model's own
+    (dict(device="cpu", mode="upscale", scale=8), ("cpu", "upscale", 8)),       # bicubic runs at ×8
+])
+def test_restore_uses_only_saved_values_that_are_valid_here(saved, expected):
+    s = _models_session(settings=SessionSettings(**saved), available=lambda n: n != "cuda")
+    s.restore()
+    assert (s.settings.device, s.model.mode, s.model.scale) == expected
+    assert [e[1] for e in s.seen if e[0] == "device"] == [expected[0]]
+
+
+def test_worker_reports_keep_a_wanted_result_tell_its_time_and_drop_a_stale_one(session, tmp_path):
+    from srgan_desktop.compare import MethodOutput
+
+    session.seen.clear()
+    session.events.connect("finished", lambda key: session.seen.append(("finished", key)))
+    session.events.connect("idle", lambda: session.seen.append(("idle",)))
+    session.open(_png(tmp_path, "a.png", 8, 8, seed=1))
+    (request,) = session.run([BICUBIC_KEY])
+    output = MethodOutput(np.zeros((32, 32, 3), np.uint8), None, 1.25, 0.5, "cpu")
+    assert session.on_finished(request, output)
+    assert ("message", "Bicubic: 1.25 s on cpu (+ 0.50 s loading the model)", 8) in session.seen
+    assert session.seen[-1] == ("finished", BICUBIC_KEY) and session.model.results[BICUBIC_KEY] is output
+    session.on_batch_over([request])
+    assert session.seen[-1] == ("idle",) and not session.model.busy
+    (late,) = session.run_again([BICUBIC_KEY])
+    session.open(_png(tmp_path, "b.png", 8, 8, seed=2))  # another image: the late result is not its
+    count = len(session.seen)
+    assert not session.on_finished(late, output)
+    assert BICUBIC_KEY not in session.model.results and not [e for e in session.seen[count:] if e[0] == "finished"]
+
+
+def test_a_failure_is_reported_once_unless_the_run_was_cancelled(session, tmp_path):
+    session.open(_png(tmp_path, "a.png", 8, 8))
+    (request,) = session.run([BICUBIC_KEY])
+    session.on_failed(request, "out of memory")
+    assert _errors(session)[-1] == ("error", "Bicubic failed", "out of memory")
+    assert session.model.state(BICUBIC_KEY).status is Status.FAILED
+    session.on_failed(request, "out of memory")  # a second report of the same run
+    assert len(_errors(session)) == 1
+    session.on_batch_over([request])
+    (again,) = session.run([BICUBIC_KEY])
+    assert session.cancel() and again.cancelled
+    session.on_failed(again, "stopped")
+    assert len(_errors(session)) == 1
+
+
+def test_running_and_cancelled_methods_are_said_in_the_status_line(session, tmp_path):
+    session.open(_png(tmp_path, "a.png", 8, 8))
+    (request,) = session.run([BICUBIC_KEY])
+    session.model.on_started(request, "cpu")
+    assert ("message", "Running Bicubic on cpu…", 0) in session.seen
+    session.cancel()
+    session.model.on_cancelled(request)
+    assert session.seen[-1] == ("message", "Bicubic cancelled", 5)
+
+
+def test_lpips_backbone_is_kept_installed_and_an_unknown_net_falls_back_to_alex(session, tmp_path):
+    from srgan_desktop.compare import perceptual
+
+    session.settings.lpips_net = "no-such-net"  # a hand-edited settings file
+    missing = tmp_path / "nowhere" / "alexnet.pth"
+    reason = session.set_lpips_backbone(missing)
+    assert session.settings.lpips_backbone == str(missing) and session.settings.lpips_net == "alex"
+    assert perceptual.lpips_choice() == perceptual.LpipsChoice("alex", str(missing))
+    assert reason and session.seen[-1] == ("message", f"LPIPS: {reason}", 10)
+
+
+# ---------------------------------------------------------------- what the views say (compare/views.py)
+def test_pane_titles_metrics_rows_and_times():
+    from srgan_desktop.compare import MethodOutput, Scores, prepare
+    from srgan_desktop.compare.views import metrics_rows, pane_title
+    from srgan_desktop.core.images import LoadedImage
+
+    s = _models_session()
+    s.model.apply(prepare(LoadedImage(np.zeros((8, 10, 3), np.uint8), None, None), "upscale", 4))
+    assert pane_title(s.model, INPUT_KEY) == "LR input (nearest ×4) · 10×8"
+    batch = s.run([BICUBIC_KEY, "net_x4"])
+    s.model.on_finished(batch[0], MethodOutput(np.zeros((32, 40, 3), np.uint8), None, 0.5, "cpu"))
+    s.model.set_scores(batch[0], Scores(psnr=31.0, ssim=0.9))
+    s.model.on_started(batch[1], "cpu")
+    s.model.on_progress(batch[1], 3, 8)
+    s.model.add_file_result("theirs", np.zeros((32, 40, 3), np.uint8))
+    rows, times = metrics_rows(s.model)
+    by_title = {row.title: row for row in rows}
+    assert (by_title["Bicubic"].psnr, by_title["Bicubic"].seconds) == (31.0, 0.5)
+    assert by_title["Net ×4"].note == "running 3/8" and by_title["Broken"].note == "unavailable"
+    assert by_title["theirs"].note == "from file" and by_title["theirs"].seconds is None
+    assert times == "Bicubic 0.50 s"  # the file result has no run time
+    assert pane_title(s.model, BICUBIC_KEY).startswith("Bicubic — ") and "31" in pane_title(s.model, BICUBIC_KEY)
+
+
+def test_menus_list_methods_with_reasons_and_scales_with_their_models():
+    from srgan_desktop.compare.views import pane_choices, run_menu_entries, scale_menu_entries
+
+    s = _models_session()
+    entries = {key: (text, reason) for key, text, reason in run_menu_entries(s.model)}
+    assert entries[BICUBIC_KEY] == ("Bicubic", "") and entries["net_x4"] == ("Net ×4", "")
+    assert entries["net_x2"][0] == "Net ×2 (unavailable)" and "×2 model" in entries["net_x2"][1]
+    assert entries["broken"][1] == "broken.pth: bad header"
+    assert dict(scale_menu_entries(s.model)) == {2: "×2  (Net ×2)", 3: "×3  (bicubic only)",
+                                                 4: "×4  (Net ×4, Broken)", 8: "×8  (bicubic only)"}
+    choices = pane_choices(s.model)
+    assert [k for k, _t in choices.panes] == s.model.pane_keys()
+    assert INPUT_KEY not in [k for k, _t in choices.methods] and "net_x2" in [k for k, _t in choices.methods]
+
+
+def test_read_out_names_the_output_and_the_lr_pixel_inside_the_image_only():
+    from srgan_desktop.compare import prepare
+    from srgan_desktop.compare.views import cursor_text
+    from srgan_desktop.core.images import LoadedImage
+
+    model = ComparisonModel(None)
+    assert cursor_text(model, 1, 1) == ""  # no image
+    model.apply(prepare(LoadedImage(np.zeros((6, 10, 3), np.uint8), None, None), "upscale", 4))
+    assert cursor_text(model, 33.7, 21.2) == "x 33  y 21  (LR 8, 5)"
+    assert cursor_text(model, 40, 3) == "" and cursor_text(model, -0.5, 3) == ""

@@ -188,6 +188,7 @@ def _random_vgg19_file(path: Path, features_only: bool) -> Path:
     return path
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("features_only", [False, True])
 def test_vgg_loss_loads_a_torchvision_state_dict(tmp_path, features_only):
     path = _random_vgg19_file(tmp_path / "vgg19.pth", features_only)
@@ -250,6 +251,7 @@ def test_vgg_loss_uses_torchvisions_cache(tmp_path, monkeypatch):
     assert len(loss.features) == 36
 
 
+@pytest.mark.slow
 def test_cli_vgg_without_weights_exits_with_a_hint(image_folder, tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "trainer.cli", "srgan", "--data", str(image_folder), "--iterations", "1",
@@ -407,6 +409,7 @@ def test_distill_refuses_a_teacher_of_another_scale(image_folder, tmp_path, caps
     assert code == 2 and "×2 model" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("flag", ["--init", "--hold-out"])
 def test_cli_bad_init_weights_or_hold_out_file_is_one_line(image_folder, tmp_path, flag):
     bad = tmp_path / ("bad.safetensors" if flag == "--init" else "hold.txt")

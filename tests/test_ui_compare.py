@@ -41,11 +41,11 @@ def test_progress_is_busy_until_the_first_tile_then_counts_tiles(qtbot, tmp_path
 
     def record(key: str) -> None:
         if key == "tiny_x4":
-            state = window.model.state(key)
-            seen.append((state.status, window._progress.minimum(), window._progress.maximum(),
-                         window._progress_label.text(), window._progress.isTextVisible()))
+            state = window.session.model.state(key)
+            seen.append((state.status, window.status_view.progress.bar.minimum(), window.status_view.progress.bar.maximum(),
+                         window.status_view.progress.label.text(), window.status_view.progress.bar.isTextVisible()))
 
-    window.model.events.connect("status", record)
+    window.session.model.events.connect("status", record)
     with qtbot.waitSignal(window.runIdle, timeout=RUN_TIMEOUT_MS):
         window.run_method("tiny_x4")
     running = [s for s in seen if s[0] is Status.RUNNING]
@@ -57,7 +57,7 @@ def test_progress_is_busy_until_the_first_tile_then_counts_tiles(qtbot, tmp_path
     assert counted and counted[0][2] == 9 and counted[0][3] == "Tiny test model: 1/9 tiles"
     assert counted[-1][3] == "Tiny test model: 9/9 tiles"
     assert not any(s[4] for s in seen)  # the text is a label beside the bar, never clipped inside it
-    output = window.model.results["tiny_x4"]
+    output = window.session.model.results["tiny_x4"]
     assert output.load_seconds > 0 and output.seconds > 0  # loading is timed apart from inference
     row = [window.metrics.cell_text(r, 0) for r in range(window.metrics.rowCount())].index("Tiny test model")
     headers = [window.metrics.horizontalHeaderItem(c).text() for c in range(window.metrics.columnCount())]
@@ -71,11 +71,11 @@ def test_zoom_box_shows_the_real_zoom_at_launch(qtbot, tmp_path, tiny_model_file
     window = create_window(parse_args([str(image), "--no-run", "--settings", str(tmp_path / "s.ini")]))
     qtbot.addWidget(window)
     window.show()
-    qtbot.waitUntil(lambda: window.model.has_image, timeout=RUN_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: window.session.model.has_image, timeout=RUN_TIMEOUT_MS)
     qtbot.wait(50)
     pane = window.grid.pane(INPUT_KEY)
     assert window.sync.is_fit()
-    assert window.zoom_label.text() == f"{pane.zoom() * 100:.0f} %" and window.zoom_combo.currentText() == "Fit"
+    assert window.menus.zoom_label.text() == f"{pane.zoom() * 100:.0f} %" and window.menus.zoom_combo.currentText() == "Fit"
 
 
 def test_simulate_difference_defaults_to_the_ground_truth(qtbot, window, tmp_path):
@@ -110,10 +110,10 @@ def test_swipe_readout_says_which_side_it_reads(qtbot, window, tmp_path):
     pane = window.swipe.pane
     pane.set_crosshair(divider - 2.5, 20.5)
     x = int(divider - 2.5)
-    left = window.model.image_for("bicubic")[20, x]
+    left = window.session.model.image_for("bicubic")[20, x]
     assert pane.readout().startswith("◀ Bicubic") and f"RGB {left[0]:3d} {left[1]:3d} {left[2]:3d}" in pane.readout()
     pane.set_crosshair(divider + 2.5, 20.5)
-    right = window.model.reference[20, int(divider + 2.5)]
+    right = window.session.model.reference[20, int(divider + 2.5)]
     assert "HR ground truth ▶" in pane.readout() and f"RGB {right[0]:3d} {right[1]:3d} {right[2]:3d}" in pane.readout()
 
 
@@ -139,31 +139,31 @@ def test_bad_file_on_the_command_line_shows_its_error_over_the_window(qtbot, tmp
 
 def test_compare_at_the_scale_of_a_x2_model(qtbot, tmp_path, tiny_model_file, x2_file):
     window = _window(qtbot, tmp_path, _registry(tmp_path, [tiny_model_file, x2_file]))
-    assert window.model.scale == 4
+    assert window.session.model.scale == 4
     _open(qtbot, window, tmp_path, _photo(20, 24, seed=3), "hr.png", mode="simulate")
     message = window.grid.pane("tiny_x2").message()
     assert message.startswith("Unavailable: a ×2 model") and "Compare ▸ Scale" in message
-    scale_items = {a.text().split()[0]: a for a in window.scale_menu.actions()}
+    scale_items = {a.text().split()[0]: a for a in window.menus.menus["scales"].actions()}
     assert scale_items["×4"].isChecked()
     with qtbot.waitSignal(window.imageChanged, timeout=RUN_TIMEOUT_MS):
         scale_items["×2"].trigger()
-    assert window.model.scale == 2 and window.model.lr.shape == (10, 12, 3)
+    assert window.session.model.scale == 2 and window.session.model.lr.shape == (10, 12, 3)
     assert window.grid.pane("tiny_x4").message().startswith("Unavailable: a ×4 model")
     _run_all(qtbot, window)
-    assert set(window.model.results) == {"bicubic", "tiny_x2"}
-    assert window.model.results["tiny_x2"].rgb.shape == (20, 24, 3) == window.model.reference.shape
-    assert window.model.scores("tiny_x2").psnr is not None
+    assert set(window.session.model.results) == {"bicubic", "tiny_x2"}
+    assert window.session.model.results["tiny_x2"].rgb.shape == (20, 24, 3) == window.session.model.reference.shape
+    assert window.session.model.scores("tiny_x2").psnr is not None
     input_pane = window.grid.pane(INPUT_KEY)
     assert input_pane.image_scale() == 2 and input_pane.scene_size() == (24.0, 20.0)
     window.sync._on_cursor(9.5, 7.5)
-    assert window._cursor_label.text().startswith("x 9  y 7  (LR 4, 3)")
+    assert window.status_view.cursor.text().startswith("x 9  y 7  (LR 4, 3)")
     window.sync.set_state(ViewState(12.0, 10.0, 8.0))
     result = window.export_view(tmp_path / "export")
     crops = {p.name.split("_", 2)[-1]: load_image(p).rgb for p in result.crops}
     bounds = window.export_bounds()
     lr_crop = crops["input.png"]
     assert lr_crop.shape == crops["tiny_x2.png"].shape  # every pane aligned at the true scale
-    assert (lr_crop[0, 0] == window.model.lr[bounds[1] // 2, bounds[0] // 2]).all()
+    assert (lr_crop[0, 0] == window.session.model.lr[bounds[1] // 2, bounds[0] // 2]).all()
     saved = window.save_all(tmp_path / "all")
     assert sorted(p.name for p in saved) == ["hr_bicubic_x2.png", "hr_tiny_x2.png"]  # the scale once (issue 21, 14)
 
@@ -180,7 +180,7 @@ def test_add_result_image_from_a_file(qtbot, window, tmp_path, messages):
         window.add_result_file(path)
     key = "file:esrgan_out"
     assert key in window.grid.keys() and (window.grid.pane(key).image() == made).all()
-    assert window.model.scores(key).psnr is not None and "dB" in window.grid.pane(key).title()
+    assert window.session.model.scores(key).psnr is not None and "dB" in window.grid.pane(key).title()
     titles = [window.metrics.cell_text(r, 0) for r in range(window.metrics.rowCount())]
     assert "esrgan_out" in titles
     with qtbot.waitSignal(window.differenceReady, timeout=RUN_TIMEOUT_MS):
@@ -189,7 +189,7 @@ def test_add_result_image_from_a_file(qtbot, window, tmp_path, messages):
     assert window.difference.pane.image() is not None
     window.set_view_mode("swipe")
     window.swipe.set_pair(key, REFERENCE_KEY)
-    assert window.swipe.pane.image() is window.model.image_for(key)
+    assert window.swipe.pane.image() is window.session.model.image_for(key)
 
 
 def _drop(window, path: Path, where) -> None:  # noqa: ANN001
@@ -211,12 +211,12 @@ def test_an_image_dropped_on_a_pane_is_a_result_elsewhere_it_opens(qtbot, window
     with qtbot.waitSignal(window.resultReady, timeout=RUN_TIMEOUT_MS):
         _drop(window, path, on_pane)
     assert (window.grid.pane("file:diffusion_out").image() == made).all()
-    assert window.model.image.path.name != "diffusion_out.png"  # the input stayed
+    assert window.session.model.image.path.name != "diffusion_out.png"  # the input stayed
     other = save_image(tmp_path / "next_input.png", _photo(6, 6, seed=8))
     menu_bar = window.menuBar().geometry().center()  # not a pane: opens the file
     with qtbot.waitSignal(window.imageOpened, timeout=RUN_TIMEOUT_MS):
         _drop(window, other, menu_bar)
-    assert window.model.image.path == other
+    assert window.session.model.image.path == other
 
 
 def test_manage_models_adds_removes_and_shows_errors(qtbot, window, tmp_path, x2_file, messages):
@@ -251,8 +251,8 @@ def test_mode_and_scale_chosen_while_opening_apply_to_the_file(qtbot, window, tm
         window.set_mode("simulate")  # before the file is decoded
         window.set_scale(2)
     qtbot.waitUntil(lambda: not window.is_preparing(), timeout=RUN_TIMEOUT_MS)
-    assert window.model.mode == "simulate" and window.model.scale == 2
-    assert window.model.reference.shape == (40, 32, 3) and window.model.lr.shape == (20, 16, 3)
+    assert window.session.model.mode == "simulate" and window.session.model.scale == 2
+    assert window.session.model.reference.shape == (40, 32, 3) and window.session.model.lr.shape == (20, 16, 3)
     assert window.settings.scale == 2 and window.settings.mode == "simulate"
 
 
@@ -269,8 +269,8 @@ def test_results_folder_follows_the_images_opened(qtbot, window, tmp_path, messa
         window.open_path(inputs / "one.png", "upscale")
     with qtbot.waitSignal(window.resultReady, timeout=RUN_TIMEOUT_MS):
         window.add_results_folder(folder)
-    assert "file:esrgan" in window.grid.keys() and window.model.method("file:esrgan").title == "esrgan"
-    assert window.model.image_for("file:esrgan").shape == (40, 48, 3)
+    assert "file:esrgan" in window.grid.keys() and window.session.model.method("file:esrgan").title == "esrgan"
+    assert window.session.model.image_for("file:esrgan").shape == (40, 48, 3)
     with qtbot.waitSignal(window.imageOpened, timeout=RUN_TIMEOUT_MS):
         window.open_path(inputs / "two.png", "upscale")  # the next image: its result is checked too
     qtbot.waitUntil(lambda: "two.png is 30×30" in window.statusBar().currentMessage(), timeout=RUN_TIMEOUT_MS)

@@ -43,7 +43,7 @@ def test_swipe_never_shows_another_methods_pixels_under_a_x2_models_name(qtbot, 
     window = _window(qtbot, tmp_path, _registry(tmp_path, [tiny_model_file, x2_file]))
     _open(qtbot, window, tmp_path, _photo(24, 32, seed=4))
     _run_all(qtbot, window)
-    assert window.model.scale == 4 and "tiny_x2" not in window.model.results
+    assert window.session.model.scale == 4 and "tiny_x2" not in window.session.model.results
     window.set_view_mode("swipe")
     qtbot.wait(20)
     window.swipe.set_pair("bicubic", "tiny_x2")
@@ -54,7 +54,7 @@ def test_swipe_never_shows_another_methods_pixels_under_a_x2_models_name(qtbot, 
     right_note = window.swipe.note_labels[1]
     assert right_note.isVisible() and right_note.text().startswith("no result: a ×2 model")
     assert _canvas_rgb(pane, 96.5, 48.5) == (48, 48, 48)
-    assert _canvas_rgb(pane, 32.5, 48.5) == tuple(window.model.results["bicubic"].rgb[48, 32])  # Bicubic, left
+    assert _canvas_rgb(pane, 32.5, 48.5) == tuple(window.session.model.results["bicubic"].rgb[48, 32])  # Bicubic, left
     # the read-out names the ×2 model and gives no value
     divider = float(window.swipe.divider.value())
     pane.set_crosshair(divider + 3.5, 10.5)
@@ -65,7 +65,7 @@ def test_swipe_never_shows_another_methods_pixels_under_a_x2_models_name(qtbot, 
     window.swipe.set_pair("tiny_x2", "bicubic")
     assert window.swipe.note_labels[0].isVisible() and not window.swipe.note_labels[1].isVisible()
     assert _canvas_rgb(pane, 32.5, 48.5) == (48, 48, 48)
-    assert _canvas_rgb(pane, 96.5, 48.5) == tuple(window.model.results["bicubic"].rgb[48, 96])
+    assert _canvas_rgb(pane, 96.5, 48.5) == tuple(window.session.model.results["bicubic"].rgb[48, 96])
     pane.set_crosshair(divider - 3.5, 10.5)
     assert "no value" in pane.readout() and pane.readout().startswith("◀ Tiny ×2")
 
@@ -97,33 +97,33 @@ def test_after_a_relaunch_swipe_does_not_pick_a_broken_model(qtbot, tmp_path, ti
     window = MainWindow(AppSettings(tmp_path / "settings.ini"), registry, open_sample=False)
     qtbot.addWidget(window)
     window.show()
-    assert "zz_broken_x4" in window.model.pane_keys() and window.view_mode() == "swipe"
+    assert "zz_broken_x4" in window.session.model.pane_keys() and window.view_mode() == "swipe"
     assert "zz_broken_x4" not in window.swipe.pair()
     _open(qtbot, window, tmp_path, _photo(16, 16))
     assert window.swipe.pair() == ("bicubic", "tiny_x4")
     _run_all(qtbot, window)
-    assert window.swipe.side_notes() == ("", "") and window.swipe.pane.image() is window.model.results["bicubic"].rgb
+    assert window.swipe.side_notes() == ("", "") and window.swipe.pane.image() is window.session.model.results["bicubic"].rgb
 
 
 # ------------------------------------------------------------------ defect 4
 def _menu_action(window, menu: str, text: str):  # noqa: ANN001, ANN202
-    return next(a for a in window._menus[menu].actions() if a.text() == text)
+    return next(a for a in window.menus.menus[menu].actions() if a.text() == text)
 
 
 def test_clear_cache_then_run_all_and_run_again_really_run(qtbot, window, tmp_path):
     _open(qtbot, window, tmp_path, _photo(16, 16))
     _run_all(qtbot, window)
-    first = window.model.results["tiny_x4"]
+    first = window.session.model.results["tiny_x4"]
     window.action("clear_cache").trigger()
-    assert "tiny_x4" not in window.model.results and window._times_label.text() == ""
+    assert "tiny_x4" not in window.session.model.results and window.status_view.times.text() == ""
     assert window.grid.pane("tiny_x4").message().startswith("Not run yet")
     with qtbot.waitSignal(window.runIdle, timeout=RUN_TIMEOUT_MS):
         window.action("run_all").trigger()
-    second = window.model.results["tiny_x4"]
-    assert second is not first and "Tiny test model" in window._times_label.text()
+    second = window.session.model.results["tiny_x4"]
+    assert second is not first and "Tiny test model" in window.status_view.times.text()
     with qtbot.waitSignal(window.resultReady, timeout=RUN_TIMEOUT_MS) as blocker:
         _menu_action(window, "run_again", "Tiny test model").trigger()
-    assert blocker.args == ["tiny_x4"] and window.model.results["tiny_x4"] is not second
+    assert blocker.args == ["tiny_x4"] and window.session.model.results["tiny_x4"] is not second
 
 
 # ------------------------------------------------------------------ defect 5
@@ -138,7 +138,7 @@ def test_relaunch_with_crosshair_off_draws_none_and_c_turns_it_on_at_once(qtbot,
     assert not window.action("crosshair").isChecked()
     viewport = window.grid.pane(INPUT_KEY).canvas.viewport()
     hover(viewport, (viewport.width() / 2, viewport.height() / 2))
-    assert window._cursor_label.text().startswith("x ")  # the mouse is over the image
+    assert window.status_view.cursor.text().startswith("x ")  # the mouse is over the image
     assert all(p.crosshair() is None for p in window.sync.panes())  # the menu says off: none drawn
     window.setFocus()
     qtbot.keyClick(window, Qt.Key.Key_C)  # one press
@@ -162,20 +162,20 @@ def test_zoom_label_and_box_show_the_real_zoom_after_layout_changes(qtbot, tmp_p
     _open(qtbot, window, tmp_path, _photo(60, 80, seed=2))
     _run_all(qtbot, window)
     pane = window.swipe.pane
-    qtbot.waitUntil(lambda: window.zoom_label.text() == f"{_real_zoom(pane) * 100:.0f} %", timeout=2000)
+    qtbot.waitUntil(lambda: window.menus.zoom_label.text() == f"{_real_zoom(pane) * 100:.0f} %", timeout=2000)
     # the metrics dock grows: the fit panes shrink, the label follows (no window resize, no zoom command)
-    before = window.zoom_label.text()
+    before = window.menus.zoom_label.text()
     window.resizeDocks([window.metrics_dock], [420], Qt.Orientation.Vertical)
     qtbot.waitUntil(lambda: abs(_real_zoom(pane) * 100 - float(before.split()[0])) > 2, timeout=2000)
     qtbot.wait(20)
-    assert window.zoom_label.text() == f"{_real_zoom(pane) * 100:.0f} %"
-    assert window.zoom_combo.currentText() == "Fit"
+    assert window.menus.zoom_label.text() == f"{_real_zoom(pane) * 100:.0f} %"
+    assert window.menus.zoom_combo.currentText() == "Fit"
     # a zoom that is no preset: the box shows it instead of going blank, and a typed zoom applies
     window.zoom_by(2 ** 0.5)
-    assert window.zoom_combo.currentText() == window.zoom_label.text() == f"{_real_zoom(pane) * 100:.0f} %"
-    window.zoom_combo.lineEdit().setText("250 %")
-    qtbot.keyClick(window.zoom_combo.lineEdit(), Qt.Key.Key_Return)
-    assert _real_zoom(pane) == pytest.approx(2.5, rel=1e-3) and window.zoom_label.text() == "250 %"
+    assert window.menus.zoom_combo.currentText() == window.menus.zoom_label.text() == f"{_real_zoom(pane) * 100:.0f} %"
+    window.menus.zoom_combo.lineEdit().setText("250 %")
+    qtbot.keyClick(window.menus.zoom_combo.lineEdit(), Qt.Key.Key_Return)
+    assert _real_zoom(pane) == pytest.approx(2.5, rel=1e-3) and window.menus.zoom_label.text() == "250 %"
 
 
 # ------------------------------------------------------------------ defect 15
@@ -198,10 +198,10 @@ def test_upscale_with_auto_run_asks_before_large_results(qtbot, tmp_path, tiny_m
     assert window.settings.auto_run
     _open(qtbot, window, tmp_path, _photo(300, 260))  # ×4: 1040×1200, 1.2 MP per result
     assert len(asked) == 1 and "1040×1200" in asked[0] and "network needs about" in asked[0] and "MiB" in asked[0]
-    assert not window.is_busy() and window.model.results == {}  # No: nothing runs
+    assert not window.is_busy() and window.session.model.results == {}  # No: nothing runs
     answer[0] = QMessageBox.StandardButton.Yes
     window.run_method("bicubic")
-    qtbot.waitUntil(lambda: "bicubic" in window.model.results, timeout=RUN_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: "bicubic" in window.session.model.results, timeout=RUN_TIMEOUT_MS)
     assert len(asked) == 2
 
 
@@ -211,16 +211,16 @@ def test_one_tile_run_says_running_with_seconds_then_measuring(qtbot, window, tm
 
     _open(qtbot, window, tmp_path, _photo(40, 32, seed=5), "hr.png", mode="simulate")  # one tile, a ground truth
     seen: list[tuple[str, str]] = []
-    record = lambda key: seen.append((key, window._progress_label.text()))  # noqa: E731
-    window.model.events.connect("status", record)
-    window.model.events.connect("measuring", record)
+    record = lambda key: seen.append((key, window.status_view.progress.label.text()))  # noqa: E731
+    window.session.model.events.connect("status", record)
+    window.session.model.events.connect("measuring", record)
     with qtbot.waitSignal(window.runIdle, timeout=RUN_TIMEOUT_MS):
         window.run_method("tiny_x4")
     texts = [t for k, t in seen if k == "tiny_x4"]
     assert not any("starting" in t for t in texts)
     assert any(re.fullmatch(r"Tiny test model: running… \d+ s", t) for t in texts)
     assert "Tiny test model: measuring PSNR/SSIM…" in texts  # the bar is full, the measures run: said so
-    assert not window._progress_label.isVisible()  # over: hidden
+    assert not window.status_view.progress.label.isVisible()  # over: hidden
 
 
 # ------------------------------------------------------------------ defect 10
@@ -286,7 +286,7 @@ def test_titles_in_one_row_wrap_instead_of_being_clipped(qtbot, window, tmp_path
     window.action("row").trigger()  # 1×N: narrow panes, long titles ("Tiny test model — 31.20 dB / 0.8812")
     qtbot.wait(50)
     for pane in window.grid.panes():
-        label = pane.findChild(type(window.zoom_label), "paneTitle")
+        label = pane.findChild(type(window.menus.zoom_label), "paneTitle")
         box = label.contentsRect()
         flags = int(label.alignment()) | (int(Qt.TextFlag.TextWordWrap) if label.wordWrap() else 0)
         needed = QFontMetrics(label.font()).boundingRect(box, flags, label.text())
@@ -299,7 +299,7 @@ def test_help_lists_the_keys_in_a_table_and_there_is_an_about(qtbot, window):
     from srgan_desktop import __version__
     from srgan_desktop.ui.actions import help_rows
 
-    help_menu = window._menus["&Help"]
+    help_menu = window.menus.menus["&Help"]
     texts = [a.text() for a in help_menu.actions()]
     assert any(t.startswith("&About") for t in texts)
     next(a for a in help_menu.actions() if a.text() == "Keys and mouse…").trigger()

@@ -43,7 +43,7 @@ def threads(monkeypatch) -> list[str]:
 def _cell(window, key: str, header: str) -> tuple[str, str, bool]:
     """(text, tooltip, hidden) of ``header``'s cell in the row of method ``key``."""
     table = window.metrics
-    title = next(spec.title for spec in window.model.methods() if spec.key == key)
+    title = next(spec.title for spec in window.session.model.methods() if spec.key == key)
     row = [table.cell_text(r, 0) for r in range(table.rowCount())].index(title)
     col = table.column(header)
     item = table.item(row, col)
@@ -54,10 +54,10 @@ def test_niqe_in_upscale_mode_off_the_gui_thread(qtbot, window, tmp_path, thread
     lr = _photo(52, 52)  # ×4 → 208²: NIQE needs 192 px after the border of 4
     _open(qtbot, window, tmp_path, lr)
     _run_all(qtbot, window)
-    result = window.model.results["bicubic"].rgb
+    result = window.session.model.results["bicubic"].rgb
     text, _tip, hidden = _cell(window, "bicubic", "NIQE")
     assert not hidden and text == f"{niqe(result, 4):.2f}"
-    assert window.model.scores("bicubic").extra["niqe"] == pytest.approx(niqe(result, 4))
+    assert window.session.model.scores("bicubic").extra["niqe"] == pytest.approx(niqe(result, 4))
     assert threads and threading.main_thread().name not in threads
     assert _cell(window, "bicubic", "LPIPS")[2]  # no reference: no LPIPS column
 
@@ -84,7 +84,7 @@ def test_lpips_in_simulate_mode_with_the_chosen_backbone(qtbot, window, tmp_path
     assert window.choose_lpips_backbone(str(backbone)) is None
     assert window.settings.lpips_backbone == str(backbone)
     qtbot.waitUntil(lambda: _cell(window, "bicubic", "LPIPS")[0] != "n/a", timeout=RUN_TIMEOUT_MS)
-    expected = load_lpips("alex", backbone).distance(window.model.results["bicubic"].rgb, hr, border=4)
+    expected = load_lpips("alex", backbone).distance(window.session.model.results["bicubic"].rgb, hr, border=4)
     assert _cell(window, "bicubic", "LPIPS")[0] == f"{expected:.4f}"
-    assert window.model.scores("bicubic").extra["lpips"] == pytest.approx(expected)
-    assert window.model.scores("bicubic").psnr is not None  # the other scores stay
+    assert window.session.model.scores("bicubic").extra["lpips"] == pytest.approx(expected)
+    assert window.session.model.scores("bicubic").psnr is not None  # the other scores stay

@@ -51,7 +51,7 @@ def test_results_window_sorts_filters_plots_exports_and_opens_the_image(qtbot, t
     main_window = _window(qtbot, tmp_path, _registry(tmp_path, [tiny_model_file]))
     window = main_window.open_results(results_db)
     qtbot.addWidget(window)
-    assert window.resolver is main_window.registry                # Run evaluation… lists the app's models
+    assert window.resolver is main_window.session.model.source.resolver                # Run evaluation… lists the app's models
     assert window.table.rowCount() == 6                           # 2 methods × 3 measures
     window.measure_box.setCurrentText("psnr")
     assert window.table.rowCount() == 2
@@ -71,9 +71,9 @@ def test_results_window_sorts_filters_plots_exports_and_opens_the_image(qtbot, t
     row = next(i for i in range(2) if window.images_table.item(i, 0).text() == "b")
     with qtbot.waitSignal(main_window.runIdle, timeout=RUN_TIMEOUT_MS):
         window.images_table.cellDoubleClicked.emit(row, 1)        # opens b.png, runs both methods
-    assert main_window.model.mode == "simulate" and main_window.model.scale == 4
-    assert main_window.model.reference.shape == (200, 200, 3)
-    assert {"bicubic", "tiny_x4"} <= set(main_window.model.results)
+    assert main_window.session.model.mode == "simulate" and main_window.session.model.scale == 4
+    assert main_window.session.model.reference.shape == (200, 200, 3)
+    assert {"bicubic", "tiny_x4"} <= set(main_window.session.model.results)
     second = main_window.open_results(results_db)                 # another one: the first (maybe evaluating) stays
     qtbot.addWidget(second)
     assert main_window._results_windows == [window, second]

@@ -116,12 +116,12 @@ def test_open_and_run_all_upscale(qtbot, window, tmp_path):
     assert window.grid.pane("tiny_x4").message().startswith("Not run yet")
     _run_all(qtbot, window)
     for key in ("bicubic", "tiny_x4"):
-        result = window.model.results[key]
+        result = window.session.model.results[key]
         assert result.rgb.shape == (80, 96, 3) and result.device == "cpu"
         assert window.grid.pane(key).image() is result.rgb
     assert window.grid.pane(INPUT_KEY).image_scale() == 4
-    assert "Bicubic" in window._times_label.text() and "Tiny test model" in window._times_label.text()
-    assert window._device_label.text().startswith("Device: cpu")
+    assert "Bicubic" in window.status_view.times.text() and "Tiny test model" in window.status_view.times.text()
+    assert window.status_view.device.text().startswith("Device: cpu")
     assert window.metrics.rowCount() == 2 and window.metrics.cell_text(0, window.metrics.column("Device")) == "cpu"
     # cached per (image, method, device): running again starts no work
     window.run_all()
@@ -131,19 +131,19 @@ def test_open_and_run_all_upscale(qtbot, window, tmp_path):
 def test_simulate_mode_scores_every_method(qtbot, window, tmp_path):
     hr = _photo(66, 50, seed=3)  # not a multiple of 4: cropped to 64 × 48
     _open(qtbot, window, tmp_path, hr, "hr.png", mode="simulate")
-    assert window.model.lr.shape == (16, 12, 3)
-    assert (window.model.lr == downscale(hr, 4)).all()
+    assert window.session.model.lr.shape == (16, 12, 3)
+    assert (window.session.model.lr == downscale(hr, 4)).all()
     assert window.grid.keys()[-1] == REFERENCE_KEY
     _run_all(qtbot, window)
-    expected = psnr(window.model.results["bicubic"].rgb, hr[:64, :48], border=4)
-    assert window.model.scores("bicubic").psnr == pytest.approx(expected)
+    expected = psnr(window.session.model.results["bicubic"].rgb, hr[:64, :48], border=4)
+    assert window.session.model.scores("bicubic").psnr == pytest.approx(expected)
     title = window.grid.pane("bicubic").title()
     assert f"{expected:.2f} dB" in title
     assert window.metrics.cell_text(0, 1) == f"{expected:.2f}"
     assert window.grid.pane(REFERENCE_KEY).image().shape == (64, 48, 3)
     # back to upscale: the same file is now the LR input, no scores
     _set_mode(qtbot, window, "upscale")
-    assert REFERENCE_KEY not in window.grid.keys() and window.model.lr.shape == (66, 50, 3)
+    assert REFERENCE_KEY not in window.grid.keys() and window.session.model.lr.shape == (66, 50, 3)
 
 
 def test_zoom_pan_sync_unsync_and_realign_in_window(qtbot, window, tmp_path):
@@ -173,13 +173,13 @@ def test_zoom_pan_sync_unsync_and_realign_in_window(qtbot, window, tmp_path):
     qtbot.keyClick(window, Qt.Key.Key_0, Qt.KeyboardModifier.ControlModifier)
     assert all(p.zoom() == pytest.approx(1.0) for p in panes)
     window.set_zoom(8.0)
-    assert window.zoom_label.text() == "800 %" and window.zoom_combo.currentText() == "800 %"
+    assert window.menus.zoom_label.text() == "800 %" and window.menus.zoom_combo.currentText() == "800 %"
     qtbot.keyClick(window, Qt.Key.Key_F)
     assert window.sync.is_fit() and a.view_range().contains(0, 0)
     # crosshair read-out in the status bar
     window.sync.set_state(ViewState(33.0, 21.0, 4.0))
     window.sync._on_cursor(33.5, 21.5)
-    assert window._cursor_label.text().startswith("x 33  y 21  (LR 8, 5)")
+    assert window.status_view.cursor.text().startswith("x 33  y 21  (LR 8, 5)")
     assert all(p.crosshair() == (33.5, 21.5) for p in panes)
 
 
@@ -188,39 +188,39 @@ def test_corrupt_file_reports_and_window_stays_usable(qtbot, window, tmp_path, m
     bad.write_bytes(b"\x89PNG\r\n\x1a\nthis is not really a png")
     assert "broken.png" in _open_fails(qtbot, window, bad)
     assert messages and "broken.png" in messages[0][1]
-    assert not window.model.has_image
+    assert not window.session.model.has_image
     _open(qtbot, window, tmp_path, _photo(12, 12))
-    assert window.model.has_image and window.windowTitle().startswith("img.png")
+    assert window.session.model.has_image and window.windowTitle().startswith("img.png")
 
 
 
 def test_image_too_small_for_simulate_changes_nothing(qtbot, window, tmp_path, messages):
     hr = _photo(40, 44, seed=5)
     _open(qtbot, window, tmp_path, hr, "hr.png", mode="simulate")
-    before = (window.model.image, window.model.lr_hash, window.grid.keys())
+    before = (window.session.model.image, window.session.model.lr_hash, window.grid.keys())
     tiny = save_image(tmp_path / "tiny.png", _photo(3, 3))
     _open_fails(qtbot, window, tiny, "simulate")
     assert messages and "smaller than ×4" in messages[-1][1]
-    assert (window.model.image, window.model.lr_hash, window.grid.keys()) == before
-    assert window.model.mode == "simulate" and window.model.reference.shape == (40, 44, 3)
+    assert (window.session.model.image, window.session.model.lr_hash, window.grid.keys()) == before
+    assert window.session.model.mode == "simulate" and window.session.model.reference.shape == (40, 44, 3)
     # a 3-px image opens as LR input; asking for Simulate then keeps it in Upscale, intact
     with qtbot.waitSignal(window.imageOpened):
         window.open_path(tiny, "upscale")
     messages.clear()
     _set_mode(qtbot, window, "simulate")
     assert messages and messages[-1][0] == "Cannot use this mode"
-    assert window.model.mode == "upscale" and window.model.lr.shape == (3, 3, 3)
-    assert window.mode_combo.currentIndex() == 0 and window.settings.mode == "upscale"
+    assert window.session.model.mode == "upscale" and window.session.model.lr.shape == (3, 3, 3)
+    assert window.menus.mode_combo.currentIndex() == 0 and window.settings.mode == "upscale"
 
 
 def test_failed_simulate_x8_keeps_the_scale_and_the_scale_menu(qtbot, window, tmp_path, messages):
     _open(qtbot, window, tmp_path, _photo(6, 6, seed=2), "six.png", mode="simulate")
-    assert window.model.scale == 4
+    assert window.session.model.scale == 4
     with qtbot.waitSignal(window.prepareFailed, timeout=RUN_TIMEOUT_MS):
         window.set_scale(8)  # a 6×6 ground truth cannot be simulated at ×8
     assert messages[-1][0] == "Cannot use this scale"
-    assert (window.model.scale, window.settings.scale, window.settings.mode) == (4, 4, "simulate")
-    checked = [a.text() for a in window.scale_menu.actions() if a.isChecked()]
+    assert (window.session.model.scale, window.settings.scale, window.settings.mode) == (4, 4, "simulate")
+    checked = [a.text() for a in window.menus.menus["scales"].actions() if a.isChecked()]
     assert len(checked) == 1 and checked[0].startswith("×4")
 
 def test_bad_weights_are_listed_with_their_error_and_failures_in_the_worker_reported(
@@ -233,12 +233,11 @@ def test_bad_weights_are_listed_with_their_error_and_failures_in_the_worker_repo
     message = window.grid.pane("broken_x4").message()
     assert message.startswith("Unavailable:") and "broken_x4" in message  # the file's own error
     _run_all(qtbot, window)
-    assert "bicubic" in window.model.results and "tiny_x4" in window.model.results
+    assert "bicubic" in window.session.model.results and "tiny_x4" in window.session.model.results
     # a file that breaks after it was listed fails in the worker, which is reported and lives on
-    window.model.clear_cache()
-    window.model.results.clear()
+    window.clear_cache()  # Compare ▸ Clear result cache: Run all runs every method again
     (paths.user_models_dir() / "tiny_x4.safetensors").write_bytes(b"broken now")
-    window._worker.worker.forget_models()
+    window.session.jobs.forget_models()  # the loaded model goes; the list still has it
     _run_all(qtbot, window)
     assert any("tiny_x4" in title or "tiny_x4" in text for title, text in messages)
     assert window.grid.pane("tiny_x4").message().startswith("Failed:")
@@ -263,7 +262,7 @@ def test_flicker_swipe_and_difference(qtbot, window, tmp_path):
     window.setFocus()
     qtbot.keyClick(window, Qt.Key.Key_3)
     assert window.view_mode() == "flicker" and window.flicker.current_key() == keys[2]
-    assert window.flicker.pane.image() is window.model.image_for(keys[2])
+    assert window.flicker.pane.image() is window.session.model.image_for(keys[2])
     before = window.flicker.pane.view_range()
     qtbot.keyClick(window, Qt.Key.Key_2)
     assert window.flicker.current_key() == keys[1] and window.flicker.pane.view_range() == before
@@ -275,7 +274,7 @@ def test_flicker_swipe_and_difference(qtbot, window, tmp_path):
     window.swipe.set_divider_fraction(0.25)
     rect = window.swipe.pane.view_range()
     assert window.swipe.right_item.clip_x == pytest.approx(rect.left() + 0.25 * rect.width())
-    assert window.swipe.right_item.raster.rgb is window.model.reference
+    assert window.swipe.right_item.raster.rgb is window.session.model.reference
     window.swipe.divider.setValue(rect.left() + 0.75 * rect.width())  # as a mouse drag does
     assert window.swipe.divider_fraction() == pytest.approx(0.75)
 
@@ -285,13 +284,13 @@ def test_flicker_swipe_and_difference(qtbot, window, tmp_path):
         window.difference.set_pair("tiny_x4", REFERENCE_KEY)
     with qtbot.waitSignal(window.differenceReady):
         window.difference.set_amplification(8)
-    expected, _mean, _peak = difference_map(window.model.image_for("tiny_x4"), window.model.reference, 8)
+    expected, _mean, _peak = difference_map(window.session.model.image_for("tiny_x4"), window.session.model.reference, 8)
     assert (window.difference.pane.image() == expected).all()
     assert window.settings.amplification == 8
     with qtbot.waitSignal(window.differenceReady):
         window.difference.set_pair("tiny_x4", "bicubic")
-    expected, _mean, _peak = difference_map(window.model.image_for("tiny_x4"),
-                                            window.model.image_for("bicubic"), 8)
+    expected, _mean, _peak = difference_map(window.session.model.image_for("tiny_x4"),
+                                            window.session.model.image_for("bicubic"), 8)
     assert (window.difference.pane.image() == expected).all()
 
 
@@ -309,12 +308,12 @@ def test_export_view_and_save_result(qtbot, window, tmp_path):
         crop = load_image(path).rgb
         assert crop.shape == (h, w, 3)
         if key != INPUT_KEY:
-            full = window.model.image_for(key)
+            full = window.session.model.image_for(key)
             assert (crop == full[bounds[1]:bounds[3], bounds[0]:bounds[2]]).all()
     figure = load_image(result.figure).rgb
     assert figure.shape[1] > len(keys) * w
     saved = window.save_result("tiny_x4", tmp_path / "full.png")
-    assert (load_image(saved).rgb == window.model.image_for("tiny_x4")).all()
+    assert (load_image(saved).rgb == window.session.model.image_for("tiny_x4")).all()
 
 
 def test_transparency_is_upscaled_and_saved(qtbot, window, tmp_path):
@@ -334,18 +333,18 @@ def test_settings_recent_files_and_layout_are_remembered(qtbot, tmp_path, tiny_m
     registry = _registry(tmp_path, [tiny_model_file])
     first = _window(qtbot, tmp_path, registry)
     path = _open(qtbot, first, tmp_path, _photo(8, 8))
-    first.act_row.trigger()
-    first.act_smooth.trigger()
+    first.action("row").trigger()
+    first.action("smooth").trigger()
     first.set_view_mode("swipe")
     first.close()
     second = _window(qtbot, tmp_path, registry)
     assert second.settings.recent_files()[0] == str(path.resolve())
-    assert second.recent_menu.actions()[0].toolTip() == str(path.resolve())
-    assert second.grid.arrangement() == "row" and second.act_smooth.isChecked()
+    assert second.menus.menus["recent"].actions()[0].toolTip() == str(path.resolve())
+    assert second.grid.arrangement() == "row" and second.action("smooth").isChecked()
     assert second.view_mode() == "swipe"
     with qtbot.waitSignal(second.imageOpened, timeout=RUN_TIMEOUT_MS):
-        second.recent_menu.actions()[0].trigger()
-    assert second.model.image.path == path
+        second.menus.menus["recent"].actions()[0].trigger()
+    assert second.session.model.image.path == path
 
 
 def test_first_launch_sample_drop_and_command_line(qtbot, tmp_path, tiny_model_file):
@@ -353,11 +352,11 @@ def test_first_launch_sample_drop_and_command_line(qtbot, tmp_path, tiny_model_f
     settings.auto_run = False
     window = MainWindow(settings, _registry(tmp_path, [tiny_model_file]))
     qtbot.addWidget(window)
-    qtbot.waitUntil(lambda: window.model.has_image, timeout=RUN_TIMEOUT_MS)
-    assert window.model.image.path.name == "astronaut_lr.png"
+    qtbot.waitUntil(lambda: window.session.model.has_image, timeout=RUN_TIMEOUT_MS)
+    assert window.session.model.image.path.name == "astronaut_lr.png"
     again = MainWindow(settings, _registry(tmp_path, [tiny_model_file]))
     qtbot.addWidget(again)
-    assert not again.model.has_image  # the sample opens on the first launch only
+    assert not again.session.model.has_image  # the sample opens on the first launch only
     dropped = save_image(tmp_path / "dropped.png", _photo(8, 8))
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(dropped))])
@@ -365,13 +364,13 @@ def test_first_launch_sample_drop_and_command_line(qtbot, tmp_path, tiny_model_f
                        Qt.KeyboardModifier.NoModifier)
     with qtbot.waitSignal(again.imageOpened, timeout=RUN_TIMEOUT_MS):
         again.dropEvent(event)
-    assert again.model.image.path == dropped
+    assert again.session.model.image.path == dropped
     cli = create_window(parse_args([str(dropped), "--mode", "simulate", "--no-run", "--view", "flicker",
                                     "--settings", str(tmp_path / "cli.ini")]))
     qtbot.addWidget(cli)
-    qtbot.waitUntil(lambda: cli.model.has_image, timeout=RUN_TIMEOUT_MS)
-    assert cli.model.mode == "simulate" and cli.view_mode() == "flicker"
-    assert cli.model.image.path == dropped
+    qtbot.waitUntil(lambda: cli.session.model.has_image, timeout=RUN_TIMEOUT_MS)
+    assert cli.session.model.mode == "simulate" and cli.view_mode() == "flicker"
+    assert cli.session.model.image.path == dropped
 
 
 @pytest.mark.slow
@@ -397,14 +396,20 @@ def test_worker_keeps_gui_responsive_and_cancel_stops_within_a_tile(qtbot, tmp_p
     _open(qtbot, window, tmp_path, _photo(48, 48, seed=7))  # 3 × 3 = 9 tiles of 16 px (+ context)
     with qtbot.waitSignal(window.resultReady, timeout=RUN_TIMEOUT_MS):
         window.run_method("bicubic")
-    bicubic = window.model.results["bicubic"]
+    bicubic = window.session.model.results["bicubic"]
 
     ticks: list[float] = []
     timer = QTimer()
     timer.setInterval(5)
     timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
     seen: list[tuple[int, int]] = []
-    window._worker.worker.progress.connect(lambda job, done, total: seen.append((done, total)))
+
+    def record(key: str) -> None:  # each tile the model reports (the status event also carries shares)
+        state = window.session.model.state(key)
+        if key == "slow_x4" and state.tiles_total and (not seen or seen[-1][0] != state.tiles_done):
+            seen.append((state.tiles_done, state.tiles_total))
+
+    window.session.model.events.connect("status", record)
     timer.start()
     window.run_method("slow_x4")
     qtbot.waitUntil(lambda: len(seen) >= 2, timeout=RUN_TIMEOUT_MS)
@@ -424,7 +429,7 @@ def test_worker_keeps_gui_responsive_and_cancel_stops_within_a_tile(qtbot, tmp_p
     print(f"cancel took {latency:.2f} s; {len(seen)}/{seen[-1][1]} tiles had run")
     assert len(seen) < seen[-1][1]
     assert latency < 3 * tile_seconds + 1.0
-    assert "slow_x4" not in window.model.results
-    assert window.model.results["bicubic"] is bicubic
+    assert "slow_x4" not in window.session.model.results
+    assert window.session.model.results["bicubic"] is bicubic
     assert window.grid.pane("slow_x4").message().startswith("Cancelled")
     assert window.grid.pane("bicubic").image() is bicubic.rgb

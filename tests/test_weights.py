@@ -217,6 +217,7 @@ def test_save_model_round_trip(tmp_path):
     (lambda s: s.__setitem__("tail.bias", s["tail.bias"].to(torch.int8)), "int8 values"),
     (lambda s: s.__setitem__("tail.bias", s["tail.bias"] > 0), "bool values"),
 ])
+@pytest.mark.slow
 def test_non_finite_or_integer_weights_are_refused_by_models_add(tmp_path, poison, reason):
     import subprocess
     import sys
@@ -248,6 +249,7 @@ def test_non_finite_or_integer_weights_are_refused_by_models_add(tmp_path, poiso
     (b'{"title": {"a": 1}}', "'title' is not a string"),
     (b'{"scale": ' + b"9" * 5000 + b"}", "unreadable"),
 ])
+@pytest.mark.slow
 def test_a_hostile_card_in_the_user_folder_breaks_nothing_else(tmp_path, card_bytes, reason):
     """A card placed by hand beside a user model: ``models list`` still lists every model, the
     bundled SRResNet still upscales, and the model with the card is refused in one line."""

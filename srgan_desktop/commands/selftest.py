@@ -25,7 +25,7 @@ import torch
 
 from srgan_desktop import __version__
 from srgan_desktop.commands._common import default_registry, jsonable
-from srgan_desktop.core.engine import (BicubicMethod, Method, UpscaleError, Upscaler,
+from srgan_desktop.core.engine import (BicubicMethod, Method, UpscaleError, Upscaler, device_available,
                                        resolve_device)
 from srgan_desktop.core.images import ImageLoadError, ImageSaveError, load_image, save_image
 from srgan_desktop.core.niqe import niqe
@@ -190,8 +190,7 @@ def _selftest(args: argparse.Namespace) -> int:
         "app": "srgan-desktop", "version": __version__, "frozen": is_frozen(),
         "python": platform.python_version(), "platform": platform.platform(),
         "packages": package_versions(), "torch_cuda": torch.version.cuda,
-        "cuda_available": torch.cuda.is_available(),
-        "mps_available": bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()),
+        "cuda_available": device_available("cuda"), "mps_available": device_available("mps"),
         "device": str(resolve_device("auto")), "inference_device": "cpu",
         "weights_dir": str(weights_dir()), "input": source, "models": [],
     }

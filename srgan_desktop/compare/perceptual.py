@@ -26,7 +26,7 @@ from srgan_desktop.compare.scores import register_scorer
 from srgan_desktop.core.lpips_metric import load_lpips, lpips_missing
 from srgan_desktop.core.measures import MEASURES, WINDOW_EXTRAS, MeasureInput
 
-__all__ = ["LpipsChoice", "install", "lpips_choice", "niqe_score", "lpips_score"]
+__all__ = ["LpipsChoice", "install", "install_settings", "lpips_choice", "niqe_score", "lpips_score"]
 
 
 @dataclass(frozen=True)
@@ -68,3 +68,13 @@ def install(net: str = "alex", backbone: str = "") -> str | None:
     for name in WINDOW_EXTRAS:
         register_scorer(name, _SCORE_FNS[name], needs_reference=MEASURES[name].needs_reference)
     return reason
+
+
+def install_settings(settings) -> str | None:  # noqa: ANN001 — anything with lpips_net and lpips_backbone
+    """:func:`install` with the settings' choice; an unknown net (a hand-edited settings file)
+    becomes ``alex``, in the settings too."""
+    try:
+        return install(settings.lpips_net, settings.lpips_backbone)
+    except ValueError:
+        settings.lpips_net = "alex"
+        return install("alex", settings.lpips_backbone)

@@ -30,12 +30,21 @@ Rules (each tested in tests/test_session.py with a synchronous fake :class:`Jobs
   need (:func:`~srgan_desktop.compare.views.output_estimate`); refused, nothing runs.
 * **Clear result cache** forgets the cache *and* the open image's results, so Run all / Run one
   run again (with new times); **Run again** re-makes one method on the open image.
+* **Worker reports** (:meth:`on_finished`, :meth:`on_failed`, :meth:`on_batch_over`): a result
+  still wanted is kept and its time told (``message``, then ``finished``); a failure is reported
+  once (``error``, titled "<method> failed") unless the run was cancelled or superseded; a
+  method that starts running, or is cancelled, is said in the status line.
+* **Restoring settings** (:meth:`restore`): a saved device that is unknown or not available here
+  becomes ``auto``; a saved mode that is unknown, or a scale no method offers, is the model's.
+* **LPIPS backbone** (:meth:`set_lpips_backbone`): the file is kept in the settings, the measures
+  installed again with it (an unknown net falls back to alex), the results re-measured.
 
 Events (besides the model's own): ``preparing`` (text, or "" when nothing is pending),
 ``message`` (text, seconds: a passing status line), ``error`` (title, text), ``device`` (name,
 resolved), ``folders`` (the list of result folders changed), ``committed`` (the :class:`Change`,
 after the model applied it), ``failed`` (the change, the message: nothing changed), ``added`` (a :class:`RunRequest` with a known result: a file result arrived),
-``prepared`` (the :class:`Prepared`, the extra made with it in the job, just before commit).
+``prepared`` (the :class:`Prepared`, the extra made with it in the job, just before commit),
+``finished`` (key: a method's result was kept), ``idle`` (a batch is over).
 """
 
 from __future__ import annotations
@@ -47,16 +56,20 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Protocol
 
+from srgan_desktop.compare import perceptual
 from srgan_desktop.compare.events import Events
-from srgan_desktop.compare.model import MODES, ComparisonModel, Prepared, RunRequest, prepare
-from srgan_desktop.compare.views import DEFAULT_OUTPUT_LIMIT_MP, output_estimate
+from srgan_desktop.compare.model import MODES, ComparisonModel, MethodOutput, Prepared, RunRequest, Status, prepare
+from srgan_desktop.compare.views import DEFAULT_OUTPUT_LIMIT_MP, finished_text, output_estimate, title_of
 from srgan_desktop.core.external import ExternalResults
 from srgan_desktop.core.images import LoadedImage, load_image
 from srgan_desktop.errors import SrganDesktopError
 
-__all__ = ["SESSION_EVENTS", "Kind", "Change", "Ticket", "Jobs", "SessionSettings", "ComparisonSession"]
+__all__ = ["SESSION_EVENTS", "DEVICES", "Kind", "Change", "Ticket", "Jobs", "SessionSettings", "ComparisonSession"]
 
-SESSION_EVENTS = ("preparing", "message", "error", "device", "folders", "committed", "failed", "added", "prepared")
+SESSION_EVENTS = ("preparing", "message", "error", "device", "folders", "committed", "failed", "added", "prepared",
+                  "finished", "idle")
+#: The devices one can choose (name, title); ``auto`` resolves to the best one available.
+DEVICES = (("auto", "Auto"), ("cuda", "CUDA"), ("mps", "MPS"), ("cpu", "CPU"))
 
 
 class Kind(Enum):
@@ -122,6 +135,8 @@ class SessionSettings:
     auto_run: bool = False
     #: megapixels per result above which a run asks first (0: never ask)
     max_output_mp: int = DEFAULT_OUTPUT_LIMIT_MP
+    lpips_net: str = "alex"
+    lpips_backbone: str = ""
 
 
 @dataclass
@@ -148,6 +163,16 @@ class ComparisonSession:
         self._pending: _Awaited | None = None
         self._lanes: dict[str, int] = {}
         self.model.events.connect("image", self._on_image)
+        self.model.events.connect("status", self._on_status)
+
+    def restore(self) -> None:
+        """Use the saved device, mode and scale where they are valid here (before an image is open)."""
+        device = self.settings.device
+        self.set_device(device if device in dict(DEVICES) and self.device_available(device) else "auto")
+        mode = self.settings.mode if self.settings.mode in MODES else self.model.mode
+        scale = self.settings.scale if self.settings.scale in self.model.scale_choices() else self.model.scale
+        if (mode, scale) != (self.model.mode, self.model.scale):
+            self.model.apply(Prepared(None, mode, scale))
 
     # ------------------------------------------------------------------ tickets
     def ticket(self, lane: str = "", *, image: bool = True) -> Ticket:
@@ -333,6 +358,32 @@ class ComparisonSession:
         self.model.forget(keys)
         return self.run(keys)
 
+    # ------------------------------------------------------------------ the worker's reports
+    def on_finished(self, request: RunRequest, output: MethodOutput) -> bool:
+        """A result from the worker: kept while still wanted, then its time is told."""
+        if not self.model.on_finished(request, output):
+            return False
+        self.events.emit("message", finished_text(title_of(self.model, request.key), output), 8)
+        self.events.emit("finished", request.key)
+        return True
+
+    def on_failed(self, request: RunRequest, message: str) -> None:
+        """A run failed: reported once, unless it was cancelled or superseded meanwhile."""
+        if self.model.state(request.key).active and not request.cancelled:
+            self.model.on_failed(request, message)
+            self.events.emit("error", f"{title_of(self.model, request.key)} failed", message)
+
+    def on_batch_over(self, batch: list[RunRequest]) -> None:
+        self.model.on_batch_over(batch)
+        self.events.emit("idle")
+
+    def _on_status(self, key: str) -> None:
+        state = self.model.state(key)
+        if state.status is Status.RUNNING and not state.tiles_total:
+            self.events.emit("message", f"Running {title_of(self.model, key)} on {state.device}…", 0)
+        elif state.status is Status.CANCELLED:
+            self.events.emit("message", f"{title_of(self.model, key)} cancelled", 5)
+
     def cancel(self) -> bool:
         if self.model.cancel():
             self.jobs.cancel()
@@ -406,6 +457,15 @@ class ComparisonSession:
         self.jobs.run([request])  # its scores, in the worker
 
     # ------------------------------------------------------------------ measures
+    def set_lpips_backbone(self, path: str | Path) -> str | None:
+        """LPIPS uses ``path`` from now on; the results there are measured again.  Returns why
+        LPIPS still cannot run, if so."""
+        self.settings.lpips_backbone = str(path)
+        reason = perceptual.install_settings(self.settings)
+        self.events.emit("message", f"LPIPS: {reason}" if reason else f"LPIPS backbone: {path}", 10)
+        self.remeasure(perceptual.lpips_score)
+        return reason
+
     def remeasure(self, measure: Callable[[Any, Any, int], float], name: str = "lpips") -> bool:
         """Measure the results already there again (a new LPIPS backbone); False if nothing to do.
 

@@ -18,21 +18,33 @@ Rules (tested without Qt in tests/test_session.py; issue 21):
 * **Progress** (:func:`progress_text`): a run with no tile count yet (one tile, or the model
   loading) says its elapsed time and method, never "starting…" throughout; once the result is
   there and its measures run, "measuring <measure>…".
+* **Titles and the table** (:func:`pane_title`, :func:`metrics_rows`): a pane's title is the
+  method, then its PSNR/SSIM when known (the LR input: its size); the metrics table has one row
+  per method, a note for a method without result ("running 3/8" while tiles arrive), no time for
+  a result made elsewhere, and the status line sums the run times.
+* **Menus** (:func:`run_menu_entries`, :func:`scale_menu_entries`, :func:`pane_choices`): Run one
+  and Run again list every method made here (a disabled one greyed out with its reason); the
+  Scale menu names the models of each scale ("bicubic only" where none is); the swipe, flicker and
+  difference choices follow the panes, the ground truth first among the difference references.
+* **Read-out** (:func:`cursor_text`): a scene point inside the image gives the output pixel and
+  the LR pixel it came from; outside it, nothing.
 """
 
 from __future__ import annotations
 
+import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from srgan_desktop.compare.methods import INPUT_KEY, REFERENCE_KEY, MethodKind
-from srgan_desktop.compare.model import ComparisonModel, MethodState, Status
+from srgan_desktop.compare.model import ComparisonModel, MethodOutput, MethodState, Status
 from srgan_desktop.core.engine import STAGED_BYTES_PER_LR_PIXEL
 from srgan_desktop.core.measures import MEASURES
 
 __all__ = ["status_text", "NOTES", "no_result", "default_pair", "zoom_text", "result_file_name",
            "OutputEstimate", "output_estimate", "DEFAULT_OUTPUT_LIMIT_MP", "progress_text", "measure_title",
-           "NO_VALUE"]
+           "NO_VALUE", "MetricsRow", "title_of", "pane_title", "metrics_rows", "PaneChoices", "pane_choices",
+           "run_menu_entries", "scale_menu_entries", "cursor_text", "finished_text"]
 
 #: Megapixels per result above which a run asks first (a 2000×2000 LR image at ×4 is 64 MP).
 DEFAULT_OUTPUT_LIMIT_MP = 64
@@ -197,3 +209,116 @@ def progress_text(title: str, state: MethodState | None, elapsed: float | None,
     if not state.tiles_total or state.tiles_total == 1 and not state.tiles_done:
         return f"{title}: running…{seconds}", None
     return f"{title}: {state.tiles_done}/{state.tiles_total} tiles", (state.tiles_done, state.tiles_total)
+
+
+def title_of(model: ComparisonModel, key: str) -> str:
+    """The method's title; an unknown key (a method just removed) is shown as itself."""
+    try:
+        return model.title(key)
+    except KeyError:
+        return key
+
+
+def pane_title(model: ComparisonModel, key: str) -> str:
+    """A pane's title: the method, then PSNR/SSIM against the ground truth when known."""
+    title = title_of(model, key)
+    if key == INPUT_KEY and model.lr is not None:
+        h, w = model.lr.shape[:2]
+        return f"{title} · {w}×{h}"
+    scores = model.scores(key)
+    text = scores.text() if scores is not None else ""
+    return f"{title} — {text}" if text else title
+
+
+@dataclass
+class MetricsRow:
+    """One row of the metrics table (None: no value; ``note`` says why)."""
+
+    title: str
+    psnr: float | None = None
+    ssim: float | None = None
+    seconds: float | None = None
+    device: str = ""
+    note: str = ""
+    load_seconds: float | None = None
+    extra: dict[str, float | str] = field(default_factory=dict)
+
+
+def metrics_rows(model: ComparisonModel) -> tuple[list[MetricsRow], str]:
+    """The table's rows, one per method, and the status line's run times ("Bicubic 0.01 s · …")."""
+    rows: list[MetricsRow] = []
+    times: list[str] = []
+    for spec in model.methods():
+        done = model.results.get(spec.key)
+        if done is None:
+            state = model.state(spec.key)
+            note = NOTES[state.status]
+            if state.status is Status.RUNNING and state.tiles_total:
+                note = f"running {state.tiles_done}/{state.tiles_total}"
+            rows.append(MetricsRow(spec.title, note=note))
+            continue
+        scores = model.scores(spec.key)
+        file = spec.kind is MethodKind.FILE
+        rows.append(MetricsRow(spec.title, scores.psnr if scores else None, scores.ssim if scores else None,
+                               None if file else done.seconds, done.device, note="from file" if file else "",
+                               load_seconds=None if file else done.load_seconds,
+                               extra=dict(scores.extra) if scores else {}))
+        if not file:
+            times.append(f"{spec.title} {done.seconds:.2f} s")
+    return rows, " · ".join(times)
+
+
+@dataclass(frozen=True)
+class PaneChoices:
+    """(key, title) lists of the views' combo boxes."""
+
+    panes: list[tuple[str, str]]        # swipe and flicker: every pane
+    methods: list[tuple[str, str]]      # the difference map's first operand
+    references: list[tuple[str, str]]   # its second: the ground truth first, then the others
+
+
+def pane_choices(model: ComparisonModel) -> PaneChoices:
+    panes = [(key, title_of(model, key)) for key in model.pane_keys()]
+    methods = [(k, t) for k, t in panes if k not in (INPUT_KEY, REFERENCE_KEY)]
+    first = [(k, t) for k, t in panes if k == REFERENCE_KEY]
+    return PaneChoices(panes, methods, first + [(k, t) for k, t in panes if k != REFERENCE_KEY])
+
+
+def run_menu_entries(model: ComparisonModel) -> list[tuple[str, str, str]]:
+    """(key, text, reason it is disabled or "") of Run one / Run again: every method made here."""
+    entries = []
+    for spec in model.methods():
+        if spec.kind is MethodKind.FILE:
+            continue
+        reason = model.disabled_reason(spec.key)
+        entries.append((spec.key, spec.title if not reason else f"{spec.title} (unavailable)", reason))
+    return entries
+
+
+def scale_menu_entries(model: ComparisonModel) -> list[tuple[int, str]]:
+    """(scale, text) of Compare ▸ Scale: each scale with the models made for it."""
+    models = model.model_scales()
+    entries = []
+    for scale in model.scale_choices():
+        names = [m.title for m in model.methods() if m.kind is MethodKind.MODEL and m.scale == scale]
+        note = f"  ({', '.join(names)})" if names else "  (bicubic only)" if scale not in models else ""
+        entries.append((scale, f"×{scale}{note}"))
+    return entries
+
+
+def cursor_text(model: ComparisonModel, x: float, y: float) -> str:
+    """The read-out for scene point (x, y): output pixel and LR pixel, "" outside the image."""
+    if model.lr is None:
+        return ""
+    h, w = model.lr.shape[:2]
+    s = model.scale
+    if not (0 <= x < w * s and 0 <= y < h * s):
+        return ""
+    ix, iy = math.floor(x), math.floor(y)
+    return f"x {ix}  y {iy}  (LR {ix // s}, {iy // s})"
+
+
+def finished_text(title: str, output: MethodOutput) -> str:
+    """The status line after a run: its time, device and (apart) the time loading the model took."""
+    load = f" (+ {output.load_seconds:.2f} s loading the model)" if output.load_seconds else ""
+    return f"{title}: {output.seconds:.2f} s on {output.device}{load}"

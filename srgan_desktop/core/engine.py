@@ -57,7 +57,7 @@ from srgan_desktop.core.resize import imresize
 from srgan_desktop.core.weights import ModelDescriptor
 
 __all__ = ["Cancelled", "UpscaleError", "CancelToken", "UpscaleResult", "Method", "BicubicMethod",
-           "NetworkMethod", "Upscaler", "resolve_device", "available_memory", "ProgressCallback",
+           "NetworkMethod", "Upscaler", "device_available", "resolve_device", "available_memory", "ProgressCallback",
            "tile_boxes", "focus_boxes", "TiledJob", "fold_batchnorm", "TILE_CAP", "FOCUS_TILE", "cpu_has_native_bf16", "cpu_description", "cpu_auto_bf16", "CPU_AUTO_BF16"]
 
 ProgressCallback = Callable[[int, int], None]  # (tiles done, tiles in all)
@@ -190,18 +190,28 @@ class UpscaleResult:
     fp32_fallbacks: int = 0
 
 
+def device_available(name: str) -> bool:
+    """Whether ``cuda`` or ``mps`` can be used here (the one check of the app; anything else: True)."""
+    if name == "cuda":
+        return bool(torch.cuda.is_available())
+    if name == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        return bool(mps and mps.is_available())
+    return True
+
+
 def resolve_device(name: str = "auto") -> torch.device:
     """``auto`` picks CUDA, then Apple MPS, then the CPU; an unavailable device is an error."""
     name = name.lower()
     if name == "auto":
-        if torch.cuda.is_available():
+        if device_available("cuda"):
             return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        if device_available("mps"):
             return torch.device("mps")
         return torch.device("cpu")
-    if name == "cuda" and not torch.cuda.is_available():
+    if name == "cuda" and not device_available("cuda"):
         raise UpscaleError("CUDA was asked for, but no CUDA GPU is available")
-    if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+    if name == "mps" and not device_available("mps"):
         raise UpscaleError("MPS was asked for, but Apple's Metal backend is not available")
     if name not in ("cpu", "cuda", "mps") and not name.startswith("cuda:"):
         raise UpscaleError(f"unknown device '{name}' (use auto, cpu, cuda or mps)")

@@ -1,7 +1,9 @@
 """The app's job pattern: :class:`WorkerJobs` implements ``compare.session.Jobs`` over the worker threads.
 
-Rules: method batches go to the upscale worker (``ui/worker.py``; its signals report to the
-model through the window's queued slots); any other job (decoding, preparing a mode, the
+Rules: method batches go to the upscale worker (``ui/worker.py``); :meth:`WorkerJobs.report_to`
+connects its signals to this object's slots (a QObject of the GUI thread, so they are queued and
+the model is only ever changed on the GUI thread), which hand each report to the session (results,
+failures, the end of a batch) or its model (start, tiles, progress, measures); any other job (decoding, preparing a mode, the
 difference map, a re-measure) runs on the task worker and its ``done``/``failed`` callback runs
 on the GUI thread.  Stale results are the session's business (its tickets), not this file's.
 
@@ -27,8 +29,10 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from srgan_desktop.compare.model import RunRequest
+from srgan_desktop.compare.model import MethodOutput, RunRequest
+from srgan_desktop.compare.scores import Scores
 from srgan_desktop.core.engine import CancelToken, Cancelled
+from srgan_desktop.ui.image_pane import Raster
 from srgan_desktop.ui.worker import UpscaleWorker, WorkerThread
 
 __all__ = ["WorkerJobs", "Report"]
@@ -156,3 +160,46 @@ class WorkerJobs(QObject):
 
     def forget_models(self) -> None:
         self.runs.worker.forget_models()
+
+    # ------------------------------------------------------------------ the run worker's reports
+    def report_to(self, session: Any, keep: Callable[[MethodOutput, Raster], None]) -> None:
+        """The run worker reports to ``session`` (a ComparisonSession); ``keep`` gets each result's raster."""
+        self._session, self._keep = session, keep
+        worker = self.runs.worker
+        for signal, slot in ((worker.started, self._started), (worker.progress, self._progressed_tiles),
+                             (worker.share, self._share), (worker.tile, self._tile),
+                             (worker.finished, self._finished), (worker.scored, self._scored),
+                             (worker.measuring, self._measuring), (worker.failed, self._failed),
+                             (worker.cancelled, self._cancelled), (worker.idle, self._idle)):
+            signal.connect(slot)
+
+    def _started(self, request: RunRequest, device: str) -> None:
+        self._session.model.on_started(request, device)
+
+    def _progressed_tiles(self, request: RunRequest, done: int, total: int) -> None:
+        self._session.model.on_progress(request, done, total)
+
+    def _share(self, request: RunRequest, share: float) -> None:
+        self._session.model.on_share(request, share)
+
+    def _tile(self, request: RunRequest, box: tuple[int, int, int, int], pixels: Any) -> None:
+        self._session.model.on_tile(request, box, pixels)
+
+    def _finished(self, request: RunRequest, output: MethodOutput, raster: Raster) -> None:
+        self._keep(output, raster)
+        self._session.on_finished(request, output)
+
+    def _scored(self, request: RunRequest, scores: Scores) -> None:
+        self._session.model.set_scores(request, scores)
+
+    def _measuring(self, request: RunRequest, name: str) -> None:
+        self._session.model.on_measuring(request, name)
+
+    def _failed(self, request: RunRequest, message: str) -> None:
+        self._session.on_failed(request, message)
+
+    def _cancelled(self, request: RunRequest) -> None:
+        self._session.model.on_cancelled(request)
+
+    def _idle(self, batch: list[RunRequest]) -> None:
+        self._session.on_batch_over(batch)

@@ -13,11 +13,10 @@ bold.  An extra column that no row has a value for (LPIPS in Upscale mode) is hi
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
+from srgan_desktop.compare.views import MetricsRow
 from srgan_desktop.core.measures import MEASURES, WINDOW_EXTRAS
 
 __all__ = ["MetricsRow", "MetricsPanel"]
@@ -27,18 +26,6 @@ EXTRA_COLUMNS: list[tuple[str, str, str]] = [(n, MEASURES[n].title, f".{MEASURES
                                              for n in WINDOW_EXTRAS]
 BASE_COLUMNS = ("Method", "PSNR (dB)", "SSIM", "Time (s)", "Load (s)", "Device")
 COLUMNS = BASE_COLUMNS  # kept for callers that index the base columns
-
-
-@dataclass
-class MetricsRow:
-    title: str
-    psnr: float | None = None
-    ssim: float | None = None
-    seconds: float | None = None
-    device: str = ""
-    note: str = ""
-    load_seconds: float | None = None
-    extra: dict[str, float | str] = field(default_factory=dict)
 
 
 def _cell(value: float | None, fmt: str, note: str = "") -> str:

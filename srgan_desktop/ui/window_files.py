@@ -18,7 +18,7 @@ from srgan_desktop import paths
 from srgan_desktop.compare import RunRequest
 from srgan_desktop.core.images import IMAGE_SUFFIXES
 from srgan_desktop.errors import SrganDesktopError
-from srgan_desktop.ui.image_pane import ImagePane, Raster
+from srgan_desktop.ui.image_pane import ImagePane
 
 __all__ = ["FilesMixin", "image_filter"]
 
@@ -30,7 +30,7 @@ def image_filter() -> str:
 
 
 class FilesMixin:
-    """Needs the window's ``session``, ``model``, ``settings``, ``registry``, ``recent_menu``, ``_error`` and ``open_path``."""
+    """Needs the window's ``session``, ``settings``, ``menus``, ``content``, ``_error`` and ``open_path``."""
 
     def open_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open image", self.settings.last_dir or str(Path.home()),
@@ -43,16 +43,17 @@ class FilesMixin:
         self.open_path(paths.samples_dir() / name, mode)
 
     def _rebuild_recent_menu(self) -> None:
-        self.recent_menu.clear()
+        menu = self.menus.menus["recent"]
+        menu.clear()
         files = self.settings.recent_files()
         for index, name in enumerate(files):
-            act = self.recent_menu.addAction(f"&{index + 1}  {Path(name).name}" if index < 9 else Path(name).name)
+            act = menu.addAction(f"&{index + 1}  {Path(name).name}" if index < 9 else Path(name).name)
             act.setToolTip(name)
             act.triggered.connect(lambda _c=False, n=name: self.open_path(n))
         if files:
-            self.recent_menu.addSeparator()
-            self.recent_menu.addAction("Clear list").triggered.connect(self._clear_recent)
-        self.recent_menu.setEnabled(bool(files))
+            menu.addSeparator()
+            menu.addAction("Clear list").triggered.connect(self._clear_recent)
+        menu.setEnabled(bool(files))
 
     def _clear_recent(self) -> None:
         self.settings.clear_recent()
@@ -71,7 +72,7 @@ class FilesMixin:
         if path is None:
             return
         event.acceptProposedAction()
-        if self.model.has_image and self._pane_at(event.position().toPoint()) is not None:
+        if self.session.model.has_image and self._pane_at(event.position().toPoint()) is not None:
             self.add_result_file(path)
         else:
             self.open_path(path)
@@ -95,7 +96,7 @@ class FilesMixin:
 
     # ================================================================ results from files
     def add_result_dialog(self) -> None:
-        if not self.model.has_image:
+        if not self.session.model.has_image:
             self._error("No image", "Open the input image first (Ctrl+O), then add results made for it.")
             return
         path, _ = QFileDialog.getOpenFileName(self, "Add a result image", self.settings.last_dir or str(Path.home()),
@@ -111,7 +112,7 @@ class FilesMixin:
         self.session.add_result_file(path, title)
 
     def _on_added(self, request: RunRequest) -> None:
-        self._rasters[request.known] = Raster(request.known.rgb)
+        self.content.keep(request.known)
         self._refresh_key(request.key)
         self.resultReady.emit(request.key)
 
@@ -138,7 +139,7 @@ class FilesMixin:
         from srgan_desktop.ui.results_window import ResultsWindow
 
         try:
-            window = ResultsWindow(path, on_open=self.open_result_target, resolver=self.registry)
+            window = ResultsWindow(path, on_open=self.open_result_target, resolver=self.session.model.source.resolver)
         except SrganDesktopError as exc:
             self._error("Results", str(exc))
             return None
@@ -154,7 +155,7 @@ class FilesMixin:
 
         def run_measured(_path: str) -> None:
             self.imageOpened.disconnect(run_measured)
-            keys = [m.key for m in self.model.runnable() if m.key in wanted or m.title in wanted]
+            keys = [m.key for m in self.session.model.runnable() if m.key in wanted or m.title in wanted]
             if keys:
                 self.run_methods(keys)
 

@@ -22,14 +22,14 @@ __all__ = ["SavingMixin"]
 
 
 class SavingMixin:
-    """Needs the window's ``model``, ``settings``, ``grid``, ``sync``, ``difference``, ``_error`` and views."""
+    """Needs the window's ``session``, ``settings``, ``grid``, ``sync``, ``difference``, ``_error`` and views."""
 
     def save_dialog(self) -> None:
         key = self.active_key()
-        if self.model.image_for(key) is None:
+        if self.session.model.image_for(key) is None:
             self._error("Nothing to save", "Run a method first (Ctrl+R).")
             return
-        start = str(Path(self.settings.last_dir or Path.home()) / result_file_name(self._stem(), key, self.model.scale))
+        start = str(Path(self.settings.last_dir or Path.home()) / result_file_name(self._stem(), key, self.session.model.scale))
         path, _ = QFileDialog.getSaveFileName(self, f"Save {self._title_of(key)}", start,
                                               "PNG (*.png);;TIFF (*.tif *.tiff);;WebP (*.webp);;JPEG (*.jpg)")
         if path:
@@ -41,11 +41,11 @@ class SavingMixin:
 
     def save_result(self, key: str, path: str | Path, *, quiet: bool = False) -> Path | None:
         """Save the full-resolution image behind ``key`` (alpha kept); None on failure."""
-        rgb = self.model.image_for(key)
+        rgb = self.session.model.image_for(key)
         if rgb is None:
             self._error("Nothing to save", f"{self._title_of(key)} has no image yet.")
             return None
-        done = self.model.results.get(key)
+        done = self.session.model.results.get(key)
         alpha = done.alpha if done is not None else None
         try:
             written = save_image(path, rgb, alpha)
@@ -63,8 +63,8 @@ class SavingMixin:
 
     def save_all(self, folder: str | Path) -> list[Path]:
         """Every result in ``folder``, named as Save result names it; the status bar lists them all."""
-        written = [path for key in list(self.model.results)
-                   if (path := self.save_result(key, Path(folder) / result_file_name(self._stem(), key, self.model.scale),
+        written = [path for key in list(self.session.model.results)
+                   if (path := self.save_result(key, Path(folder) / result_file_name(self._stem(), key, self.session.model.scale),
                                                 quiet=True)) is not None]
         if written:
             self.statusBar().showMessage(f"Saved {len(written)} result{'s' if len(written) != 1 else ''} to "
@@ -77,7 +77,7 @@ class SavingMixin:
             self.export_view(folder)
 
     def _stem(self) -> str:
-        source = self.model.image
+        source = self.session.model.image
         return source.path.stem if source is not None and source.path is not None else "image"
 
     def export_bounds(self) -> tuple[int, int, int, int] | None:
@@ -93,13 +93,13 @@ class SavingMixin:
     def export_view(self, folder: str | Path) -> ExportResult | None:
         """Save the visible region of every pane as PNGs and as one labelled figure."""
         bounds = self.export_bounds()
-        if bounds is None or self.model.lr is None:
+        if bounds is None or self.session.model.lr is None:
             self._error("Nothing to export", "Open an image and show part of it first.")
             return None
-        height, width = self.model.expected_shape()  # type: ignore[misc]
+        height, width = self.session.model.expected_shape()  # type: ignore[misc]
         crops = []
         for key in self.grid.keys():
-            rgb = self.model.image_for(key)
+            rgb = self.session.model.image_for(key)
             if rgb is None:
                 continue
             dx, dy = self.sync.offset(self.grid.pane(key))
@@ -107,8 +107,8 @@ class SavingMixin:
             x1, y1 = min(width, bounds[2] + round(dx)), min(height, bounds[3] + round(dy))
             if x1 <= x0 or y1 <= y0:
                 continue
-            crop = crop_scene(rgb, (x0, y0, x1, y1), self.model.display_scale(key))
-            scores = self.model.scores(key)
+            crop = crop_scene(rgb, (x0, y0, x1, y1), self.session.model.display_scale(key))
+            scores = self.session.model.scores(key)
             caption = scores.text() if scores is not None and key not in (INPUT_KEY, REFERENCE_KEY) else ""
             crops.append(Crop(self._file_key(key), self._title_of(key), crop, caption))
         diff = self.difference.pane.image()
