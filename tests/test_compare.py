@@ -306,3 +306,21 @@ def test_partial_canvas_while_tiles_arrive(tmp_path):
     model.on_tile(batch[0], (0, 0, 4, 4), np.zeros((4, 4, 3), np.uint8))
     model.open(_image(20, 20, seed=3))
     assert model.partial == {}
+
+
+def test_an_unreadable_models_folder_is_one_entry_with_its_reason_and_no_pane(tmp_path, monkeypatch):
+    """The folder's error is one method entry under a reserved key (never a pane); a user model
+    that happens to be named like that key gets a key of its own."""
+    from srgan_desktop.compare.methods import MODELS_ERROR_KEY, RESERVED_KEYS
+
+    model, _seen = _model(tmp_path)
+    with monkeypatch.context() as patch:
+        patch.setattr(ModelResolver, "entries", lambda self: (_ for _ in ()).throw(PermissionError("denied")))
+        entries = model.source.methods()
+        assert [(m.key, m.available) for m in entries] == [(MODELS_ERROR_KEY, False)]
+        assert "denied" in entries[0].reason and MODELS_ERROR_KEY in RESERVED_KEYS
+        model.open(_image(20, 24), "simulate")
+        assert MODELS_ERROR_KEY not in model.pane_keys()
+    save_model(make_tiny_generator(), _user_models() / f"{MODELS_ERROR_KEY}.safetensors", {"name": MODELS_ERROR_KEY})
+    keys = [m.key for m in model.source.methods()]
+    assert f"model_{MODELS_ERROR_KEY}" in keys and MODELS_ERROR_KEY not in keys

@@ -22,12 +22,14 @@ from srgan_desktop.core.models import ModelResolver
 from srgan_desktop.core.weights import ModelDescriptor, WeightsError
 
 __all__ = ["MethodKind", "MethodInfo", "ModelSource", "BICUBIC_KEY", "INPUT_KEY", "REFERENCE_KEY",
-           "RESERVED_KEYS"]
+           "MODELS_ERROR_KEY", "RESERVED_KEYS"]
 
 INPUT_KEY = "input"
 REFERENCE_KEY = "reference"
 BICUBIC_KEY = "bicubic"
-RESERVED_KEYS = (INPUT_KEY, REFERENCE_KEY, BICUBIC_KEY)
+#: the one entry that stands for an unreadable models folder: it carries the reason, gets no pane
+MODELS_ERROR_KEY = "registry"
+RESERVED_KEYS = (INPUT_KEY, REFERENCE_KEY, BICUBIC_KEY, MODELS_ERROR_KEY)
 
 
 class MethodKind(Enum):
@@ -107,7 +109,7 @@ class ModelSource:
         try:
             entries = self.resolver.entries()
         except Exception as exc:  # noqa: BLE001 — a broken folder must not take the window down
-            return [MethodInfo("registry", "Models", available=False, reason=f"model registry: {exc}")]
+            return [MethodInfo(MODELS_ERROR_KEY, "Models", available=False, reason=f"model registry: {exc}")]
         methods = []
         for entry in sorted(entries, key=_paper_order):
             key = entry.name if entry.name not in RESERVED_KEYS else f"model_{entry.name}"

@@ -44,7 +44,7 @@ from pathlib import Path
 import numpy as np
 
 from srgan_desktop.compare.events import Events
-from srgan_desktop.compare.methods import (BICUBIC_KEY, INPUT_KEY, REFERENCE_KEY, MethodKind, MethodInfo,
+from srgan_desktop.compare.methods import (BICUBIC_KEY, INPUT_KEY, MODELS_ERROR_KEY, REFERENCE_KEY, MethodKind, MethodInfo,
                                            ModelSource)
 from srgan_desktop.compare.scores import Scores
 from srgan_desktop.core.engine import UpscaleResult
@@ -341,7 +341,7 @@ class ComparisonModel:
 
     def pane_keys(self) -> list[str]:
         """The panes, in order: LR input, every method, then the ground truth (simulate mode)."""
-        keys = [INPUT_KEY] + [m.key for m in self.methods() if m.key != "registry"]
+        keys = [INPUT_KEY] + [m.key for m in self.methods() if m.key != MODELS_ERROR_KEY]
         if self.reference is not None:
             keys.append(REFERENCE_KEY)
         return keys
