@@ -32,13 +32,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from srgan_desktop.core.lpips_metric import LpipsModel
 from srgan_desktop.core.metrics import grid_level, grid_ratio, psnr, ssim, texture_ratio
 from srgan_desktop.core.niqe import niqe
 from srgan_desktop.errors import SrganDesktopError
+
+if TYPE_CHECKING:  # the registry itself stays torch-free (``results`` reads it without torch)
+    from srgan_desktop.core.lpips_metric import LpipsModel
 
 __all__ = ["Measure", "MeasureInput", "WINDOW_EXTRAS", "MEASURES", "DEFAULT_MEASURES", "NO_REFERENCE", "measure", "is_number", "summarise"]
 
