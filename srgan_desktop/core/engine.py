@@ -320,8 +320,8 @@ STAGED_BYTES_PER_LR_PIXEL = 2 * 1024
 #: the default 1.75× at 512² (3.15× when split) and 2.51× at 800×600 (its windows: 2.84× the pixels).
 #: Since each group's output is also cut to what the later layers need around the tile's core
 #: (:func:`staged_srresnet`'s ``keep``: the 40-pixel margin shrinks by each group's radius, and
-#: the upsampling half, 45 % of the arithmetic, pays 3 pixels): 1.00× at 512² and 1.29× at
-#: 800×600 (same command, session 9, load average 4.8 — compare the multiples).
+#: the upsampling half, 45 % of the arithmetic, pays 3 pixels): 1.06× at 512² and 1.15× at
+#: 800×600 (same command, session 9, idle).
 STAGE_WHOLE_UP_TO = 256
 
 
