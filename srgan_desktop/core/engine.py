@@ -414,7 +414,7 @@ def staged_srresnet(model: torch.nn.Module, x: torch.Tensor, tile: int = STAGE_T
         t, box = _crop(t, box, inner), inner
         return t
 
-    remaining = 4 + 2 * len(body) + 1 + tail_radius
+    remaining = receptive_radius(len(body), 2 ** steps)  # = 4 + 2 per block + 1 + tail_radius
     head = _stage(model.head, x, 4, 1, tile, reporter(0))
     remaining -= 4
     head = cut(head, remaining)

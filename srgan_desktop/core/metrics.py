@@ -97,8 +97,8 @@ def high_frequency_share(rgb: np.ndarray, cutoff: float = 0.25, border: int = 4)
 
 
 def _lattice_power(rgb: np.ndarray, scale: int, border: int) -> tuple[float, float, float]:
-    """(power on the lattice bins, total power, Σ window²) of the Hann-windowed Y spectrum
-    (mean removed, border left out, sides cut to multiples of ``scale``)."""
+    """(power on the lattice bins, total power, Parseval's divisor: pixels × Σ window²) of the
+    Hann-windowed Y spectrum (mean removed, border left out, sides cut to multiples of ``scale``)."""
     y = rgb_to_y(rgb)
     if border > 0:
         y = y[border:-border, border:-border]
@@ -108,7 +108,7 @@ def _lattice_power(rgb: np.ndarray, scale: int, border: int) -> tuple[float, flo
     y = y[:h, :w] - y[:h, :w].mean()
     window = np.outer(np.hanning(h), np.hanning(w))
     power = np.abs(np.fft.fft2(y * window)) ** 2
-    return float(power[lattice_mask(h, w, scale)].sum()), float(power.sum()), float((window ** 2).sum())
+    return float(power[lattice_mask(h, w, scale)].sum()), float(power.sum()), h * w * float((window ** 2).sum())
 
 
 def grid_score(rgb: np.ndarray, scale: int = 4, border: int = 4) -> float:
@@ -134,10 +134,8 @@ def grid_level(rgb: np.ndarray, scale: int = 4, border: int = 4) -> float:
     reach, so Set5's HR has 0.015–0.24 levels there and a ratio of 160 can be 0.19 levels — a
     fifth of one 8-bit step (``srgan-desktop eval --hr ../shared/datasets/Set5 -m srresnet_x2 hr
     --metrics grid grid_level --json F``: per image in F)."""
-    lattice, _, window_energy = _lattice_power(rgb, scale, border)
-    h, w = rgb.shape[0] - 2 * max(border, 0), rgb.shape[1] - 2 * max(border, 0)
-    pixels = (h - h % scale) * (w - w % scale)
-    return float(np.sqrt(lattice / (pixels * window_energy)))
+    lattice, _, divisor = _lattice_power(rgb, scale, border)
+    return float(np.sqrt(lattice / divisor))
 
 
 @lru_cache(maxsize=32)
