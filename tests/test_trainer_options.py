@@ -201,3 +201,21 @@ def test_measure_rewrites_only_the_cards_figures(image_folder, tmp_path):
                                                                           if k != "evaluation"}
     assert (dest / "tiny_x4.safetensors").read_bytes() == weights
     assert "| `tiny_x4` |" in (dest / "README.md").read_text()
+
+
+def test_each_stage_has_its_schedule_and_any_stage_can_take_another():
+    from trainer.loop import _learning_rate
+
+    constant, step, cosine = (TrainConfig(stage=s, lr=1e-4, iterations=100) for s in STAGES_IN_ORDER)
+    assert [_learning_rate(constant, i) for i in (1, 60, 100)] == [1e-4] * 3
+    assert _learning_rate(step, 50) == 1e-4 and _learning_rate(step, 51) == pytest.approx(1e-5)
+    assert _learning_rate(cosine, 0) == pytest.approx(1e-4) and _learning_rate(cosine, 100) == pytest.approx(1e-6)
+    srresnet_cosine = TrainConfig(stage="srresnet", lr=1e-4, iterations=100, schedule="cosine")
+    assert [_learning_rate(srresnet_cosine, i) for i in (0, 50, 100)] == pytest.approx([1e-4, 5.05e-5, 1e-6])
+    args = build_parser().parse_args(["srresnet", "--data", "x", "--schedule", "cosine", "--lr-drop-at", "0.3"])
+    assert (args.schedule, args.lr_drop_at) == ("cosine", 0.3)
+    with pytest.raises(ValueError, match="unknown schedule"):
+        train(TrainConfig(stage="srresnet", schedule="linear"))
+
+
+STAGES_IN_ORDER = ("srresnet", "srgan", "distill")  # constant, step, cosine by default

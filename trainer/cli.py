@@ -39,6 +39,14 @@ def _add_training_options(p: argparse.ArgumentParser, stage: str) -> None:
     p.add_argument("--lr", type=float, default=5e-4 if stage == "distill" else 1e-4,
                    help="Adam learning rate (paper: 1e-4; distill: the start of its cosine, default "
                         "%(default)s)")
+    p.add_argument("--schedule", choices=["constant", "step", "cosine"], default="",
+                   help="learning-rate schedule: constant, step (×0.1 after --lr-drop-at of the "
+                        "iterations) or cosine (from --lr to --lr/100 over --iterations); "
+                        "default: " + {"srresnet": "constant (paper)", "srgan": "step (paper)",
+                                       "distill": "cosine"}[stage])
+    p.add_argument("--lr-drop-at", type=float, default=0.5,
+                   help="with --schedule step: the fraction of iterations after which lr drops ×0.1 "
+                        "(paper: 0.5)")
     p.add_argument("--beta1", type=float, default=0.9, help="Adam beta1 (paper: 0.9)")
     p.add_argument("--content-loss", choices=list(CONTENT_LOSSES), default="mse",
                    help="content loss: pixel MSE (paper: SRGAN-MSE), VGG19 features φ2,2 / φ5,4 scaled by "
@@ -148,8 +156,6 @@ def build_parser() -> argparse.ArgumentParser:
     _add_training_options(srgan, "srgan")
     srgan.add_argument("--adversarial-weight", type=float, default=1e-3,
                        help="weight of −log D(G(LR)) in the generator loss (paper: 1e-3)")
-    srgan.add_argument("--lr-drop-at", type=float, default=0.5,
-                       help="fraction of iterations after which lr drops ×0.1 (paper: 0.5)")
     srgan.add_argument("--gan", choices=list(GAN_KINDS), default="standard",
                        help="adversarial loss: standard = the paper's −log D(G(LR)); ragan = relativistic "
                             "average GAN (ESRGAN, Wang et al. 2018) (default: %(default)s)")
@@ -214,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
             threads=args.threads, time_limit=args.time_limit, blocks=args.blocks,
             progress=not args.no_progress,
             adversarial_weight=getattr(args, "adversarial_weight", 1e-3),
-            lr_drop_at=getattr(args, "lr_drop_at", 0.5),
+            lr_drop_at=args.lr_drop_at, schedule=args.schedule,
             gan=getattr(args, "gan", "standard"), lr_d=getattr(args, "lr_d", None),
             spectral_norm=getattr(args, "spectral_norm", False), ema=args.ema,
             icnr=getattr(args, "icnr", False), fm_weight=getattr(args, "fm_weight", 1.0),

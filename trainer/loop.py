@@ -18,6 +18,11 @@
   moving average of G's weights (``ema``: validated, snapshotted and exported instead of the
   raw weights).  Stage 1 from scratch may use ICNR for the sub-pixel convolutions.
 
+Each stage has its schedule of the learning rate (``STAGE_SCHEDULE``); ``schedule`` picks another
+for any stage: ``constant``, ``step`` (×0.1 after ``lr_drop_at``) or ``cosine`` (``lr`` to
+``lr / 100``) — e.g. a cosine for a stage-1 run continued from a model that plateaued at a
+constant rate.
+
 Runs on CPU or GPU, alone or under ``torchrun`` (DistributedDataParallel; gloo on CPU, NCCL on
 GPU), and resumes exactly from its checkpoints.
 
@@ -68,6 +73,10 @@ __all__ = ["TrainConfig", "train", "training_step", "load_generator_weights", "b
 
 #: the stages of ``srgan-train`` that train a generator
 STAGES = ("srresnet", "srgan", "distill")
+SCHEDULES = ("constant", "step", "cosine")
+#: each stage's learning-rate schedule when ``schedule`` is left empty: the paper's constant rate
+#: for SRResNet, its ×0.1 drop at ``lr_drop_at`` for SRGAN, a cosine for the distilled student
+STAGE_SCHEDULE = {"srresnet": "constant", "srgan": "step", "distill": "cosine"}
 
 
 @dataclass
@@ -83,7 +92,8 @@ class TrainConfig:
     scale: int = 4
     lr: float = 1e-4
     beta1: float = 0.9
-    lr_drop_at: float = 0.5                 # srgan: lr ×0.1 after this fraction of iterations
+    lr_drop_at: float = 0.5                 # step schedule: lr ×0.1 after this fraction of iterations
+    schedule: str = ""                      # constant | step | cosine ("" = STAGE_SCHEDULE[stage])
     content_loss: str = "mse"
     vgg_weights: str | None = None
     adversarial_weight: float = 1e-3
@@ -189,6 +199,8 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     """Run (or continue) one stage; returns a summary of the run."""
     if cfg.stage not in STAGES:
         raise ValueError(f"unknown stage '{cfg.stage}'")
+    if cfg.schedule and cfg.schedule not in SCHEDULES:
+        raise ValueError(f"unknown schedule '{cfg.schedule}' (one of {', '.join(SCHEDULES)})")
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     rank, world, local_rank = _distributed()
@@ -426,10 +438,13 @@ def update_ema(ema: nn.Module, model: nn.Module, decay: float) -> None:
 
 
 def _learning_rate(cfg: TrainConfig, iteration: int) -> float:
-    if cfg.stage == "distill":  # cosine from lr to lr/100
+    """The rate of ``iteration``: constant; step (×0.1 after ``lr_drop_at`` of the iterations);
+    cosine (from ``lr`` to ``lr / 100`` over the iterations)."""
+    schedule = cfg.schedule or STAGE_SCHEDULE[cfg.stage]
+    if schedule == "cosine":
         progress = min(1.0, iteration / max(1, cfg.iterations))
         return cfg.lr * (0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * progress)))
-    if cfg.stage == "srgan" and iteration > math.ceil(cfg.iterations * cfg.lr_drop_at):
+    if schedule == "step" and iteration > math.ceil(cfg.iterations * cfg.lr_drop_at):
         return cfg.lr * 0.1
     return cfg.lr
 
