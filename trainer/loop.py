@@ -32,7 +32,10 @@ bf16 where the hardware has it natively: CUDA with bf16 (else fp16), a CPU with 
 AMX.  A CPU without them trains in fp32, where bf16 would be emulated and slower.  Measured,
 one step of 16 crops of 96² (srresnet ×4, 2 threads): on a 2-core Xeon with AMX 0.93 s fp32,
 0.35 s bf16 autocast, 0.27 s bf16 + channels_last (3.4×); on a 2-core AMD EPYC (AVX2, no
-bf16) 1.48 s fp32 and 1.14 s fp32 + channels_last (1.30×), rerun:
+bf16) 1.48 s fp32 and 1.14 s fp32 + channels_last (1.30×); on a 2-core AMD EPYC with
+AVX512-BF16 (no AMX) 1.34 s fp32, 1.29 s fp32 + channels_last, 0.56 s bf16 autocast and 0.52 s
+bf16 + channels_last (2.6×: that CPU's bf16 convolution peak is only 2.0× its fp32 one, 448 vs
+228 GFLOP/s in ``srgan-desktop bench``; the AMX Xeon's bf16 peak was 2.2 TFLOP/s), rerun:
 ``python scripts/train_step_bench.py``.
 
 **Starting weights of another scale** (``init``): every tensor whose name and shape match is

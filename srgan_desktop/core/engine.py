@@ -99,11 +99,12 @@ FOCUS_TILE = 128
 #: 29.2353 → 29.2290 (−0.006); session 5's srresnet_x4 31.2756 → 31.2691 (−0.006); no image
 #: moved by more than 0.04 dB.  With bf16 *weights* (cast once, the fast path) and staged tiles
 #: (session 6): srresnet_x4 31.2756 → 31.2688 (−0.007), srgan_x4 29.2353 → 29.2304 (−0.005),
-#: no image by more than 0.021 dB.  The
-#: figures come from a CPU *without* native bf16, where bf16 is emulated (30× slower): autocast
-#: rounds inputs, weights and outputs to bf16 and accumulates in fp32 either way, but native
-#: kernels may sum in another order, which we could not measure here.  The speed half of the
-#: rule is :func:`cpu_has_native_bf16`: ``auto`` never picks bf16 where it would be emulated.
+#: no image by more than 0.021 dB.  Those figures came from a CPU *without* native bf16
+#: (emulated, 30× slower).  With native kernels (session 10, an AMD EPYC with AVX512-BF16, the
+#: same commands with ``fast_x4`` too): srresnet_x4 31.2756 → 31.2696 (−0.006), srgan_x4
+#: 29.2861 → 29.2831 (−0.003), fast_x4 30.5918 → 30.5838 (−0.008), no image by more than
+#: 0.03 dB.  The speed half of the rule is :func:`cpu_has_native_bf16`: ``auto`` never picks
+#: bf16 where it would be emulated.
 CPU_AUTO_BF16 = True
 
 
