@@ -392,6 +392,12 @@ def test_distill_trains_a_compact_student_that_the_app_loads(image_folder, tmp_p
     model, descriptor = load_model(tmp_path / "weights" / "fast_test.safetensors")
     assert descriptor.loader == "spandrel" and descriptor.tiling == "exact" and descriptor.scale == 4
     assert descriptor.params == card["params"]
+    from trainer.loop import build_generator
+    from trainer.validate import _descriptor
+
+    during_training = _descriptor(build_generator("distill", 4, features=8, convs=2), 4)
+    assert ((during_training.architecture, during_training.tiling, during_training.pad)
+            == (descriptor.architecture, descriptor.tiling, descriptor.pad))  # one tiling rule
     image = np.random.default_rng(1).integers(0, 256, (40, 36, 3), dtype=np.uint8)
     whole = Upscaler(NetworkMethod(model, descriptor), device="cpu", tile=0).upscale(image).rgb
     tiled = Upscaler(NetworkMethod(model, descriptor), device="cpu", tile=16).upscale(image).rgb

@@ -21,7 +21,7 @@ from srgan_desktop.core.benchmarks import Dataset, find_dataset
 from srgan_desktop.core.engine import NetworkMethod, Upscaler
 from srgan_desktop.core.measures import is_number, measure, summarise
 from srgan_desktop.core.arch import SRResNet
-from srgan_desktop.core.weights import ModelDescriptor, layer_profile
+from srgan_desktop.core.weights import ModelDescriptor, describe_spandrel
 
 __all__ = ["load_benchmark", "validate", "VALIDATION_MEASURES"]
 
@@ -62,11 +62,13 @@ def validate(generator: torch.nn.Module, benchmark: Dataset, device: str = "cpu"
 
 def _descriptor(generator: torch.nn.Module, scale: int) -> ModelDescriptor:
     """How the engine runs a generator in training: the SRResNet family, or the distillation
-    student (a local CNN, exactly tiled by its receptive radius, as ``load_model`` describes it)."""
+    student described as the loader describes it once exported (spandrel reads the architecture
+    from its current weights; the engine then runs ``generator`` itself)."""
     if isinstance(generator, SRResNet):
         return ModelDescriptor(name="validation", scale=scale, num_blocks=generator.num_blocks,
                                channels=generator.channels)
-    radius, bytes_per_px = layer_profile(generator)
-    return ModelDescriptor(name="validation", architecture=type(generator).__name__, scale=scale,
-                           num_blocks=0, channels=0, loader="spandrel", pad=radius,
-                           bytes_per_lr_pixel=bytes_per_px)
+    import spandrel
+
+    state = {k: v.detach().cpu() for k, v in generator.state_dict().items()}
+    return describe_spandrel(spandrel.MAIN_REGISTRY.load(spandrel.canonicalize_state_dict(state)),
+                             name="validation")

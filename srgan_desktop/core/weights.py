@@ -39,7 +39,7 @@ from srgan_desktop.errors import SrganDesktopError
 from srgan_desktop.utils import atomic_path, sha256_file
 from srgan_desktop.core.arch import SRResNet, receptive_radius
 
-__all__ = ["WeightsError", "ModelDescriptor", "load_model", "load_state_dict", "save_model",
+__all__ = ["WeightsError", "ModelDescriptor", "describe_spandrel", "load_model", "load_state_dict", "save_model",
            "read_card", "check_zip_size", "sha256_file", "layer_profile", "WEIGHT_SUFFIXES", "TILING_POLICIES",
            "EXACT_PAD_LIMIT", "BLEND_OVERLAP", "BLEND_CONTEXT", "LOCAL_ARCHITECTURES"]
 
@@ -456,7 +456,21 @@ def _load_spandrel(state: dict[str, torch.Tensor], path: Path, card: dict[str, A
                            f"{loaded.output_channels} output channels; only RGB (3 → 3) models run")
     if loaded.scale < 1:
         raise WeightsError(f"{path.name}: a {arch} model of scale {loaded.scale}")
-    model = SpandrelNet(loaded).eval()
+    return SpandrelNet(loaded).eval(), describe_spandrel(loaded, name or card.get("name", path.stem),
+                                                         path=path, card=card)
+
+
+def describe_spandrel(loaded: Any, name: str, path: Path | None = None,
+                      card: dict[str, Any] | None = None) -> ModelDescriptor:
+    """The engine's description of a spandrel ``ImageModelDescriptor``: its size requirements,
+    precisions and the tiling rule — ``exact`` with the measured receptive radius for the local
+    CNNs of :data:`LOCAL_ARCHITECTURES` (up to :data:`EXACT_PAD_LIMIT`), ``whole`` for models that
+    tile internally, else ``blend``.  The one place that rule lives: the loader and the trainer's
+    validation (which runs a student that is still training) both call it."""
+    import spandrel
+
+    card = card or {}
+    arch = loaded.architecture.name
     req = loaded.size_requirements
     radius, bytes_per_px = layer_profile(loaded.model)
     if arch in LOCAL_ARCHITECTURES and radius <= EXACT_PAD_LIMIT:
@@ -465,8 +479,8 @@ def _load_spandrel(state: dict[str, torch.Tensor], path: Path, card: dict[str, A
         tiling, pad, overlap = "whole", 0, 0
     else:
         tiling, pad, overlap = "blend", BLEND_CONTEXT, BLEND_OVERLAP
-    descriptor = ModelDescriptor(
-        name=name or card.get("name", path.stem), architecture=arch, scale=int(loaded.scale),
+    return ModelDescriptor(
+        name=name, architecture=arch, scale=int(loaded.scale),
         num_blocks=0, channels=0, supports_half=bool(loaded.supports_half), path=path, card=card,
         title=str(card.get("title", "")), purpose=str(loaded.purpose), loader="spandrel",
         input_channels=int(loaded.input_channels), output_channels=int(loaded.output_channels),
@@ -474,7 +488,6 @@ def _load_spandrel(state: dict[str, torch.Tensor], path: Path, card: dict[str, A
         multiple_of=int(req.multiple_of), square=bool(req.square), tiling=tiling, pad=pad,
         overlap=overlap, tags=list(loaded.tags), variant=str(card.get("variant", "")),
         bytes_per_lr_pixel=bytes_per_px, edge_pad=int(card.get("edge_pad", 0)))
-    return model, descriptor
 
 
 def layer_profile(model: torch.nn.Module) -> tuple[int, int]:
