@@ -203,3 +203,23 @@ def test_the_dialog_lists_the_app_models_and_runs_only_with_something_of_each(qt
     assert dialog.isVisible() and dialog.message.text() == "Choose a benchmark folder and a method."
     assert not window.busy
     dialog.reject()
+
+
+def test_an_evaluation_from_the_window_uses_the_sessions_lpips_backbone(qtbot, tmp_path, tiny_model_file,
+                                                                       two_image_bench):
+    """The backbone file chosen in the comparison window is the one the evaluation's LPIPS loads
+    (a missing file stops the run at once, under the bar, naming it)."""
+    from srgan_desktop.compare.session import SessionSettings
+
+    settings = SessionSettings(lpips_net="alex", lpips_backbone=str(tmp_path / "alexnet_missing.pth"))
+    window = ResultsWindow(tmp_path / "lab.db", resolver=_registry(tmp_path, [tiny_model_file]), settings=settings)
+    qtbot.addWidget(window)
+    dialog = window.run_evaluation_dialog()
+    dialog.add_benchmark(two_image_bench)
+    dialog.check_measures(["psnr", "lpips"])
+    with qtbot.waitSignal(dialog.accepted):
+        qtbot.mouseClick(dialog.run_button, Qt.MouseButton.LeftButton)
+    assert window.last_request.lpips_backbone == tmp_path / "alexnet_missing.pth"
+    assert window.last_request.lpips_net == "alex"
+    qtbot.waitUntil(lambda: not window.busy, timeout=RUN_TIMEOUT_MS)
+    assert "alexnet_missing.pth" in window.status.text()

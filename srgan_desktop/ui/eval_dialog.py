@@ -139,10 +139,13 @@ class EvalDialog(QDialog):
     def benchmarks(self) -> tuple[Path, ...]:
         return tuple(Path(self.benchmark_list.item(i).text()) for i in range(self.benchmark_list.count()))
 
-    def request(self, db: Path) -> EvalRequest:
+    def request(self, db: Path, lpips_net: str = "alex", lpips_backbone: str | Path | None = None) -> EvalRequest:
+        """The evaluation chosen, into ``db``; LPIPS (if checked) with the app's network and
+        backbone file (the settings' ``metrics/lpips_*``, as the comparison window uses them)."""
         return EvalRequest(db=Path(db), benchmarks=self.benchmarks, methods=_checked(self.method_list),
                            measures=_checked(self.measure_list), scale=self.scale_spin.value(),
-                           workers=self.workers_spin.value())
+                           workers=self.workers_spin.value(), lpips_net=lpips_net,
+                           lpips_backbone=Path(lpips_backbone) if lpips_backbone else None)
 
     def accept(self) -> None:
         """Closes only with a benchmark, a method and a measure chosen."""

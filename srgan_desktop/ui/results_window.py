@@ -19,12 +19,15 @@ perception–distortion plane — a thin view over :class:`srgan_desktop.compare
   running again finishes the rest), and the table and plane are read again at the end, also
   after a cancel or a failure.  A failure is the base error's one line, under the bar.
 * **Open database…** / **New database…** show another database (a new one is created empty).
+* LPIPS runs with the comparison session's network and backbone file (``settings``), the ones
+  *Compare → LPIPS backbone weights…* chose — the same measure in both windows.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
@@ -59,9 +62,13 @@ def _item(value: object) -> QTableWidgetItem:
 
 class ResultsWindow(QWidget):
     def __init__(self, path: str | Path, on_open: Callable[[OpenTarget], None] | None = None,
-                 parent: QWidget | None = None, resolver: ModelResolver | None = None) -> None:
+                 parent: QWidget | None = None, resolver: ModelResolver | None = None,
+                 settings: Any = None) -> None:
+        """``settings``: anything with ``lpips_net`` and ``lpips_backbone`` (the comparison
+        session's), read when an evaluation starts, so LPIPS runs with the backbone the user chose."""
         super().__init__(parent)
         self.model = ResultsModel(path)
+        self.settings = settings
         self.on_open = on_open
         self.resolver = resolver or ModelResolver.default()
         self.jobs = WorkerJobs(parent=self)
@@ -174,10 +181,14 @@ class ResultsWindow(QWidget):
     def run_evaluation_dialog(self) -> EvalDialog:
         """The *Run evaluation…* dialog (not modal-blocking); *Run* starts the evaluation."""
         dialog = EvalDialog(self.resolver, self, self.last_request)
-        dialog.accepted.connect(lambda: self.start_evaluation(dialog.request(self.model.path)))
+        dialog.accepted.connect(lambda: self.start_evaluation(dialog.request(self.model.path, *self._lpips())))
         self.eval_dialog = dialog
         dialog.open()
         return dialog
+
+    def _lpips(self) -> tuple[str, str | None]:
+        net = getattr(self.settings, "lpips_net", "") or "alex"
+        return net, getattr(self.settings, "lpips_backbone", "") or None
 
     def start_evaluation(self, request: EvalRequest) -> None:
         """Run ``request`` (into this window's database) in the task worker, with the bar and Cancel."""

@@ -139,7 +139,8 @@ class FilesMixin:
         from srgan_desktop.ui.results_window import ResultsWindow
 
         try:
-            window = ResultsWindow(path, on_open=self.open_result_target, resolver=self.session.model.source.resolver)
+            window = ResultsWindow(path, on_open=self.open_result_target, resolver=self.session.model.source.resolver,
+                                   settings=self.session.settings)
         except SrganDesktopError as exc:
             self._error("Results", str(exc))
             return None
