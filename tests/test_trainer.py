@@ -441,3 +441,36 @@ def test_distill_init_takes_an_exported_compact_model():
     state = load_generator_weights(paths.weights_dir() / "fast_x4.safetensors")
     assert load_matching(student, state) == []
     assert all(torch.equal(student.state_dict()[k], v) for k, v in state.items())
+
+
+def _rank_share(rank: int, world: int, port: int, out: str) -> None:
+    import torch.distributed as dist
+    from trainer.loop import shared_by_ranks
+
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world)
+    computed: list[int] = []
+
+    def square(x: int) -> np.ndarray:
+        computed.append(x)
+        return np.full(3, x * x)
+
+    result = shared_by_ranks(list(range(5)), square)
+    Path(out, f"rank{rank}.json").write_text(json.dumps({"computed": computed,
+                                                         "result": [r.tolist() for r in result]}))
+    dist.destroy_process_group()
+
+
+def test_under_a_process_group_each_rank_computes_its_share_and_all_get_everything(tmp_path):
+    """The distillation teacher's outputs (``shared_by_ranks``) under two real gloo processes:
+    every photo computed once in all, every rank with the whole list in order."""
+    import socket
+
+    import torch.multiprocessing as mp
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    mp.spawn(_rank_share, args=(2, port, str(tmp_path)), nprocs=2, join=True)
+    ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(2)]
+    assert [r["computed"] for r in ranks] == [[0, 2, 4], [1, 3]]
+    assert all(r["result"] == [[i * i] * 3 for i in range(5)] for r in ranks)

@@ -52,6 +52,7 @@ import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -143,21 +144,37 @@ def build_generator(stage: str, scale: int, blocks: int = 16, features: int = 48
 
 def distill_images(images: list[np.ndarray], cfg: TrainConfig, device: torch.device) -> list[DistillImage]:
     """Each training photo with its LR and the teacher's output on the whole LR image, computed
-    once by the app's engine (fp32)."""
+    once by the app's engine (fp32); under torchrun each rank computes every ``world``-th photo
+    and the ranks exchange them (:func:`shared_by_ranks`)."""
     if not cfg.teacher:
         raise ValueError("distill needs --teacher WEIGHTS (e.g. resources/weights/srresnet_x4.safetensors)")
     model, descriptor = load_model(cfg.teacher)
     if descriptor.scale != cfg.scale:
         raise ValueError(f"--teacher {cfg.teacher} is a ×{descriptor.scale} model; the student is ×{cfg.scale}")
     upscaler = Upscaler(NetworkMethod(model, descriptor), device=str(device), tile=0, precision="fp32")
-    out = []
-    for hr in images:
+
+    def with_teacher(hr: np.ndarray) -> DistillImage:
         h, w = (hr.shape[0] // cfg.scale) * cfg.scale, (hr.shape[1] // cfg.scale) * cfg.scale
         hr = np.ascontiguousarray(hr[:h, :w])
         lr = imresize(hr, output_shape=(h // cfg.scale, w // cfg.scale))
         soft = upscaler.upscale(lr, as_float=True).rgb
-        out.append(DistillImage(hr, lr, np.clip(soft, 0.0, 1.0).astype(np.float16)))
-    return out
+        return DistillImage(hr, lr, np.clip(soft, 0.0, 1.0).astype(np.float16))
+
+    return shared_by_ranks(images, with_teacher)
+
+
+def shared_by_ranks(items: list[Any], fn: Callable[[Any], Any]) -> list[Any]:
+    """``[fn(x) for x in items]``, computed once in all: alone, here; in a process group, rank
+    ``r`` of ``world`` computes items ``r, r + world, …`` and every rank gets the whole list
+    (``all_gather_object``), in the order of ``items``."""
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return [fn(x) for x in items]
+    rank, world = dist.get_rank(), dist.get_world_size()
+    mine = {i: fn(items[i]) for i in range(rank, len(items), world)}
+    parts: list[dict[int, Any] | None] = [None] * world
+    dist.all_gather_object(parts, mine)
+    merged = {i: value for part in parts for i, value in (part or {}).items()}
+    return [merged[i] for i in range(len(items))]
 
 
 def load_generator_weights(path: str | Path) -> dict[str, torch.Tensor]:
