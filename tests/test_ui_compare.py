@@ -21,7 +21,7 @@ from srgan_desktop.ui.app import create_window, parse_args
 from srgan_desktop.ui.image_pane import ViewState
 from test_ui_window import (RUN_TIMEOUT_MS, _open, _photo, _registry, _run_all, _set_mode, _window,  # noqa: F401
                             messages, window)
-from ui_events import drag, hover
+from ui_events import drag, hover, window_event
 
 pytestmark = pytest.mark.gui
 
@@ -46,7 +46,7 @@ def test_progress_is_busy_until_the_first_tile_then_counts_tiles(qtbot, tmp_path
                          window.status_view.progress.label.text(), window.status_view.progress.bar.isTextVisible()))
 
     window.session.model.events.connect("status", record)
-    with qtbot.waitSignal(window.runIdle, timeout=RUN_TIMEOUT_MS):
+    with window_event(qtbot, window, "idle", timeout=RUN_TIMEOUT_MS):
         window.run_method("tiny_x4")
     running = [s for s in seen if s[0] is Status.RUNNING]
     first, counted = running[0], [s for s in running if s[2] and s[3].endswith("tiles")]
@@ -145,7 +145,7 @@ def test_compare_at_the_scale_of_a_x2_model(qtbot, tmp_path, tiny_model_file, x2
     assert message.startswith("Unavailable: a ×2 model") and "Compare ▸ Scale" in message
     scale_items = {a.text().split()[0]: a for a in window.menus.menus["scales"].actions()}
     assert scale_items["×4"].isChecked()
-    with qtbot.waitSignal(window.imageChanged, timeout=RUN_TIMEOUT_MS):
+    with window_event(qtbot, window, "changed", timeout=RUN_TIMEOUT_MS):
         scale_items["×2"].trigger()
     assert window.session.model.scale == 2 and window.session.model.lr.shape == (10, 12, 3)
     assert window.grid.pane("tiny_x4").message().startswith("Unavailable: a ×4 model")
@@ -176,14 +176,14 @@ def test_add_result_image_from_a_file(qtbot, window, tmp_path, messages):
     assert messages[-1][0] == "Cannot add the result" and "12×12" in messages[-1][1] and "32×40" in messages[-1][1]
     made = _photo(40, 32, seed=9)
     path = save_image(tmp_path / "esrgan_out.png", made)
-    with qtbot.waitSignal(window.scoresReady, timeout=RUN_TIMEOUT_MS):
+    with window_event(qtbot, window, "scores", timeout=RUN_TIMEOUT_MS):
         window.add_result_file(path)
     key = "file:esrgan_out"
     assert key in window.grid.keys() and (window.grid.pane(key).image() == made).all()
     assert window.session.model.scores(key).psnr is not None and "dB" in window.grid.pane(key).title()
     titles = [window.metrics.cell_text(r, 0) for r in range(window.metrics.rowCount())]
     assert "esrgan_out" in titles
-    with qtbot.waitSignal(window.differenceReady, timeout=RUN_TIMEOUT_MS):
+    with qtbot.waitSignal(window.difference.shown, timeout=RUN_TIMEOUT_MS):
         window.set_view_mode("difference")
         window.difference.set_pair(key, REFERENCE_KEY)
     assert window.difference.pane.image() is not None
@@ -208,13 +208,13 @@ def test_an_image_dropped_on_a_pane_is_a_result_elsewhere_it_opens(qtbot, window
     path = save_image(tmp_path / "diffusion_out.png", made)
     pane = window.grid.pane(INPUT_KEY)
     on_pane = pane.mapTo(window, pane.rect().center())
-    with qtbot.waitSignal(window.resultReady, timeout=RUN_TIMEOUT_MS):
+    with window_event(qtbot, window, "result", timeout=RUN_TIMEOUT_MS):
         _drop(window, path, on_pane)
     assert (window.grid.pane("file:diffusion_out").image() == made).all()
     assert window.session.model.image.path.name != "diffusion_out.png"  # the input stayed
     other = save_image(tmp_path / "next_input.png", _photo(6, 6, seed=8))
     menu_bar = window.menuBar().geometry().center()  # not a pane: opens the file
-    with qtbot.waitSignal(window.imageOpened, timeout=RUN_TIMEOUT_MS):
+    with window_event(qtbot, window, "opened", timeout=RUN_TIMEOUT_MS):
         _drop(window, other, menu_bar)
     assert window.session.model.image.path == other
 
@@ -246,7 +246,7 @@ def test_manage_models_adds_removes_and_shows_errors(qtbot, window, tmp_path, x2
 
 def test_mode_and_scale_chosen_while_opening_apply_to_the_file(qtbot, window, tmp_path):
     path = save_image(tmp_path / "hr.png", _photo(40, 32))
-    with qtbot.waitSignal(window.imageOpened, timeout=RUN_TIMEOUT_MS):
+    with window_event(qtbot, window, "opened", timeout=RUN_TIMEOUT_MS):
         window.open_path(path, "upscale")
         window.set_mode("simulate")  # before the file is decoded
         window.set_scale(2)
@@ -265,13 +265,13 @@ def test_results_folder_follows_the_images_opened(qtbot, window, tmp_path, messa
         save_image(inputs / f"{name}.png", lr)
     save_image(folder / "one_x4.png", _photo(40, 48, seed=3))
     save_image(folder / "two.png", _photo(30, 30, seed=4))  # wrong size: 8×8 × 4 is 32×32
-    with qtbot.waitSignal(window.imageOpened, timeout=RUN_TIMEOUT_MS):
+    with window_event(qtbot, window, "opened", timeout=RUN_TIMEOUT_MS):
         window.open_path(inputs / "one.png", "upscale")
-    with qtbot.waitSignal(window.resultReady, timeout=RUN_TIMEOUT_MS):
+    with window_event(qtbot, window, "result", timeout=RUN_TIMEOUT_MS):
         window.add_results_folder(folder)
     assert "file:esrgan" in window.grid.keys() and window.session.model.method("file:esrgan").title == "esrgan"
     assert window.session.model.image_for("file:esrgan").shape == (40, 48, 3)
-    with qtbot.waitSignal(window.imageOpened, timeout=RUN_TIMEOUT_MS):
+    with window_event(qtbot, window, "opened", timeout=RUN_TIMEOUT_MS):
         window.open_path(inputs / "two.png", "upscale")  # the next image: its result is checked too
     qtbot.waitUntil(lambda: "two.png is 30×30" in window.statusBar().currentMessage(), timeout=RUN_TIMEOUT_MS)
     assert "file:esrgan" not in window.grid.keys() and not messages

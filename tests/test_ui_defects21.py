@@ -15,7 +15,7 @@ from srgan_desktop.ui.main_window import MainWindow
 from srgan_desktop.ui.settings import AppSettings
 from test_ui_compare import x2_file  # noqa: F401
 from test_ui_window import RUN_TIMEOUT_MS, _open, _photo, _registry, _run_all, _window, messages, window  # noqa: F401
-from ui_events import hover
+from ui_events import hover, window_event
 
 pytestmark = pytest.mark.gui
 
@@ -117,11 +117,11 @@ def test_clear_cache_then_run_all_and_run_again_really_run(qtbot, window, tmp_pa
     window.action("clear_cache").trigger()
     assert "tiny_x4" not in window.session.model.results and window.status_view.times.text() == ""
     assert window.grid.pane("tiny_x4").message().startswith("Not run yet")
-    with qtbot.waitSignal(window.runIdle, timeout=RUN_TIMEOUT_MS):
+    with window_event(qtbot, window, "idle", timeout=RUN_TIMEOUT_MS):
         window.action("run_all").trigger()
     second = window.session.model.results["tiny_x4"]
     assert second is not first and "Tiny test model" in window.status_view.times.text()
-    with qtbot.waitSignal(window.resultReady, timeout=RUN_TIMEOUT_MS) as blocker:
+    with window_event(qtbot, window, "result", timeout=RUN_TIMEOUT_MS) as blocker:
         _menu_action(window, "run_again", "Tiny test model").trigger()
     assert blocker.args == ["tiny_x4"] and window.session.model.results["tiny_x4"] is not second
 
@@ -214,7 +214,7 @@ def test_one_tile_run_says_running_with_seconds_then_measuring(qtbot, window, tm
     record = lambda key: seen.append((key, window.status_view.progress.label.text()))  # noqa: E731
     window.session.model.events.connect("status", record)
     window.session.model.events.connect("measuring", record)
-    with qtbot.waitSignal(window.runIdle, timeout=RUN_TIMEOUT_MS):
+    with window_event(qtbot, window, "idle", timeout=RUN_TIMEOUT_MS):
         window.run_method("tiny_x4")
     texts = [t for k, t in seen if k == "tiny_x4"]
     assert not any("starting" in t for t in texts)

@@ -11,6 +11,7 @@ from srgan_desktop.compare.results_model import ResultsModel
 from srgan_desktop.core.images import load_image, save_image
 from srgan_desktop.core.results_db import ResultsDb, summary
 from srgan_desktop.ui.results_window import ALL, ResultsWindow
+from ui_events import window_event
 from test_ui_window import RUN_TIMEOUT_MS, _registry, _window, messages  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.gui
@@ -69,7 +70,7 @@ def test_results_window_sorts_filters_plots_exports_and_opens_the_image(qtbot, t
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and b"<svg" in svg.read_bytes()
 
     row = next(i for i in range(2) if window.images_table.item(i, 0).text() == "b")
-    with qtbot.waitSignal(main_window.runIdle, timeout=RUN_TIMEOUT_MS):
+    with window_event(qtbot, main_window, "idle", timeout=RUN_TIMEOUT_MS):
         window.images_table.cellDoubleClicked.emit(row, 1)        # opens b.png, runs both methods
     assert main_window.session.model.mode == "simulate" and main_window.session.model.scale == 4
     assert main_window.session.model.reference.shape == (200, 200, 3)
@@ -82,6 +83,23 @@ def test_results_window_sorts_filters_plots_exports_and_opens_the_image(qtbot, t
     qtbot.addWidget(third)
     assert main_window._results_windows == [second, third]      # the closed one is let go
     assert not messages
+
+
+def test_a_target_that_fails_to_open_runs_nothing_then_or_later(qtbot, tmp_path, results_db, tiny_model_file,
+                                                                 messages):
+    """Double-clicking a row whose HR file is gone shows the error; the next image opened by hand
+    does not run the methods of that row."""
+    from srgan_desktop.compare.results_model import OpenTarget
+
+    main_window = _window(qtbot, tmp_path, _registry(tmp_path, [tiny_model_file]))
+    gone = OpenTarget(tmp_path / "Pair" / "HR" / "gone.png", "gone", "Pair", 4, ("bicubic", "tiny_x4"))
+    with window_event(qtbot, main_window, "failed", timeout=RUN_TIMEOUT_MS) as blocker:
+        main_window.open_result_target(gone)
+    assert "gone.png" in blocker.args[0] and messages
+    with window_event(qtbot, main_window, "opened", timeout=RUN_TIMEOUT_MS):
+        main_window.open_path(tmp_path / "Pair" / "HR" / "a.png")
+    qtbot.wait(200)
+    assert not main_window.session.model.results
 
 
 @pytest.fixture

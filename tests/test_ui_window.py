@@ -27,7 +27,7 @@ from srgan_desktop.ui.difference_view import difference_map
 from srgan_desktop.ui.image_pane import ViewState
 from srgan_desktop.ui.main_window import MainWindow
 from srgan_desktop.ui.settings import AppSettings
-from ui_events import drag, wheel
+from ui_events import drag, wheel, window_event
 
 pytestmark = pytest.mark.gui
 RUN_TIMEOUT_MS = 60_000
@@ -86,20 +86,20 @@ def window(qtbot, tmp_path, tiny_model_file) -> MainWindow:
 
 
 def _run_all(qtbot, window: MainWindow) -> None:
-    with qtbot.waitSignal(window.runIdle, timeout=RUN_TIMEOUT_MS):
+    with window_event(qtbot, window, "idle", timeout=RUN_TIMEOUT_MS):
         window.run_all()
 
 
 def _open(qtbot, window: MainWindow, tmp_path: Path, rgb: np.ndarray, name: str = "img.png",
           mode: str = "upscale") -> Path:
     path = save_image(tmp_path / name, rgb)
-    with qtbot.waitSignal(window.imageOpened, timeout=RUN_TIMEOUT_MS):
+    with window_event(qtbot, window, "opened", timeout=RUN_TIMEOUT_MS):
         window.open_path(path, mode)
     return path
 
 
 def _open_fails(qtbot, window: MainWindow, path: Path, mode: str | None = None) -> str:
-    with qtbot.waitSignal(window.prepareFailed, timeout=RUN_TIMEOUT_MS) as blocker:
+    with window_event(qtbot, window, "failed", timeout=RUN_TIMEOUT_MS) as blocker:
         window.open_path(path, mode)
     return blocker.args[0]
 
@@ -204,7 +204,7 @@ def test_image_too_small_for_simulate_changes_nothing(qtbot, window, tmp_path, m
     assert (window.session.model.image, window.session.model.lr_hash, window.grid.keys()) == before
     assert window.session.model.mode == "simulate" and window.session.model.reference.shape == (40, 44, 3)
     # a 3-px image opens as LR input; asking for Simulate then keeps it in Upscale, intact
-    with qtbot.waitSignal(window.imageOpened):
+    with window_event(qtbot, window, "opened"):
         window.open_path(tiny, "upscale")
     messages.clear()
     _set_mode(qtbot, window, "simulate")
@@ -216,7 +216,7 @@ def test_image_too_small_for_simulate_changes_nothing(qtbot, window, tmp_path, m
 def test_failed_simulate_x8_keeps_the_scale_and_the_scale_menu(qtbot, window, tmp_path, messages):
     _open(qtbot, window, tmp_path, _photo(6, 6, seed=2), "six.png", mode="simulate")
     assert window.session.model.scale == 4
-    with qtbot.waitSignal(window.prepareFailed, timeout=RUN_TIMEOUT_MS):
+    with window_event(qtbot, window, "failed", timeout=RUN_TIMEOUT_MS):
         window.set_scale(8)  # a 6×6 ground truth cannot be simulated at ×8
     assert messages[-1][0] == "Cannot use this scale"
     assert (window.session.model.scale, window.settings.scale, window.settings.mode) == (4, 4, "simulate")
@@ -280,14 +280,14 @@ def test_flicker_swipe_and_difference(qtbot, window, tmp_path):
 
     qtbot.keyClick(window, Qt.Key.Key_D)
     assert window.view_mode() == "difference"
-    with qtbot.waitSignal(window.differenceReady):
+    with qtbot.waitSignal(window.difference.shown):
         window.difference.set_pair("tiny_x4", REFERENCE_KEY)
-    with qtbot.waitSignal(window.differenceReady):
+    with qtbot.waitSignal(window.difference.shown):
         window.difference.set_amplification(8)
     expected, _mean, _peak = difference_map(window.session.model.image_for("tiny_x4"), window.session.model.reference, 8)
     assert (window.difference.pane.image() == expected).all()
     assert window.settings.amplification == 8
-    with qtbot.waitSignal(window.differenceReady):
+    with qtbot.waitSignal(window.difference.shown):
         window.difference.set_pair("tiny_x4", "bicubic")
     expected, _mean, _peak = difference_map(window.session.model.image_for("tiny_x4"),
                                             window.session.model.image_for("bicubic"), 8)
@@ -321,7 +321,7 @@ def test_transparency_is_upscaled_and_saved(qtbot, window, tmp_path):
     alpha = np.zeros((12, 10), np.uint8)
     alpha[:, 5:] = 255
     path = save_image(tmp_path / "logo.png", rgb, alpha)
-    with qtbot.waitSignal(window.imageOpened):
+    with window_event(qtbot, window, "opened"):
         window.open_path(path, "upscale")
     _run_all(qtbot, window)
     saved = load_image(window.save_result("tiny_x4", tmp_path / "logo_x4.png"))
@@ -342,7 +342,7 @@ def test_settings_recent_files_and_layout_are_remembered(qtbot, tmp_path, tiny_m
     assert second.menus.menus["recent"].actions()[0].toolTip() == str(path.resolve())
     assert second.grid.arrangement() == "row" and second.action("smooth").isChecked()
     assert second.view_mode() == "swipe"
-    with qtbot.waitSignal(second.imageOpened, timeout=RUN_TIMEOUT_MS):
+    with window_event(qtbot, second, "opened", timeout=RUN_TIMEOUT_MS):
         second.menus.menus["recent"].actions()[0].trigger()
     assert second.session.model.image.path == path
 
@@ -362,7 +362,7 @@ def test_first_launch_sample_drop_and_command_line(qtbot, tmp_path, tiny_model_f
     mime.setUrls([QUrl.fromLocalFile(str(dropped))])
     event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
                        Qt.KeyboardModifier.NoModifier)
-    with qtbot.waitSignal(again.imageOpened, timeout=RUN_TIMEOUT_MS):
+    with window_event(qtbot, again, "opened", timeout=RUN_TIMEOUT_MS):
         again.dropEvent(event)
     assert again.session.model.image.path == dropped
     cli = create_window(parse_args([str(dropped), "--mode", "simulate", "--no-run", "--view", "flicker",
@@ -394,7 +394,7 @@ def slow_model(tmp_path) -> Path:
 def test_worker_keeps_gui_responsive_and_cancel_stops_within_a_tile(qtbot, tmp_path, slow_model):
     window = _window(qtbot, tmp_path, _registry(tmp_path, [slow_model]), tile=16)
     _open(qtbot, window, tmp_path, _photo(48, 48, seed=7))  # 3 × 3 = 9 tiles of 16 px (+ context)
-    with qtbot.waitSignal(window.resultReady, timeout=RUN_TIMEOUT_MS):
+    with window_event(qtbot, window, "result", timeout=RUN_TIMEOUT_MS):
         window.run_method("bicubic")
     bicubic = window.session.model.results["bicubic"]
 
@@ -423,7 +423,7 @@ def test_worker_keeps_gui_responsive_and_cancel_stops_within_a_tile(qtbot, tmp_p
     assert stall < 500.0
 
     start = time.perf_counter()
-    with qtbot.waitSignal(window.runIdle, timeout=RUN_TIMEOUT_MS):
+    with window_event(qtbot, window, "idle", timeout=RUN_TIMEOUT_MS):
         qtbot.keyClick(window, Qt.Key.Key_Escape)
     latency = time.perf_counter() - start
     print(f"cancel took {latency:.2f} s; {len(seen)}/{seen[-1][1]} tiles had run")

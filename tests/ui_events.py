@@ -7,6 +7,8 @@ mouse moves closer than 10 ms apart (its ``mouseRateLimit``), so moves are space
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QMouseEvent, QWheelEvent
 from PySide6.QtTest import QTest
@@ -55,3 +57,49 @@ def wheel(widget: QWidget, pos: tuple[float, float], notches: int,
                         Qt.ScrollPhase.NoScrollPhase, False)
     QApplication.sendEvent(widget, event)
     QApplication.processEvents()
+
+
+class _Blocker:
+    """What :func:`window_event` yields: ``args`` of the event once it came (as qtbot's blocker)."""
+
+    def __init__(self) -> None:
+        self.args: list | None = None
+
+
+#: The window's moments, as the Qt-free events that carry them (the window has no signals of its
+#: own): [(source, event name, which emissions count, the args a test reads)].
+_MOMENTS = {
+    "idle": [("session", "idle", lambda *a: True, lambda *a: [])],
+    "opened": [("session", "committed", lambda change: change.path is not None, lambda change: [str(change.path)])],
+    "changed": [("session", "committed", lambda change: True, lambda change: [])],
+    "failed": [("session", "failed", lambda change, message: True, lambda change, message: [message])],
+    "result": [("session", "finished", lambda key: True, lambda key: [key]),
+               ("session", "added", lambda request: True, lambda request: [request.key])],
+    "scores": [("model", "scores", lambda key: True, lambda key: [key])],
+}
+
+
+@contextmanager
+def window_event(qtbot, window, moment: str, timeout: int = 5000):  # noqa: ANN001 - pytest-qt's bot, a MainWindow
+    """Wait, as ``qtbot.waitSignal`` does, for a moment of the window's session: ``idle`` (the worker
+    finished a batch), ``opened`` (a file opened), ``changed`` (image, mode or scale applied),
+    ``failed`` (a change failed; args = [message]), ``result`` (a method's result arrived or a
+    result file was added; [key]), ``scores`` ([key]).  The difference map has its view's own
+    signal, ``window.difference.shown``."""
+    blocker = _Blocker()
+    connected = []
+    for source, name, counts, args in _MOMENTS[moment]:
+        events = window.session.events if source == "session" else window.session.model.events
+
+        def on(*received, counts=counts, args=args) -> None:  # noqa: ANN002
+            if blocker.args is None and counts(*received):
+                blocker.args = args(*received)
+
+        events.connect(name, on)
+        connected.append((events, name, on))
+    try:
+        yield blocker
+        qtbot.waitUntil(lambda: blocker.args is not None, timeout=timeout)
+    finally:
+        for events, name, on in connected:
+            events.disconnect(name, on)

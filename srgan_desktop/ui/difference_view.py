@@ -105,6 +105,7 @@ class DifferenceView(QWidget):
     """Chooses a method and a reference, shows the amplified difference map in a synced pane."""
 
     settingsChanged = Signal()
+    shown = Signal()  # the map on screen is the one of the current choices (after a computed one)
 
     def __init__(self, sync: ViewSync, arrays: ArrayProvider, titles: Callable[[str], str],
                  parent: QWidget | None = None, *, runner: Runner | None = None,
@@ -206,3 +207,4 @@ class DifferenceView(QWidget):
         self.pane.set_message("")
         self.stats.setText(f"mean |Δ| {mean:.2f}, max {peak:.0f} (of 255)")
         self.stats.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self.shown.emit()

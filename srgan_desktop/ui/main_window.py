@@ -28,7 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QInputDialog, QMainWindow, QMessageBox, QStackedWidget, QWidget
 
@@ -64,13 +64,8 @@ __all__ = ["MainWindow", "VIEW_MODES"]
 class MainWindow(ViewsMixin, SavingMixin, FilesMixin, QMainWindow):
     """Bicubic, SRResNet, SRGAN and any other model side by side, with synchronised views."""
 
-    imageOpened = Signal(str)     # a file was opened (after its preparation finished)
-    imageChanged = Signal()       # image, mode or scale applied
-    prepareFailed = Signal(str)   # opening / switching failed (the message shown)
-    resultReady = Signal(str)     # a method key whose result arrived
-    scoresReady = Signal(str)     # a method key whose scores arrived
-    runIdle = Signal()            # the worker finished a batch (done, failed or cancelled)
-    differenceReady = Signal()    # the difference map on screen is up to date
+    # No window signals: what happens is the session's and the model's events (``session.events``,
+    # ``session.model.events``; compare/session.py, compare/model.py) — listen there.
 
     def __init__(self, settings: AppSettings | None = None, resolver: ModelResolver | None = None,
                  *, open_sample: bool = True, parent: QWidget | None = None) -> None:
@@ -103,7 +98,7 @@ class MainWindow(ViewsMixin, SavingMixin, FilesMixin, QMainWindow):
         self._jobs.report_to(self.session, self.content.keep)
         for name, slot in {"preparing": self._on_preparing, "committed": self._on_committed,
                            "error": self._error, "added": self._on_added,
-                           "finished": self.resultReady.emit, "idle": self._on_idle}.items():
+                           "idle": self._show_progress}.items():
             self.session.events.connect(name, slot)
         self._build_views()
         self.metrics = MetricsPanel(self)
@@ -183,7 +178,6 @@ class MainWindow(ViewsMixin, SavingMixin, FilesMixin, QMainWindow):
 
     def _on_model_scores(self, key: str) -> None:
         self._refresh_key(key)
-        self.scoresReady.emit(key)
 
     def _on_model_tile(self, key: str, box: tuple[int, int, int, int]) -> None:
         raster, new = self.content.partials.on_tile(key, box)
@@ -199,10 +193,6 @@ class MainWindow(ViewsMixin, SavingMixin, FilesMixin, QMainWindow):
     def _on_model_busy(self, busy: bool) -> None:
         self.action("cancel").setEnabled(busy)
         self._show_progress()
-
-    def _on_idle(self) -> None:
-        self._show_progress()
-        self.runIdle.emit()
 
     def _refresh_key(self, key: str) -> None:
         self.refresh_views([key])
@@ -240,11 +230,7 @@ class MainWindow(ViewsMixin, SavingMixin, FilesMixin, QMainWindow):
 
     def _run_difference(self, fn: Callable[[], Any], done: Callable[[Any], None]) -> None:
         """The difference view's slow part, on the task thread (its result is dropped if stale)."""
-        def finish(value: Any) -> None:
-            done(value)
-            self.differenceReady.emit()
-
-        self.session.submit(fn, finish, lambda message: self.statusBar().showMessage(f"Difference: {message}", 8000),
+        self.session.submit(fn, done, lambda message: self.statusBar().showMessage(f"Difference: {message}", 8000),
                             lane="difference")
 
     # ================================================================ opening
@@ -252,7 +238,7 @@ class MainWindow(ViewsMixin, SavingMixin, FilesMixin, QMainWindow):
         """Open an image (dialog, drop, command line, recent files) without blocking the window.
 
         Decoding, the Simulate mode reduction and the pane rasters are made on the task thread;
-        ``imageOpened`` (or ``prepareFailed``, with the error shown) follows.
+        The session's ``committed`` event (or ``failed``, with the error shown) follows.
         """
         self.session.open(path, mode, scale)
 
@@ -264,7 +250,6 @@ class MainWindow(ViewsMixin, SavingMixin, FilesMixin, QMainWindow):
             self.refresh_views()
 
     def _on_committed(self, change: Change) -> None:
-        self.imageChanged.emit()
         if change.path is None:
             self.statusBar().clearMessage()
             return
@@ -275,13 +260,11 @@ class MainWindow(ViewsMixin, SavingMixin, FilesMixin, QMainWindow):
         self.setWindowTitle(f"{path.name} — SRGAN Desktop")
         image = self.session.model.image
         self.statusBar().showMessage(f"Opened {path.name} ({image.width}×{image.height})", 5000)
-        self.imageOpened.emit(str(path))
 
     def _on_failed_change(self, change: Change, message: str) -> None:
         """Nothing changed (the Mode and Scale menus show the model's again: ``ui/menus.py``)."""
         self.refresh_views()
         self._error(change.kind.value, message)
-        self.prepareFailed.emit(message)
 
     def set_mode(self, mode: str) -> None:
         """``upscale`` (image = LR input) or ``simulate`` (image = ground truth), prepared off the GUI thread."""

@@ -9,6 +9,7 @@ it is opened; result files and folders are added through the session, never by a
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
@@ -16,6 +17,7 @@ from PySide6.QtWidgets import QFileDialog, QWidget
 
 from srgan_desktop import paths
 from srgan_desktop.compare import RunRequest
+from srgan_desktop.compare.session import Kind
 from srgan_desktop.core.images import IMAGE_SUFFIXES
 from srgan_desktop.errors import SrganDesktopError
 from srgan_desktop.ui.image_pane import ImagePane
@@ -107,14 +109,13 @@ class FilesMixin:
     def add_result_file(self, path: str | Path, title: str | None = None) -> None:
         """Add an image made elsewhere as one more method (decoded off the GUI thread).
 
-        ``resultReady(key)`` follows, or an error saying both sizes when it does not fit.
+        The session's ``added`` event follows, or an error saying both sizes when it does not fit.
         """
         self.session.add_result_file(path, title)
 
     def _on_added(self, request: RunRequest) -> None:
         self.content.keep(request.known)
         self._refresh_key(request.key)
-        self.resultReady.emit(request.key)
 
     def add_results_folder_dialog(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Results folder (files named like the inputs)",
@@ -154,11 +155,19 @@ class FilesMixin:
         """Open ``target.hr_path`` as the reference and run the methods it was measured with."""
         wanted = set(target.methods)
 
-        def run_measured(_path: str) -> None:
-            self.imageOpened.disconnect(run_measured)
+        events = self.session.events
+
+        def once(change: Any, *_message: str) -> None:  # committed(change) or failed(change, message)
+            if change.kind is not Kind.OPEN:
+                return
+            events.disconnect("committed", once)
+            events.disconnect("failed", once)
+            if _message or change.path is None:
+                return  # the open failed: the error is shown, nothing runs
             keys = [m.key for m in self.session.model.runnable() if m.key in wanted or m.title in wanted]
             if keys:
                 self.run_methods(keys)
 
-        self.imageOpened.connect(run_measured)
+        events.connect("committed", once)
+        events.connect("failed", once)
         self.open_path(target.hr_path, "simulate", target.scale)
