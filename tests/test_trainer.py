@@ -389,6 +389,7 @@ def test_distill_trains_a_compact_student_that_the_app_loads(image_folder, tmp_p
     assert rows[-1]["lr"] < rows[0]["lr"]  # the cosine schedule
     card = export_checkpoint(out / "last.pt", "fast_test", tmp_path / "weights", eval_dirs=[])
     assert card["architecture"] == "RealESRGAN Compact" and card["training"]["teacher"] == str(teacher)
+    assert card["training"]["learning_rate_schedule"] == "cosine from lr to lr/100 over the iterations"
     model, descriptor = load_model(tmp_path / "weights" / "fast_test.safetensors")
     assert descriptor.loader == "spandrel" and descriptor.tiling == "exact" and descriptor.scale == 4
     assert descriptor.params == card["params"]

@@ -214,6 +214,11 @@ def test_each_stage_has_its_schedule_and_any_stage_can_take_another():
     assert [_learning_rate(srresnet_cosine, i) for i in (0, 50, 100)] == pytest.approx([1e-4, 5.05e-5, 1e-6])
     args = build_parser().parse_args(["srresnet", "--data", "x", "--schedule", "cosine", "--lr-drop-at", "0.3"])
     assert (args.schedule, args.lr_drop_at) == ("cosine", 0.3)
+    from trainer.publish import schedule_text
+
+    assert [schedule_text(s, {}) for s in STAGES_IN_ORDER] == [
+        "constant", "lr x0.1 after 0.5 of the iterations", "cosine from lr to lr/100 over the iterations"]
+    assert schedule_text("srresnet", {"schedule": "cosine"}).startswith("cosine")  # what the card says
     with pytest.raises(ValueError, match="unknown schedule"):
         train(TrainConfig(stage="srresnet", schedule="linear"))
 

@@ -18,12 +18,22 @@ import torch
 from srgan_desktop.core.weights import load_model, save_model
 from srgan_desktop.utils import atomic_write
 from trainer.checkpoint import load_checkpoint
-from trainer.loop import build_generator
+from trainer.loop import STAGE_SCHEDULE, build_generator
 from trainer.validate import load_benchmark, validate
 
 __all__ = ["export_checkpoint", "remeasure", "measure_card", "write_cards_summary", "DEFAULT_EVAL_DIRS"]
 
 DEFAULT_EVAL_DIRS = ["../shared/datasets/Set5", "../shared/datasets/Set14"]
+
+
+def schedule_text(stage: str, cfg: dict[str, Any]) -> str:
+    """The run's learning-rate schedule in words, for its card (``--schedule``, else the stage's)."""
+    schedule = cfg.get("schedule") or STAGE_SCHEDULE.get(stage, "constant")
+    if schedule == "cosine":
+        return "cosine from lr to lr/100 over the iterations"
+    if schedule == "step":
+        return f"lr x0.1 after {cfg.get('lr_drop_at', 0.5):g} of the iterations"
+    return "constant"
 
 
 def _variant(stage: str, content_loss: str) -> str:
@@ -90,7 +100,8 @@ def export_checkpoint(checkpoint: str | Path, name: str, dest: Path, title: str 
             "distillation_loss": (f"MSE to (1 - {cfg.get('distill_weight')}) * HR + "
                                   f"{cfg.get('distill_weight')} * teacher(LR), teacher run once on each "
                                   "whole LR training photo") if distilled else None,
-            "learning_rate_schedule": "cosine to lr/100" if distilled else None,
+            "learning_rate_schedule": schedule_text(stage, cfg),
+            "held_out": list(cfg.get("hold_out", [])),
             "wall_time_hours": round(float(ckpt.get("elapsed", 0.0)) / 3600.0, 3),
             "hardware": ckpt.get("hardware", ""),
             "seed": cfg.get("seed"),
