@@ -23,7 +23,10 @@ whether the progress indication was on screen meanwhile.
 ``--viewport`` opens a 1200×900 photo at 200 % on its top-left corner, runs SRResNet and prints
 the seconds from Run to the first tile painted in its pane and to the whole visible region.
 
-    QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/bench_gui.py --viewport [--timing-size 1200x900] [--zoom 2]
+    QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/bench_gui.py --viewport [--timing-size 1200x900] [--zoom 2] [--no-recut]
+
+It then pans to the opposite corner and prints the seconds until that region is painted
+(``--no-recut``: the worker only re-orders the waiting tiles instead of cutting them).
 
 ``--timing`` runs SRResNet on one 1200×900 image three ways, one after the other: the engine
 alone in this process, the window (offscreen; its worker thread), and ``srgan-desktop upscale``
@@ -329,10 +332,13 @@ def _model_key(model, name: str) -> str:
     raise SystemExit(f"no method {name!r} at ×{model.scale} (have: {', '.join(keys)})")
 
 
-def bench_viewport(size: str, model_name: str, zoom: float) -> None:
+def bench_viewport(size: str, model_name: str, zoom: float, recut: bool = True) -> None:
     """Viewport first: a photo at ``zoom`` on its top-left corner, Run, and the times from Run to
-    the first tile painted in the model's pane and to the whole visible region painted, then to
-    the finished image (the window's ``tile`` events, in the GUI thread, after the pane's)."""
+    the first tile painted in the model's pane and to the whole visible region painted; then a
+    pan to the opposite corner and the time from it to that region painted (``recut``: the
+    worker cuts the waiting tiles under the new view; False, the A/B of ``--no-recut``: only
+    re-orders them); then to the finished image (the window's ``tile`` events, in the GUI
+    thread, after the pane's)."""
     from PySide6.QtTest import QTest
 
     from srgan_desktop.core.engine import cpu_description
@@ -363,7 +369,18 @@ def bench_viewport(size: str, model_name: str, zoom: float) -> None:
         y0, x0, y1, x1 = (v * s for v in box)
         seen = np.zeros((y1 - y0, x1 - x0), bool)
         times: dict[str, float] = {}
+        panned: dict[str, object] = {}
+        window._worker.worker.recut_on_pan = recut
         start = time.perf_counter()
+
+        def pan() -> None:  # to the bottom-right corner, as a drag would
+            window.sync.set_state(ViewState(width * s - view_w / 2, height * s - view_h / 2, zoom))
+            QTest.qWait(0)
+            new = visible_lr_box(window.sync, model)
+            panned["box"] = tuple(v * s for v in new)
+            by0, bx0, by1, bx1 = panned["box"]
+            panned["seen"] = np.zeros((by1 - by0, bx1 - bx0), bool)
+            times["pan"] = time.perf_counter() - start
 
         def on_tile(tile_key: str, hr: tuple[int, int, int, int]) -> None:
             if tile_key != key:
@@ -377,8 +394,15 @@ def bench_viewport(size: str, model_name: str, zoom: float) -> None:
             if seen.all() and "visible" not in times:
                 times["visible"] = now
                 print(f"  whole visible region       : {now:6.2f} s after Run", flush=True)
+                QTimer.singleShot(0, pan)
+            if "box" in panned and "panned" not in times:
+                by0, bx0, by1, bx1 = panned["box"]
+                panned["seen"][max(0, ty0 - by0):max(0, ty1 - by0), max(0, tx0 - bx0):max(0, tx1 - bx0)] = True
+                if panned["seen"].all():
+                    times["panned"] = now
+                    print(f"  panned region painted      : {now - times['pan']:6.2f} s after the pan", flush=True)
 
-        from PySide6.QtCore import QEventLoop
+        from PySide6.QtCore import QEventLoop, QTimer
 
         loop = QEventLoop()  # wait in the event loop, not by polling (qWait's sleeps cost CPU)
         model.events.connect("tile", on_tile)
@@ -388,8 +412,6 @@ def bench_viewport(size: str, model_name: str, zoom: float) -> None:
         if os.environ.get("BENCH_GUI_PROFILE"):
             import cProfile
             import pstats
-
-            from PySide6.QtCore import QTimer
 
             profile = cProfile.Profile()
             profile.enable()
@@ -411,6 +433,9 @@ def bench_viewport(size: str, model_name: str, zoom: float) -> None:
               f"torch threads {__import__('torch').get_num_threads()}, load average {os.getloadavg()[0]:.1f}:")
         print(f"  first visible tile painted : {times.get('first', float('nan')):6.2f} s after Run")
         print(f"  whole visible region       : {times.get('visible', float('nan')):6.2f} s after Run")
+        print(f"  after a pan to the opposite corner, that region painted: "
+              f"{times.get('panned', float('nan')) - times.get('pan', float('nan')):6.2f} s after the pan "
+              f"({'waiting tiles there cut into focus tiles' if recut else '--no-recut: only re-ordered'})")
         print(f"  whole image                : {total:6.2f} s after Run ({state.tiles} tiles, "
               f"{state.seconds:.1f} s of inference; the GUI thread used {gui_cpu:.1f} CPU-s meanwhile)")
         window.close()
@@ -431,13 +456,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--viewport", action="store_true",
                         help="only viewport first: --timing-size photo at --zoom on a corner, Run, "
                              "time to the first visible tile and to the whole visible region")
+    parser.add_argument("--no-recut", action="store_true",
+                        help="--viewport's A/B: after the pan only re-order the waiting tiles, do not cut them")
     parser.add_argument("--zoom", type=float, default=2.0, help="zoom for --viewport (default 2.0 = 200 %%)")
     args = parser.parse_args(argv)
     if args.stall:
         bench_stall(args.stall_size)
         return 0
     if args.viewport:
-        bench_viewport(args.timing_size, args.timing_model, args.zoom)
+        bench_viewport(args.timing_size, args.timing_model, args.zoom, recut=not args.no_recut)
         return 0
     if args.timing:
         bench_timing(args.timing_size, args.timing_model)

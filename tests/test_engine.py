@@ -274,6 +274,31 @@ def test_a_focused_job_in_any_order_equals_the_full_frame(tiny_method):
     assert float(np.abs(full.rgb - result.rgb).max()) <= 1e-4
 
 
+def test_a_pan_cuts_the_waiting_tiles_under_the_new_view_and_the_image_stays_the_same(tiny_method):
+    image = _image(40, 56)
+    full = Upscaler(tiny_method, device="cpu", tile=0, precision="fp32").upscale(image, as_float=True)
+    job = Upscaler(tiny_method, device="cpu", tile=24, precision="fp32").job(image, focus=(0, 0, 10, 10),
+                                                                           focus_tile=8)
+    for index in job.remaining()[:3]:
+        job.run_tile(index)
+    ran = {i: job.boxes[i] for i in job.finished}
+    before = len(job.boxes)
+    view = (28, 40, 38, 52)                                 # panned to the far corner
+    assert job.refocus(view, small=8)
+    assert len(job.boxes) > before and all(job.boxes[i] == box for i, box in ran.items())
+    waiting = [job.boxes[i][0] for i in job.remaining()]
+    under = [b for b in waiting if b[0] < view[2] and view[0] < b[2] and b[1] < view[3] and view[1] < b[3]]
+    assert under and all(b[2] - b[0] <= 8 and b[3] - b[1] <= 8 for b in under)
+    # cut at the view's edges: each piece lies inside it or outside it, never across
+    assert all(view[0] <= b[0] and b[2] <= view[2] and view[1] <= b[1] and b[3] <= view[3] for b in under)
+    assert not job.refocus(view, small=8)                   # nothing left to cut there
+    for index in job.remaining():
+        job.run_tile(index)
+    result = job.finish(as_float=True)
+    assert result.tiles == len(job.boxes)
+    assert float(np.abs(full.rgb - result.rgb).max()) <= 1e-4
+
+
 def test_an_unfinished_job_refuses_to_finish(tiny_method):
     job = Upscaler(tiny_method, device="cpu", tile=8, precision="fp32").job(_image(16, 16))
     job.run_tile(0)

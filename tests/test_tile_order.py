@@ -130,3 +130,17 @@ def test_intersects_and_lr_viewport():
     assert lr_viewport(-100.0, -100.0, 1000.0, 1000.0, 4, (96, 96, 3)) is None   # all visible
     assert lr_viewport(500.0, 500.0, 600.0, 600.0, 4, (96, 96, 3)) is None       # none visible
     assert lr_viewport(-5.0, 0.0, 20.0, 384.0, 4, (96, 96)) == (0, 0, 96, 5)
+
+
+def test_new_boxes_after_a_cut_keep_what_ran_and_join_the_visible_round():
+    order = TileOrder()
+    order.add("a", [(0, 0, 8, 16), (8, 0, 16, 16)])
+    order.done("a", 0)
+    order.set_viewport((8, 8, 16, 16))
+    order.set_boxes("a", [(0, 0, 8, 16), (8, 0, 16, 8), (8, 8, 16, 16)])  # tile 1 cut in two
+    assert order.remaining("a") == 2
+    assert order.next() == ("a", 2)   # the piece under the view first
+    order.done("a", 2)
+    assert order.next() == ("a", 1)
+    order.set_boxes("gone", [(0, 0, 1, 1)])  # a key not (or no longer) scheduled: nothing happens
+    assert order.keys() == ["a"]

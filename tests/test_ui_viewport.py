@@ -118,3 +118,48 @@ def test_model_paints_worker_tiles_into_a_shared_raster(qtbot):
     bgra = image._keep
     y0, x0, y1, x1 = box
     assert np.array_equal(bgra[y0:y1, x0:x1, 2::-1], model.partial[BICUBIC_KEY][y0:y1, x0:x1])
+
+
+def test_a_pan_cuts_the_new_visible_region_into_small_tiles_that_come_first(qtbot, tiny_model_file):
+    """Panned to the opposite corner after the first tile (in the worker thread, so the timing
+    is exact): the tiles under the new view come next, every method in turn, each cut at the
+    view's edges into focus tiles; progress stays exact while its total grows; same image."""
+    from PySide6.QtCore import Qt
+
+    lr = _lr()
+    new_view = (76, 76, 96, 96)
+    requests = [RunRequest(MethodInfo(key="tiny", title="tiny", scale=4, model=tiny_model_file), 4, lr,
+                           device="cpu", tile=48),
+                RunRequest(MethodInfo(BICUBIC_KEY, "Bicubic", MethodKind.BICUBIC), 4, lr, device="cpu", tile=48)]
+    owner = WorkerThread()
+    worker = owner.worker
+    worker.focus_tile = 16
+    tiles, progress, finished, idle = [], [], {}, []
+
+    def on_tile(req, box, px):  # noqa: ANN001 - runs in the worker thread (direct connection)
+        tiles.append((req.key, tuple(box)))
+        if len(tiles) == 1:
+            worker.set_viewport(new_view)
+
+    worker.tile.connect(on_tile, Qt.ConnectionType.DirectConnection)
+    worker.progress.connect(lambda req, done, total: progress.append((req.key, done, total)))
+    worker.finished.connect(lambda req, output, raster: finished.__setitem__(req.key, output))
+    worker.idle.connect(lambda batch: idle.append(batch))
+    _run_focused(qtbot, owner, requests, idle)
+
+    hr_new = tuple(v * 4 for v in new_view)
+    after = tiles[1:]
+    under = [i for i, (_, box) in enumerate(after) if intersects(box, hr_new)]
+    assert under == list(range(len(under))) and len(under) >= 4   # the new view's tiles first
+    assert [k for k, _ in after[:4]] == [BICUBIC_KEY, "tiny"] * 2 or [k for k, _ in after[:4]] == ["tiny", BICUBIC_KEY] * 2
+    for _, (y0, x0, y1, x1) in after[:len(under)]:
+        assert y1 - y0 <= 64 and x1 - x0 <= 64                     # focus tiles (16 LR px)
+        assert hr_new[0] <= y0 and hr_new[1] <= x0                 # cut at the view's edges
+    for key, method in (("tiny", ModelSource(None).method(tiny_model_file)), (BICUBIC_KEY, BicubicMethod(4))):
+        mine = [(d, t) for k, d, t in progress if k == key]
+        assert [d for d, _ in mine] == list(range(1, len(mine) + 1))
+        assert mine[-1] == (finished[key].tiles, finished[key].tiles)
+        assert [t for _, t in mine] == sorted(t for _, t in mine)   # the total only grows
+        if key == tiles[0][0]:
+            assert mine[0][1] < mine[-1][1]                         # it grew at the pan
+        assert np.array_equal(finished[key].rgb, Upscaler(method, device="cpu", tile=48).upscale(lr).rgb)

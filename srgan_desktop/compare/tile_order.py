@@ -13,7 +13,9 @@ the worker asks :meth:`TileOrder.next` before each tile.  Rules:
 3. **No viewport** (``None``: not zoomed in, the whole image is visible): no tile is visible;
    each method's tiles run in their own order (the engine's), method by method.
 4. **The viewport is re-read at every call**, so panning or zooming re-orders the tiles still
-   waiting; what ran stays run.
+   waiting; what ran stays run.  The worker also has the engine cut the waiting tiles under a
+   new viewport into small ones (``TiledJob.refocus``) and hands the new boxes over
+   (:meth:`set_boxes`), so the newly visible region comes as quickly as the first one did.
 
 The GUI thread calls :meth:`set_viewport` while the worker thread calls the rest, so every
 method takes one lock.  The order changes which tile runs when, never the image: the engine's
@@ -88,6 +90,14 @@ class TileOrder:
         """Schedule ``key``'s tiles (its core boxes, in the engine's index order)."""
         with self._lock:
             self._entries[key] = _Entry([tuple(int(v) for v in b) for b in boxes])  # type: ignore[misc]
+
+    def set_boxes(self, key: Hashable, boxes: Sequence[Box]) -> None:
+        """``key``'s tiles after the engine cut some of the waiting ones (a pan: the indices of
+        the tiles that ran are unchanged, new ones come after); what ran stays run."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None:
+                entry.boxes = [tuple(int(v) for v in b) for b in boxes]  # type: ignore[misc]
 
     def remove(self, key: Hashable) -> None:
         with self._lock:

@@ -26,7 +26,8 @@
   the tile size follows :data:`TILE_CAP`'s rule unless given, and a CUDA out-of-memory halves
   the tile and starts again;
 * :meth:`Upscaler.job` gives a resumable :class:`TiledJob` whose tiles run in any order (the
-  window runs the ones under a zoomed-in viewport first, split into :data:`FOCUS_TILE` tiles);
+  window runs the ones under a zoomed-in viewport first, split into :data:`FOCUS_TILE` tiles,
+  and after a pan cuts the waiting tiles under the new viewport alike: :meth:`TiledJob.refocus`);
 * a progress callback after each tile and a :class:`CancelToken` checked between tiles — and,
   for a staged model, between the windows *inside* a tile (:data:`WITHIN_TILE`), so a whole
   photo that runs as one tile (the rule for staged models) still reports how far it is and
@@ -58,7 +59,7 @@ from srgan_desktop.core.weights import ModelDescriptor
 
 __all__ = ["Cancelled", "UpscaleError", "CancelToken", "UpscaleResult", "Method", "BicubicMethod",
            "NetworkMethod", "Upscaler", "device_available", "resolve_device", "available_memory", "ProgressCallback",
-           "tile_boxes", "focus_boxes", "TiledJob", "fold_batchnorm", "TILE_CAP", "FOCUS_TILE", "cpu_has_native_bf16", "cpu_description", "cpu_auto_bf16", "CPU_AUTO_BF16"]
+           "tile_boxes", "focus_boxes", "cut_at_focus", "TiledJob", "fold_batchnorm", "TILE_CAP", "FOCUS_TILE", "cpu_has_native_bf16", "cpu_description", "cpu_auto_bf16", "CPU_AUTO_BF16"]
 
 ProgressCallback = Callable[[int, int], None]  # (tiles done, tiles in all)
 Box = tuple[int, int, int, int]  # (y0, x0, y1, x1), end exclusive
@@ -797,19 +798,23 @@ def focus_boxes(height: int, width: int, tile: int, small: int, pad: int, focus:
     Cutting at the focus edges makes the visible region its own tiles: a 53×38 LR viewport costs
     a 93×78 window at an image corner instead of the 168² of a fixed 128-px focus tile — the first
     visible tile comes in about a third of the time."""
-    fy0, fx0, fy1, fx1 = focus
     boxes: list[tuple[Box, Box]] = []
     for core, window in tile_boxes(height, width, tile, pad, same_shape=True):
-        y0, x0, y1, x1 = core
-        if y0 >= fy1 or y1 <= fy0 or x0 >= fx1 or x1 <= fx0:
-            boxes.append((core, window))
-            continue
-        rows, cols = _focus_cuts(y0, y1, fy0, fy1, small), _focus_cuts(x0, x1, fx0, fx1, small)
-        for a, b in rows:
-            for c, d in cols:
-                win = (max(0, a - pad), max(0, c - pad), min(height, b + pad), min(width, d + pad))
-                boxes.append(((a, c, b, d), win))
+        boxes.extend(cut_at_focus(core, window, focus, small, pad, height, width))
     return boxes
+
+
+def cut_at_focus(core: Box, window: Box, focus: Box, small: int, pad: int, height: int, width: int
+                 ) -> list[tuple[Box, Box]]:
+    """One exact tile as ``focus_boxes`` cuts it: itself when ``focus`` does not touch it, else
+    its pieces cut at the focus edges and balanced into ≤ ``small``, each with its own margin."""
+    fy0, fx0, fy1, fx1 = focus
+    y0, x0, y1, x1 = core
+    if y0 >= fy1 or y1 <= fy0 or x0 >= fx1 or x1 <= fx0:
+        return [(core, window)]
+    rows, cols = _focus_cuts(y0, y1, fy0, fy1, small), _focus_cuts(x0, x1, fx0, fx1, small)
+    return [((a, c, b, d), (max(0, a - pad), max(0, c - pad), min(height, b + pad), min(width, d + pad)))
+            for a, b in rows for c, d in cols]
 
 
 def _focus_cuts(start: int, stop: int, focus_start: int, focus_stop: int, small: int) -> list[tuple[int, int]]:
@@ -850,6 +855,27 @@ class TiledJob:
 
     def remaining(self) -> list[int]:
         return [i for i in range(len(self.boxes)) if i not in self.finished]
+
+    def refocus(self, focus: Box, small: int = FOCUS_TILE) -> bool:
+        """After a pan or zoom: cut the tiles still waiting that ``focus`` touches at its edges
+        into ≤ ``small`` pieces (:func:`cut_at_focus`), so the newly visible region is small tiles
+        of its own, as at the start.  Finished tiles keep their index; a cut tile's first piece
+        takes its index and the others are appended, so the count (progress' total) grows.
+        Only exact tiling of one shape (any partition gives the same image); False when nothing
+        was cut."""
+        h, w = self.rgb.shape[:2]
+        if self.weight is not None or not self.upscaler.same_shape() or max(h, w) <= 2 * small:
+            return False  # as Upscaler.job: a small image is not cut for a focus
+        pad, cut = self.upscaler.method.pad, False
+        for index in range(len(self.boxes)):
+            if index in self.finished:
+                continue
+            pieces = cut_at_focus(*self.boxes[index], focus, small, pad, h, w)
+            if len(pieces) > 1:
+                self.boxes[index] = pieces[0]
+                self.boxes.extend(pieces[1:])
+                cut = True
+        return cut
 
     def run_tile(self, index: int, step: Callable[[float], None] | None = None) -> tuple[Box, np.ndarray]:
         """Run tile ``index``; returns its HR core box (y0, x0, y1, x1) and its pixels (a view of

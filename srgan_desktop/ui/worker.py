@@ -20,7 +20,8 @@ A batch that starts with a viewport loads every network first, makes one
 :class:`~srgan_desktop.core.engine.TiledJob` per request (split finer under the viewport) and
 runs the tiles in the order of :class:`~srgan_desktop.compare.tile_order.TileOrder`: the
 visible tiles of every method in turn, then the rest; the order is re-read before each tile,
-so panning re-orders what waits.  Each tile is sent at once (``tile``: request, HR box, uint8
+so panning re-orders what waits, and the waiting tiles under a new viewport are cut into
+small ones first (``TiledJob.refocus``; the total of ``progress`` grows).  Each tile is sent at once (``tile``: request, HR box, uint8
 pixels) with exact ``progress``; cancel is checked before each tile; a request whose last tile
 is done is finished and scored as in the sequential path, and its image is the same as a
 whole-image run (the engine's tiles are independent).  Without a viewport the batch runs
@@ -106,6 +107,9 @@ class UpscaleWorker(QObject):
         self._order = TileOrder()             # holds the viewport; the running batch's tiles
         #: the side of the small tiles under the viewport (the engine's FOCUS_TILE)
         self.focus_tile = FOCUS_TILE
+        #: after a pan or zoom, cut the waiting tiles under the new viewport (TiledJob.refocus);
+        #: False only re-orders them (scripts/bench_gui.py --viewport --no-recut, its A/B)
+        self.recut_on_pan = True
         self._submit.connect(self._run_batch)
         self._task.connect(self._run_task)
 
@@ -261,7 +265,15 @@ class UpscaleWorker(QObject):
                 reports[n] = self._share_reporter(request)
                 pending.append(request)
                 self._order.add(n, [core for core, _window in job.boxes])
-            while (item := self._order.next()) is not None:
+            while True:
+                view = self._order.viewport()
+                if view is not None and view != focus and self.recut_on_pan:  # panned or zoomed
+                    focus = view
+                    for n, (_request, _upscaler, job, _seconds) in jobs.items():
+                        if n in self._order.keys() and job.refocus(view, self.focus_tile):
+                            self._order.set_boxes(n, [core for core, _window in job.boxes])
+                if (item := self._order.next()) is None:
+                    break
                 n, index = item
                 request, upscaler, job, load_seconds = jobs[n]
                 token.raise_if_cancelled()
