@@ -33,14 +33,21 @@ def _run_focused(qtbot, owner: WorkerThread, requests: list[RunRequest], idle: l
         owner.stop()
 
 
+def _tiny_and_bicubic(lr: np.ndarray, model_file) -> list[RunRequest]:  # noqa: ANN001
+    return [RunRequest(MethodInfo(key="tiny", title="tiny", scale=4, model=model_file), 4, lr, device="cpu", tile=48),
+            RunRequest(MethodInfo(BICUBIC_KEY, "Bicubic", MethodKind.BICUBIC), 4, lr, device="cpu", tile=48)]
+
+
+def _focused_worker():  # noqa: ANN202
+    owner = WorkerThread()
+    owner.worker.focus_tile = 16
+    return owner, owner.worker
+
+
 def test_visible_tiles_first_painted_progress_exact_and_same_image(qtbot, tiny_model_file):
     lr = _lr()
-    requests = [RunRequest(MethodInfo(key="tiny", title="tiny", scale=4, model=tiny_model_file), 4, lr,
-                           device="cpu", tile=48),
-                RunRequest(MethodInfo(BICUBIC_KEY, "Bicubic", MethodKind.BICUBIC), 4, lr, device="cpu", tile=48)]
-    owner = WorkerThread()
-    worker = owner.worker
-    worker.focus_tile = 16
+    requests = _tiny_and_bicubic(lr, tiny_model_file)
+    owner, worker = _focused_worker()
     tiles, progress, started, finished, idle = [], [], [], {}, []
     worker.tile.connect(lambda req, box, px: tiles.append((req.key, tuple(box), px)))
     worker.progress.connect(lambda req, done, total: progress.append((req.key, done, total)))
@@ -128,12 +135,8 @@ def test_a_pan_cuts_the_new_visible_region_into_small_tiles_that_come_first(qtbo
 
     lr = _lr()
     new_view = (76, 76, 96, 96)
-    requests = [RunRequest(MethodInfo(key="tiny", title="tiny", scale=4, model=tiny_model_file), 4, lr,
-                           device="cpu", tile=48),
-                RunRequest(MethodInfo(BICUBIC_KEY, "Bicubic", MethodKind.BICUBIC), 4, lr, device="cpu", tile=48)]
-    owner = WorkerThread()
-    worker = owner.worker
-    worker.focus_tile = 16
+    requests = _tiny_and_bicubic(lr, tiny_model_file)
+    owner, worker = _focused_worker()
     tiles, progress, finished, idle = [], [], {}, []
 
     def on_tile(req, box, px):  # noqa: ANN001 - runs in the worker thread (direct connection)
