@@ -44,7 +44,7 @@ METRICS = ["psnr", "ssim", "niqe", "grid", "texture"]
 def run_eval(dataset: str) -> dict:
     target = OUT / f"eval_{dataset}.json"
     cmd = [sys.executable, "-m", "srgan_desktop", "eval", "--hr", str(DATA / dataset),
-           "-m", "hr", "bicubic", "srresnet", "srgan", "--metrics", *METRICS,
+           "-m", "hr", "bicubic", "srresnet", "fast_x4", "srgan", "--metrics", *METRICS,
            "--json", str(target), "--no-progress"]
     print("$", " ".join(cmd[1:]), flush=True)
     subprocess.run(cmd, check=True, cwd=REPO)
@@ -89,7 +89,8 @@ PAPER = {  # Ledig et al., CVPR 2017, Table 2 (x4; PSNR dB / SSIM)
     "SRResNet": {"Set5": (32.05, 0.9019), "Set14": (28.49, 0.8184)},
     "SRGAN": {"Set5": (29.40, 0.8472), "Set14": (26.02, 0.7397)},
 }
-OURS = {"HR": "hr", "bicubic": "bicubic", "SRResNet": "srresnet_x4", "SRGAN": "srgan_x4"}
+OURS = {"HR": "hr", "bicubic": "bicubic", "SRResNet": "srresnet_x4", "fast (distilled from SRResNet)": "fast_x4",
+        "SRGAN": "srgan_x4"}
 
 
 def _mean(evals: dict[str, dict], dataset: str, method: str) -> dict | None:
@@ -132,7 +133,7 @@ def write_results_md(evals: dict[str, dict], crops: list[tuple[Path, str]]) -> P
     lines += ["", "(The paper's bicubic SSIM was computed with another SSIM implementation; the "
               "MATLAB-protocol bicubic figures of later papers are 28.42 / 0.8104 and 26.00 / 0.7027.)",
               "", "## How the bundled models were trained", ""]
-    for name in ("srresnet_x4", "srgan_x4"):
+    for name in ("srresnet_x4", "fast_x4", "srgan_x4"):
         card = cards.get(name)
         if not card or "training" not in card:
             lines.append(f"- `{name}`: no weights yet.")
@@ -154,9 +155,9 @@ def write_results_md(evals: dict[str, dict], crops: list[tuple[Path, str]]) -> P
         lines += [f"**{label}** (`{path.stem.replace('crops_', '')}`)", "",
                   f"![{label}](results/{path.name})", ""]
     lines += ["## Reproduce", "", "```bash",
-              ".venv/bin/srgan-desktop eval --hr ../shared/datasets/Set5 -m hr bicubic srresnet srgan "
+              ".venv/bin/srgan-desktop eval --hr ../shared/datasets/Set5 -m hr bicubic srresnet fast_x4 srgan "
               "--metrics psnr ssim niqe grid texture --json docs/results/eval_Set5.json",
-              ".venv/bin/srgan-desktop eval --hr ../shared/datasets/Set14 -m hr bicubic srresnet srgan "
+              ".venv/bin/srgan-desktop eval --hr ../shared/datasets/Set14 -m hr bicubic srresnet fast_x4 srgan "
               "--metrics psnr ssim niqe grid texture --json docs/results/eval_Set14.json",
               ".venv/bin/python scripts/make_results.py   # both evals, the crops and this page",
               "```", ""]
@@ -183,7 +184,8 @@ def main() -> int:
         except Exception as exc:  # noqa: BLE001 - report and go on with what is there
             print(f"{name}: {exc}")
             continue
-        methods[descriptor.card.get("title", name)] = Upscaler(NetworkMethod(model, descriptor), device="cpu")
+        methods[descriptor.card.get("title", name)] = Upscaler(NetworkMethod(model, descriptor), device="cpu",
+                                                              precision="fp32")  # as eval: fp32 figures
     crops = [(crop_figure(methods, *crop), crop[-1]) for crop in CROPS]
     write_results_md(evals, crops)
     return 0
