@@ -103,7 +103,7 @@ FOCUS_TILE = 128
 #: no image by more than 0.021 dB.  Those figures came from a CPU *without* native bf16
 #: (emulated, 30× slower).  With native kernels (session 10, an AMD EPYC with AVX512-BF16, the
 #: same commands with ``fast_x4`` too): srresnet_x4 31.2756 → 31.2696 (−0.006), srgan_x4
-#: 29.2861 → 29.2831 (−0.003), fast_x4 30.5918 → 30.5838 (−0.008), no image by more than
+#: 29.2861 → 29.2831 (−0.003), the fast_x4 of then 30.5918 → 30.5838 (−0.008), no image by more than
 #: 0.03 dB.  The speed half of the rule is :func:`cpu_has_native_bf16`: ``auto`` never picks
 #: bf16 where it would be emulated.
 CPU_AUTO_BF16 = True
