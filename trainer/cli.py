@@ -39,11 +39,12 @@ def _add_training_options(p: argparse.ArgumentParser, stage: str) -> None:
     p.add_argument("--lr", type=float, default=5e-4 if stage == "distill" else 1e-4,
                    help="Adam learning rate (paper: 1e-4; distill: the start of its cosine, default "
                         "%(default)s)")
-    p.add_argument("--schedule", choices=["constant", "step", "cosine"], default="",
+    from trainer.loop import SCHEDULES, STAGE_SCHEDULE
+
+    p.add_argument("--schedule", choices=list(SCHEDULES), default="",
                    help="learning-rate schedule: constant, step (×0.1 after --lr-drop-at of the "
                         "iterations) or cosine (from --lr to --lr/100 over --iterations); "
-                        "default: " + {"srresnet": "constant (paper)", "srgan": "step (paper)",
-                                       "distill": "cosine"}[stage])
+                        f"default: {STAGE_SCHEDULE[stage]}" + (" (paper)" if stage != "distill" else ""))
     p.add_argument("--lr-drop-at", type=float, default=0.5,
                    help="with --schedule step: the fraction of iterations after which lr drops ×0.1 "
                         "(paper: 0.5)")

@@ -651,6 +651,11 @@ class Upscaler:
     def _bytes_per_px(self) -> float:
         return self.method.bytes_per_lr_pixel * (0.5 if self.precision != "fp32" else 1.0)
 
+    def cuts_for_focus(self, height: int, width: int, focus_tile: int) -> bool:
+        """Whether tiles under a focus box are cut into ``focus_tile`` pieces: exact tiling of one
+        shape (any partition gives the same image), on an image larger than two focus tiles."""
+        return self.same_shape() and max(height, width) > 2 * focus_tile
+
     def same_shape(self) -> bool:
         """Whether tiles may be balanced and their windows shifted inwards (exact tiling with no
         multiple-of constraint: every window then has one shape)."""
@@ -713,11 +718,10 @@ class Upscaler:
         tile = self._tile_for(rgb) if tile is None else tile
         self.method.prepare(self.device, self.precision)
         h, w = rgb.shape[:2]
-        same = self.same_shape()
-        if focus is not None and same and max(h, w) > 2 * focus_tile:
+        if focus is not None and self.cuts_for_focus(h, w, focus_tile):
             boxes = focus_boxes(h, w, tile or TILE_CAP, focus_tile, self.method.pad, focus)
         else:
-            boxes = tile_boxes(h, w, tile, self.method.pad, same_shape=same)
+            boxes = tile_boxes(h, w, tile, self.method.pad, same_shape=self.same_shape())
         return TiledJob(self, rgb, alpha, tile, boxes)
 
     def upscale(self, image: np.ndarray | LoadedImage, progress: ProgressCallback | None = None,
@@ -861,11 +865,11 @@ class TiledJob:
         into ≤ ``small`` pieces (:func:`cut_at_focus`), so the newly visible region is small tiles
         of its own, as at the start.  Finished tiles keep their index; a cut tile's first piece
         takes its index and the others are appended, so the count (progress' total) grows.
-        Only exact tiling of one shape (any partition gives the same image); False when nothing
+        It cuts only where a new job would (:meth:`Upscaler.cuts_for_focus`); False when nothing
         was cut."""
         h, w = self.rgb.shape[:2]
-        if self.weight is not None or not self.upscaler.same_shape() or max(h, w) <= 2 * small:
-            return False  # as Upscaler.job: a small image is not cut for a focus
+        if not self.upscaler.cuts_for_focus(h, w, small):
+            return False
         pad, cut = self.upscaler.method.pad, False
         for index in range(len(self.boxes)):
             if index in self.finished:

@@ -157,12 +157,12 @@ class FilesMixin:
 
         events = self.session.events
 
-        def once(change: Any, *_message: str) -> None:  # committed(change) or failed(change, message)
+        def once(change: Any, *failure: str) -> None:  # committed(change) or failed(change, message)
             if change.kind is not Kind.OPEN:
                 return
             events.disconnect("committed", once)
             events.disconnect("failed", once)
-            if _message or change.path is None:
+            if failure or change.path is None:
                 return  # the open failed: the error is shown, nothing runs
             keys = [m.key for m in self.session.model.runnable() if m.key in wanted or m.title in wanted]
             if keys:
