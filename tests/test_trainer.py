@@ -339,7 +339,7 @@ def test_hold_out_images_are_not_trained_on_and_validate_the_run(image_folder, t
     from trainer import loop
     seen = []
     original = loop.load_images
-    loop.load_images = lambda files, size: seen.extend(files) or original(files, size)
+    loop.load_images = lambda files, *rest: seen.extend(files) or original(files, *rest)
     try:
         train(_tiny_config(image_folder, tmp_path / "run2", hold_out=["img_0", "img_1"], iterations=1))
     finally:
@@ -475,3 +475,26 @@ def test_under_a_process_group_each_rank_computes_its_share_and_all_get_everythi
     ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(2)]
     assert [r["computed"] for r in ranks] == [[0, 2, 4], [1, 3]]
     assert all(r["result"] == [[i * i] * 3 for i in range(5)] for r in ranks)
+
+
+def test_data_scale_reduces_the_training_photos_and_the_hold_out_alike(image_folder, tmp_path):
+    """--data-scale 0.5: crops come from the photos reduced by the MATLAB bicubic, and the hold-out
+    photos are validated in the same reduction (their LR made from the reduced HR)."""
+    from srgan_desktop.core.benchmarks import find_dataset
+    from trainer.data import find_images, load_images
+    from trainer.loop import HOLD_OUT, _validation_set
+
+    files = find_images([image_folder])
+    photos = load_images(files, 32, 0.5)
+    original = np.asarray(Image.open(files[0]).convert("RGB"))
+    assert photos[0].shape == (40, 48, 3)
+    assert np.array_equal(photos[0], imresize(original, scale=0.5))
+    cfg = _tiny_config(image_folder, tmp_path / "run", hold_out=["img_0"], validation=[HOLD_OUT],
+                       data_scale=0.5, scale=2, iterations=1, validate_every=1)
+    pair = _validation_set(HOLD_OUT, cfg).pairs(2)[0]
+    assert np.array_equal(pair.hr, imresize(original, scale=0.5))
+    assert np.array_equal(pair.lr, imresize(pair.hr, output_shape=(20, 24)))
+    assert [p.name for p in find_dataset(image_folder, only=frozenset({"img_0"})).pairs(2)] == ["img_0"]
+    assert train(cfg)["iteration"] == 1
+    with pytest.raises(ValueError, match="data-scale"):
+        train(_tiny_config(image_folder, tmp_path / "bad", data_scale=1.5))

@@ -7,6 +7,7 @@ import torch
 
 from srgan_desktop.core.arch import Discriminator, SRResNet
 from srgan_desktop.core.metrics import grid_score, lattice_mask
+from trainer.checkpoint import save_checkpoint
 from trainer.cli import build_parser
 from trainer.losses import (adversarial_generator_loss, content_loss, discriminator_loss,
                             lattice_loss)
@@ -224,3 +225,40 @@ def test_each_stage_has_its_schedule_and_any_stage_can_take_another():
 
 
 STAGES_IN_ORDER = ("srresnet", "srgan", "distill")  # constant, step, cosine by default
+
+
+def test_freeze_bn_trains_the_function_the_app_runs(image_folder, tmp_path):
+    """--freeze-bn: through validations and steps the batch norms keep their running statistics
+    (the run's exported weights carry the starting ones) and still learn their scale and shift."""
+    from trainer.loop import HOLD_OUT, load_generator_weights, set_training_mode
+
+    torch.manual_seed(0)
+    start = SRResNet(num_blocks=2)
+    for module in start.modules():  # non-trivial statistics, as trained weights have
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.uniform_(-0.1, 0.1)
+            module.running_var.uniform_(0.5, 2.0)
+    init = tmp_path / "start.pt"
+    save_checkpoint(init, {"generator": start.state_dict()})
+    cfg = _tiny_config(image_folder, tmp_path / "run", init=str(init), freeze_bn=True, iterations=3,
+                       hold_out=["img_0"], validation=[HOLD_OUT], validate_every=1, lr=1e-3)
+    train(cfg)
+    trained = load_generator_weights(tmp_path / "run" / "last.pt")
+    before = start.state_dict()
+    stats = [k for k in before if k.endswith(("running_mean", "running_var"))]
+    affine = [k for k in before if ".1.weight" in k and k.replace("weight", "running_mean") in before]
+    assert stats and affine
+    assert all(torch.equal(trained[k], before[k]) for k in stats)
+    assert any(not torch.equal(trained[k], before[k]) for k in affine)
+    # in training mode the frozen generator computes what eval mode computes
+    model = SRResNet(num_blocks=2)
+    model.load_state_dict(trained)
+    set_training_mode(model, freeze_bn=True)
+    x = torch.rand(2, 3, 12, 12)
+    with torch.no_grad():
+        training_out = model(x)
+        model.eval()
+        assert torch.equal(training_out, model(x))
+    set_training_mode(model, freeze_bn=False)  # without it a batch norm uses the batch's statistics
+    with torch.no_grad():
+        assert not torch.allclose(model(x), training_out)

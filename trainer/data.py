@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from srgan_desktop.core.benchmarks import reduced
 from srgan_desktop.core.images import IMAGE_SUFFIXES, load_image
 from srgan_desktop.core.resize import imresize
 from srgan_desktop.utils import rgb_to_tensor
@@ -37,11 +38,12 @@ def find_images(folders: Sequence[str | Path]) -> list[Path]:
     return files
 
 
-def load_images(files: Sequence[Path], min_size: int) -> list[np.ndarray]:
-    """Decode every file once to RGB ``uint8``; images smaller than a crop are skipped."""
+def load_images(files: Sequence[Path], min_size: int, reduce: float = 1.0) -> list[np.ndarray]:
+    """Decode every file once to RGB ``uint8``, reduced by ``reduce`` (MATLAB bicubic; see
+    :data:`trainer.loop.TrainConfig.data_scale`); images smaller than a crop are skipped."""
     images = []
     for path in files:
-        rgb = load_image(path).rgb
+        rgb = reduced(load_image(path).rgb, reduce)
         if min(rgb.shape[:2]) >= min_size:
             images.append(rgb)
     if not images:

@@ -73,7 +73,7 @@ from trainer.losses import (adversarial_generator_loss, content_loss, discrimina
                            feature_matching_loss, lattice_loss, uses_feature_matching)
 from trainer.validate import load_benchmark, validate
 
-__all__ = ["TrainConfig", "train", "training_step", "load_generator_weights", "build_generator", "STAGES"]
+__all__ = ["TrainConfig", "train", "training_step", "set_training_mode", "load_generator_weights", "build_generator", "STAGES"]
 
 #: the stages of ``srgan-train`` that train a generator
 STAGES = ("srresnet", "srgan", "distill")
@@ -121,9 +121,11 @@ class TrainConfig:
     spectral_norm: bool = False             # spectral normalisation of D's conv/dense weights
     ema: float = 0.0                        # decay of the EMA of G's weights (0: off)
     icnr: bool = False                      # ICNR init of the sub-pixel convs (stage 1 from scratch)
+    freeze_bn: bool = False                 # G's batch norms use their running statistics (train = eval)
     fm_weight: float = 1.0                  # weight of the D-feature-matching term (dfeat)
     grid_weight: float = 0.0                # weight of the lattice-frequency loss (0: off)
     hold_out: list[str] = field(default_factory=list)  # image stems kept out of the training data
+    data_scale: float = 1.0                 # photos (and hold-out) reduced by this factor before cropping
     teacher: str | None = None              # distill: the teacher's weights
     distill_weight: float = 0.5             # distill: weight of the teacher's output in the target
     features: int = 48                      # distill: the student's channels
@@ -221,6 +223,8 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         raise ValueError(f"unknown stage '{cfg.stage}'")
     if cfg.schedule and cfg.schedule not in SCHEDULES:
         raise ValueError(f"unknown schedule '{cfg.schedule}' (one of {', '.join(SCHEDULES)})")
+    if not 0.0 < cfg.data_scale <= 1.0:
+        raise ValueError(f"--data-scale must lie in (0, 1], not {cfg.data_scale}")
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     rank, world, local_rank = _distributed()
@@ -292,7 +296,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
             discriminator = DistributedDataParallel(discriminator, device_ids=ids)
 
     files = [f for f in find_images(cfg.data) if f.stem not in set(cfg.hold_out)]
-    images = load_images(files, cfg.crop)
+    images = load_images(files, cfg.crop, cfg.data_scale)
     if cfg.stage == "distill":
         dataset: CropDataset = DistillDataset(distill_images(images, cfg, device), cfg.crop, cfg.scale,
                                               cfg.distill_weight, seed=cfg.seed)
@@ -301,7 +305,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     loader = make_loader(dataset, start, cfg.iterations, cfg.batch, cfg.workers, rank, world)
     benchmarks = [_validation_set(v, cfg) for v in cfg.validation] if rank == 0 else []
 
-    generator.train()
+    set_training_mode(generator, cfg.freeze_bn)
     if discriminator is not None:
         discriminator.train()
     began = time.perf_counter()
@@ -337,6 +341,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
                                          or out_of_time):
             shown = ema if ema is not None else _unwrap(generator)
             row = {b.name: validate(shown, b, str(device), cfg.scale) for b in benchmarks}
+            set_training_mode(generator, cfg.freeze_bn)
             logger.write({"iteration": iteration, "validation": row})
             bar.write(f"iter {iteration}: " + ", ".join(
                 f"{k} {v['psnr']:.2f} dB / {v['ssim']:.4f} / NIQE {v.get('niqe', float('nan')):.2f} / grid {v['grid']:.2f}"
@@ -396,7 +401,8 @@ HOLD_OUT = "hold-out"  # a --validation entry: the --hold-out images of the --da
 
 
 def _validation_set(name: str, cfg: TrainConfig) -> Dataset:
-    """A benchmark folder, or :data:`HOLD_OUT`: the held-out training photos (LR made by bicubic)."""
+    """A benchmark folder, or :data:`HOLD_OUT`: the held-out training photos, reduced by
+    ``data_scale`` as the training photos are (LR made by bicubic)."""
     if name != HOLD_OUT:
         return load_benchmark(name, cfg.scale)
     if not cfg.hold_out:
@@ -405,10 +411,23 @@ def _validation_set(name: str, cfg: TrainConfig) -> Dataset:
     folders = {str(f.parent) for f in find_images(cfg.data) if f.stem in stems}
     if len(folders) != 1:
         raise ValueError(f"the --hold-out images must lie in one --data folder (found in {len(folders)})")
-    dataset = find_dataset(folders.pop(), only=frozenset(stems))
+    dataset = find_dataset(folders.pop(), only=frozenset(stems), reduce=cfg.data_scale)
     dataset.name = HOLD_OUT
     dataset.pairs(cfg.scale)
     return dataset
+
+
+def set_training_mode(generator: nn.Module, freeze_bn: bool) -> None:
+    """Training mode for ``generator``; with ``freeze_bn`` its batch norms stay in eval mode:
+    they normalise with their running statistics (not updated) and keep learning their scale and
+    shift, so the function trained is exactly the one the app runs. A batch norm in training
+    mode normalises each batch of 24×24 LR crops by that batch's own statistics, which the
+    whole-image inference never sees."""
+    generator.train()
+    if freeze_bn:
+        for module in generator.modules():
+            if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                module.eval()
 
 
 def load_matching(generator: nn.Module, state: dict[str, torch.Tensor]) -> list[str]:

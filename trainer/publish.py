@@ -102,6 +102,9 @@ def export_checkpoint(checkpoint: str | Path, name: str, dest: Path, title: str 
                                   "whole LR training photo") if distilled else None,
             "learning_rate_schedule": schedule_text(stage, cfg),
             "held_out": list(cfg.get("hold_out", [])),
+            "data_scale": cfg.get("data_scale", 1.0),
+            "batch_norm": ("frozen: running statistics of the starting weights" if cfg.get("freeze_bn")
+                           else "batch statistics in training"),
             "wall_time_hours": round(float(ckpt.get("elapsed", 0.0)) / 3600.0, 3),
             "hardware": ckpt.get("hardware", ""),
             "seed": cfg.get("seed"),
