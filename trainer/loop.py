@@ -38,6 +38,17 @@ bf16 + channels_last (2.6×: that CPU's bf16 convolution peak is only 2.0× its 
 228 GFLOP/s in ``srgan-desktop bench``; the AMX Xeon's bf16 peak was 2.2 TFLOP/s), rerun:
 ``python scripts/train_step_bench.py``.
 
+**Two options for continuing a trained SRResNet** (measured in ``docs/results/training_notes.md``,
+session 11): ``freeze_bn`` keeps the generator's batch norms on their running statistics, so
+the function trained is the one the app runs (in training mode a batch norm normalises each
+batch of 24×24 LR crops by that batch's statistics); ``data_scale`` takes the crops from the
+photos reduced by that factor with the MATLAB bicubic, and validates the hold-out photos reduced
+alike — SunHays80's photos were saved as JPEG, and ×0.5 takes out their 8-pixel block edges
+(``scripts/jpeg_blockiness.py``). Neither moved the hold-out or Set5 PSNR by more than the
+validation's noise (±0.03 dB) in 500 iterations at lr 2e-5, and 10,000 iterations with
+``data_scale`` 0.5 (cosine from 1e-4) ended at Set5 31.30 dB, level with the same schedule on the
+full-size photos.
+
 **Starting weights of another scale** (``init``): every tensor whose name and shape match is
 loaded; the only ones allowed to differ are the sub-pixel blocks (``upsample.*``), so a ×4 body
 starts a ×2 model (its one sub-pixel block is the ×4 model's first) and the card says so.
