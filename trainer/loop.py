@@ -84,7 +84,8 @@ from trainer.losses import (adversarial_generator_loss, content_loss, discrimina
                            feature_matching_loss, lattice_loss, uses_feature_matching)
 from trainer.validate import load_benchmark, validate
 
-__all__ = ["TrainConfig", "train", "training_step", "set_training_mode", "load_generator_weights", "build_generator", "STAGES"]
+__all__ = ["TrainConfig", "train", "training_step", "set_training_mode", "load_generator_weights",
+           "build_generator", "STAGES"]
 
 #: the stages of ``srgan-train`` that train a generator
 STAGES = ("srresnet", "srgan", "distill")
@@ -352,7 +353,6 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
                                          or out_of_time):
             shown = ema if ema is not None else _unwrap(generator)
             row = {b.name: validate(shown, b, str(device), cfg.scale) for b in benchmarks}
-            set_training_mode(generator, cfg.freeze_bn)
             logger.write({"iteration": iteration, "validation": row})
             bar.write(f"iter {iteration}: " + ", ".join(
                 f"{k} {v['psnr']:.2f} dB / {v['ssim']:.4f} / NIQE {v.get('niqe', float('nan')):.2f} / grid {v['grid']:.2f}"

@@ -42,8 +42,9 @@ def validate(generator: torch.nn.Module, benchmark: Dataset, device: str = "cpu"
     each summarised over the images as ``eval`` does.
 
     NIQE and the grid tell natural texture from a collapsed, noisy or gridded GAN, next to PSNR.
-    The model is left in the mode it was in."""
-    was_training = generator.training
+    Every module of the model is left in the mode it was in (a run's frozen batch norms stay
+    frozen)."""
+    modes = {module: module.training for module in generator.modules()}  # e.g. batch norms frozen
     generator.eval()
     descriptor = _descriptor(generator, scale)
     upscaler = Upscaler(NetworkMethod(generator, descriptor), device=device, tile=0, precision="fp32")
@@ -51,7 +52,8 @@ def validate(generator: torch.nn.Module, benchmark: Dataset, device: str = "cpu"
         rows = [measure(upscaler.upscale(pair.lr).rgb, pair.hr, VALIDATION_MEASURES, border=scale)
                 for pair in benchmark.pairs(scale)]
     finally:
-        generator.train(was_training)
+        for module, training in modes.items():
+            module.training = training
     figures = {}
     for name in VALIDATION_MEASURES:
         numbers = [row[name] for row in rows if is_number(row[name])]
