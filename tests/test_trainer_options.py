@@ -262,3 +262,34 @@ def test_freeze_bn_trains_the_function_the_app_runs(image_folder, tmp_path):
     set_training_mode(model, freeze_bn=False)  # without it a batch norm uses the batch's statistics
     with torch.no_grad():
         assert not torch.allclose(model(x), training_out)
+
+
+def test_edge_pad_is_validated_exported_and_measured_as_the_app_runs(image_folder, tmp_path):
+    """--edge-pad N: the card gets edge_pad N, and its figures (export and ``measure``) are those of
+    the model run with N mirrored pixels, as the app runs it, not those of the bare network."""
+    import json
+
+    from PIL import Image
+
+    from srgan_desktop.core.weights import load_model
+    from trainer.cli import main as train_main
+    from trainer.publish import export_checkpoint
+    from trainer.validate import load_benchmark, validate
+
+    bench = tmp_path / "bench" / "Tiny"
+    (bench / "HR").mkdir(parents=True)
+    for src in sorted(image_folder.iterdir())[:2]:
+        Image.open(src).crop((0, 0, 64, 64)).save(bench / "HR" / src.name)
+    with pytest.raises(ValueError, match="edge-pad"):
+        train(_tiny_config(image_folder, tmp_path / "bad", edge_pad=65))
+    train(_tiny_config(image_folder, tmp_path / "run", iterations=1, edge_pad=4))
+    dest = tmp_path / "w"
+    card = export_checkpoint(tmp_path / "run" / "last.pt", "tiny_x4", dest, eval_dirs=[str(bench)])
+    model, descriptor = load_model(dest / "tiny_x4.safetensors")
+    assert card["edge_pad"] == descriptor.edge_pad == 4
+    network = getattr(model, "net", model).eval()
+    figures = {pad: validate(network, load_benchmark(bench), scale=4, edge_pad=pad) for pad in (0, 4)}
+    assert card["evaluation"]["Tiny"]["psnr"] == round(figures[4]["psnr"], 4)
+    assert abs(figures[4]["psnr"] - figures[0]["psnr"]) > 1e-3  # the mirrored edges changed the output
+    assert train_main(["measure", "tiny_x4", "--dest", str(dest), "--eval", str(bench)]) == 0
+    assert json.loads((dest / "tiny_x4.json").read_text())["evaluation"] == card["evaluation"]

@@ -103,6 +103,11 @@ def _add_training_options(p: argparse.ArgumentParser, stage: str) -> None:
                    help="keep the generator's batch norms in eval mode: they normalise with their running "
                         "statistics and learn only their scale and shift, so training optimises the very "
                         "function the app runs (for a run continued from trained weights)")
+    p.add_argument("--edge-pad", type=int, default=0, metavar="N",
+                   help="validate with N LR pixels of each image mirrored around it, and write edge_pad N "
+                        "on the exported card so the app does the same (srgan_x4: 8, against the stripes "
+                        "a GAN generator paints where its convolutions see zeros; scripts/edge_chroma.py) "
+                        "(default: %(default)s)")
     if stage == "srresnet":
         p.add_argument("--icnr", action="store_true",
                        help="ICNR initialisation of the sub-pixel convolutions (Aitken et al. 2017, "
@@ -236,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
             spectral_norm=getattr(args, "spectral_norm", False), ema=args.ema,
             icnr=getattr(args, "icnr", False), fm_weight=getattr(args, "fm_weight", 1.0),
             grid_weight=args.grid_weight, hold_out=read_hold_out(args.hold_out),
-            data_scale=args.data_scale, freeze_bn=args.freeze_bn,
+            data_scale=args.data_scale, freeze_bn=args.freeze_bn, edge_pad=args.edge_pad,
             teacher=getattr(args, "teacher", None), distill_weight=getattr(args, "distill_weight", 0.5),
             features=getattr(args, "features", 48), convs=getattr(args, "convs", 8))
         summary = train(cfg)

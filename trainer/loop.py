@@ -77,7 +77,7 @@ from srgan_desktop.core.arch import Discriminator, SRResNet
 from srgan_desktop.core.benchmarks import Dataset, find_dataset
 from srgan_desktop.core.engine import NetworkMethod, Upscaler, cpu_has_native_bf16, resolve_device
 from srgan_desktop.core.resize import imresize
-from srgan_desktop.core.weights import load_model
+from srgan_desktop.core.weights import EDGE_PAD_MAX, load_model
 from trainer.checkpoint import load_checkpoint, restore_rng_state, save_checkpoint
 from trainer.data import CropDataset, DistillDataset, DistillImage, find_images, load_images, make_loader
 from trainer.losses import (adversarial_generator_loss, content_loss, discriminator_loss,
@@ -138,6 +138,7 @@ class TrainConfig:
     grid_weight: float = 0.0                # weight of the lattice-frequency loss (0: off)
     hold_out: list[str] = field(default_factory=list)  # image stems kept out of the training data
     data_scale: float = 1.0                 # photos (and hold-out) reduced by this factor before cropping
+    edge_pad: int = 0                       # LR pixels mirrored at the edges in validation; the card's
     teacher: str | None = None              # distill: the teacher's weights
     distill_weight: float = 0.5             # distill: weight of the teacher's output in the target
     features: int = 48                      # distill: the student's channels
@@ -235,6 +236,8 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         raise ValueError(f"unknown stage '{cfg.stage}'")
     if cfg.schedule and cfg.schedule not in SCHEDULES:
         raise ValueError(f"unknown schedule '{cfg.schedule}' (one of {', '.join(SCHEDULES)})")
+    if not 0 <= cfg.edge_pad <= EDGE_PAD_MAX:
+        raise ValueError(f"--edge-pad must lie in [0, {EDGE_PAD_MAX}], not {cfg.edge_pad}")
     if not 0.0 < cfg.data_scale <= 1.0:
         raise ValueError(f"--data-scale must lie in (0, 1], not {cfg.data_scale}")
     if cfg.threads:
@@ -352,7 +355,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         if rank == 0 and benchmarks and (iteration % cfg.validate_every == 0 or iteration == cfg.iterations
                                          or out_of_time):
             shown = ema if ema is not None else _unwrap(generator)
-            row = {b.name: validate(shown, b, str(device), cfg.scale) for b in benchmarks}
+            row = {b.name: validate(shown, b, str(device), cfg.scale, cfg.edge_pad) for b in benchmarks}
             logger.write({"iteration": iteration, "validation": row})
             bar.write(f"iter {iteration}: " + ", ".join(
                 f"{k} {v['psnr']:.2f} dB / {v['ssim']:.4f} / NIQE {v.get('niqe', float('nan')):.2f} / grid {v['grid']:.2f}"

@@ -79,6 +79,7 @@ def export_checkpoint(checkpoint: str | Path, name: str, dest: Path, title: str 
         "adversarial_weight": cfg.get("adversarial_weight") if stage == "srgan" else None,
         "input_range": [0.0, 1.0],
         "output_range": [0.0, 1.0],
+        **({"edge_pad": int(cfg["edge_pad"])} if cfg.get("edge_pad") else {}),
         "training": {
             "stage": stage,
             "data": data_note or ", ".join(cfg.get("data", [])),
@@ -121,7 +122,7 @@ def export_checkpoint(checkpoint: str | Path, name: str, dest: Path, title: str 
         "exported_with": {"torch": torch.__version__, "python": platform.python_version()},
         "notes": notes,
     }
-    card["evaluation"] = measure_card(generator, eval_dirs, scale)
+    card["evaluation"] = measure_card(generator, eval_dirs, scale, int(cfg.get("edge_pad", 0)))
     path = save_model(generator, Path(dest) / f"{name}.safetensors", card)
     load_model(path)  # the app's loader must accept what we wrote
     write_cards_summary(Path(dest))
@@ -129,14 +130,16 @@ def export_checkpoint(checkpoint: str | Path, name: str, dest: Path, title: str 
 
 
 def measure_card(generator: torch.nn.Module, eval_dirs: list[str] | None = None,
-                 scale: int | None = None) -> dict[str, dict[str, float]]:
-    """The card's ``evaluation``: :func:`~trainer.validate.validate` on each benchmark folder."""
+                 scale: int | None = None, edge_pad: int = 0) -> dict[str, dict[str, float]]:
+    """The card's ``evaluation``: :func:`~trainer.validate.validate` on each benchmark folder, the
+    image edges mirrored by the card's ``edge_pad`` as the app runs it."""
     scale = scale or generator.scale
     evaluation = {}
     for folder in eval_dirs if eval_dirs is not None else DEFAULT_EVAL_DIRS:
         if Path(folder).is_dir():
             bench = load_benchmark(folder, scale)
-            evaluation[bench.name] = {k: round(v, 4) for k, v in validate(generator, bench, scale=scale).items()}
+            evaluation[bench.name] = {k: round(v, 4) for k, v in validate(generator, bench, scale=scale,
+                                                                           edge_pad=edge_pad).items()}
     return evaluation
 
 
@@ -146,7 +149,7 @@ def remeasure(name: str, dest: Path, eval_dirs: list[str] | None = None) -> dict
     generator, descriptor = load_model(Path(dest) / f"{name}.safetensors")
     generator.eval()
     card = dict(descriptor.card)
-    card["evaluation"] = measure_card(_network(generator), eval_dirs, descriptor.scale)
+    card["evaluation"] = measure_card(_network(generator), eval_dirs, descriptor.scale, descriptor.edge_pad)
     card_path = Path(dest) / f"{name}.json"
     atomic_write(card_path, json.dumps(card, indent=2) + "\n")
     write_cards_summary(Path(dest))

@@ -13,6 +13,7 @@ model card are the figures ``srgan-desktop eval`` reports.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import torch
@@ -37,16 +38,17 @@ def load_benchmark(hr_dir: str | Path, scale: int = 4, lr_dir: str | Path | None
 
 
 def validate(generator: torch.nn.Module, benchmark: Dataset, device: str = "cpu",
-             scale: int = 4) -> dict[str, float]:
+             scale: int = 4, edge_pad: int = 0) -> dict[str, float]:
     """PSNR, SSIM, texture ratio (HR = 1), grid ratio and NIQE of ``generator`` on ``benchmark``,
     each summarised over the images as ``eval`` does.
 
     NIQE and the grid tell natural texture from a collapsed, noisy or gridded GAN, next to PSNR.
     Every module of the model is left in the mode it was in (a run's frozen batch norms stay
-    frozen)."""
+    frozen). ``edge_pad`` mirrors that many LR pixels around each image first, as the card's
+    ``edge_pad`` makes the app do, so a model shipped with one is chosen on the figures it ships."""
     modes = {module: module.training for module in generator.modules()}  # e.g. batch norms frozen
     generator.eval()
-    descriptor = _descriptor(generator, scale)
+    descriptor = dataclasses.replace(_descriptor(generator, scale), edge_pad=edge_pad)
     upscaler = Upscaler(NetworkMethod(generator, descriptor), device=device, tile=0, precision="fp32")
     try:
         rows = [measure(upscaler.upscale(pair.lr).rgb, pair.hr, VALIDATION_MEASURES, border=scale)
