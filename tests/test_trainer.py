@@ -482,7 +482,7 @@ def test_data_scale_reduces_the_training_photos_and_the_hold_out_alike(image_fol
     photos are validated in the same reduction (their LR made from the reduced HR)."""
     from srgan_desktop.core.benchmarks import find_dataset
     from trainer.data import find_images, load_images
-    from trainer.loop import HOLD_OUT, _validation_set
+    from trainer.loop import HOLD_OUT, validation_set
 
     files = find_images([image_folder])
     photos = load_images(files, 32, 0.5)
@@ -491,7 +491,7 @@ def test_data_scale_reduces_the_training_photos_and_the_hold_out_alike(image_fol
     assert np.array_equal(photos[0], imresize(original, scale=0.5))
     cfg = _tiny_config(image_folder, tmp_path / "run", hold_out=["img_0"], validation=[HOLD_OUT],
                        data_scale=0.5, scale=2, iterations=1, validate_every=1)
-    pair = _validation_set(HOLD_OUT, cfg).pairs(2)[0]
+    pair = validation_set(HOLD_OUT, cfg).pairs(2)[0]
     assert np.array_equal(pair.hr, imresize(original, scale=0.5))
     assert np.array_equal(pair.lr, imresize(pair.hr, output_shape=(20, 24)))
     assert [p.name for p in find_dataset(image_folder, only=frozenset({"img_0"})).pairs(2)] == ["img_0"]

@@ -293,3 +293,42 @@ def test_edge_pad_is_validated_exported_and_measured_as_the_app_runs(image_folde
     assert abs(figures[4]["psnr"] - figures[0]["psnr"]) > 1e-3  # the mirrored edges changed the output
     assert train_main(["measure", "tiny_x4", "--dest", str(dest), "--eval", str(bench)]) == 0
     assert json.loads((dest / "tiny_x4.json").read_text())["evaluation"] == card["evaluation"]
+
+
+def test_interpolate_blends_a_gan_with_its_base_and_validates_the_blend(image_folder, tmp_path):
+    """srgan-train interpolate: alpha 0 is the base, 1 the GAN, 0.5 their midpoint; each blend is
+    an exportable snapshot measured on the run's hold-out photos with the run's edge_pad, and the
+    card records the blend. Generators of different shapes are refused."""
+    import json
+
+    from trainer.cli import main as train_main
+    from trainer.loop import HOLD_OUT, load_generator_weights
+    from trainer.publish import export_checkpoint
+
+    torch.manual_seed(0)
+    save_checkpoint(tmp_path / "base.pt", {"generator": SRResNet(num_blocks=2).state_dict()})
+    train(_tiny_config(image_folder, tmp_path / "gan", "srgan", iterations=1, init=str(tmp_path / "base.pt"),
+                       lr=1e-3, hold_out=["img_0"], validation=[HOLD_OUT], edge_pad=2))
+    gan, base = load_generator_weights(tmp_path / "gan" / "last.pt"), load_generator_weights(tmp_path / "base.pt")
+    out = tmp_path / "blend"
+    assert train_main(["interpolate", str(tmp_path / "gan" / "last.pt"), "--base", str(tmp_path / "base.pt"),
+                       "--alpha", "0", "0.5", "1", "--out", str(out), "--validate"]) == 0
+    blends = {a: load_generator_weights(out / f"alpha_{a}.pt") for a in ("0.00", "0.50", "1.00")}
+    floats = [k for k in gan if gan[k].is_floating_point() and not torch.equal(gan[k], base[k])]
+    assert floats
+    for k in floats:
+        assert torch.equal(blends["0.00"][k], base[k]) and torch.equal(blends["1.00"][k], gan[k])
+        assert torch.allclose(blends["0.50"][k], (gan[k] + base[k]) / 2)
+    rows = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert [r["alpha"] for r in rows] == [0.0, 0.5, 1.0]
+    assert all({"psnr", "grid"} <= set(r["validation"][HOLD_OUT]) for r in rows)
+    # the blend at 1 is the GAN itself: the run's own last validation (same photos, same edge_pad)
+    run_rows = [json.loads(line) for line in (tmp_path / "gan" / "log.jsonl").read_text().splitlines()]
+    last = [r for r in run_rows if "validation" in r][-1]["validation"][HOLD_OUT]
+    assert rows[2]["validation"][HOLD_OUT]["psnr"] == pytest.approx(last["psnr"], abs=1e-6)
+    card = export_checkpoint(out / "alpha_0.50.pt", "blend_x4", tmp_path / "w", eval_dirs=[])
+    assert card["training"]["network_interpolation"]["alpha"] == 0.5
+    assert card["edge_pad"] == 2
+    save_checkpoint(tmp_path / "other.pt", {"generator": SRResNet(num_blocks=3).state_dict()})
+    assert train_main(["interpolate", str(tmp_path / "gan" / "last.pt"), "--base", str(tmp_path / "other.pt"),
+                       "--alpha", "0.5", "--out", str(tmp_path / "bad")]) == 2

@@ -202,6 +202,19 @@ def build_parser() -> argparse.ArgumentParser:
     measure.add_argument("--dest", default="resources/weights", help="weights folder (default: %(default)s)")
     measure.add_argument("--eval", nargs="*", default=None, metavar="DIR",
                          help="benchmark folders (default: Set5 and Set14 from ../shared/datasets if present)")
+    blend = sub.add_parser(
+        "interpolate", help="blend an SRGAN snapshot with the generator it started from",
+        description="Network interpolation (ESRGAN, Wang et al. 2018): alpha x the GAN's weights + (1 - alpha) x "
+                    "the base's, one exportable snapshot per alpha (OUT/alpha_A.pt). Lower alpha trades texture "
+                    "for PSNR and takes a grid down with it; --validate measures each blend on the run's own "
+                    "validation sets (e.g. the hold-out photos, with the run's --edge-pad) and appends the figures "
+                    "to OUT/log.jsonl, which scripts/pick_snapshot.py reads.")
+    blend.add_argument("snapshot", help="an SRGAN snapshot (OUT/snapshots/iter_N.pt) or last.pt")
+    blend.add_argument("--base", required=True, help="the generator the GAN was fine-tuned from (e.g. "
+                       "resources/weights/srresnet_x4.safetensors)")
+    blend.add_argument("--alpha", type=float, nargs="+", required=True, help="weight(s) of the GAN, in [0, 1]")
+    blend.add_argument("--out", required=True, help="folder for the blended snapshots and log.jsonl")
+    blend.add_argument("--validate", action="store_true", help="measure each blend on the run's validation sets")
     return parser
 
 
@@ -214,6 +227,17 @@ def main(argv: list[str] | None = None) -> int:
             card = export_checkpoint(args.checkpoint, args.name, Path(args.dest), title=args.title,
                                      data_note=args.data_note, eval_dirs=args.eval, notes=args.notes)
             print(json.dumps(card, indent=2))
+            return 0
+        if args.command == "interpolate":
+            from trainer.publish import interpolate_checkpoint
+
+            out = Path(args.out)
+            for alpha in args.alpha:
+                record = interpolate_checkpoint(args.snapshot, args.base, alpha, out / f"alpha_{alpha:.2f}.pt",
+                                                validate_run=args.validate)
+                with open(out / "log.jsonl", "a", encoding="utf-8") as log:
+                    log.write(json.dumps(record) + "\n")
+                print(json.dumps(record))
             return 0
         if args.command == "measure":
             from trainer.publish import remeasure

@@ -318,7 +318,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     else:
         dataset = CropDataset(images, cfg.crop, cfg.scale, seed=cfg.seed)
     loader = make_loader(dataset, start, cfg.iterations, cfg.batch, cfg.workers, rank, world)
-    benchmarks = [_validation_set(v, cfg) for v in cfg.validation] if rank == 0 else []
+    benchmarks = [validation_set(v, cfg) for v in cfg.validation] if rank == 0 else []
 
     set_training_mode(generator, cfg.freeze_bn)
     if discriminator is not None:
@@ -414,7 +414,7 @@ def training_path(amp: str, device: torch.device) -> TrainingPath:
 HOLD_OUT = "hold-out"  # a --validation entry: the --hold-out images of the --data folders
 
 
-def _validation_set(name: str, cfg: TrainConfig) -> Dataset:
+def validation_set(name: str, cfg: TrainConfig) -> Dataset:
     """A benchmark folder, or :data:`HOLD_OUT`: the held-out training photos, reduced by
     ``data_scale`` as the training photos are (LR made by bicubic)."""
     if name != HOLD_OUT:

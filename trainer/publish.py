@@ -7,6 +7,7 @@ metrics, so ``srgan-desktop eval`` reproduces them.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import platform
 from datetime import datetime, timezone
@@ -17,11 +18,13 @@ import torch
 
 from srgan_desktop.core.weights import load_model, save_model
 from srgan_desktop.utils import atomic_write
-from trainer.checkpoint import load_checkpoint
-from trainer.loop import STAGE_SCHEDULE, build_generator
+from trainer.checkpoint import load_checkpoint, save_checkpoint
+from trainer.loop import (HOLD_OUT, STAGE_SCHEDULE, TrainConfig, build_generator, load_generator_weights,
+                          validation_set)
 from trainer.validate import load_benchmark, validate
 
-__all__ = ["export_checkpoint", "remeasure", "measure_card", "write_cards_summary", "DEFAULT_EVAL_DIRS"]
+__all__ = ["export_checkpoint", "remeasure", "measure_card", "write_cards_summary", "DEFAULT_EVAL_DIRS",
+           "blend_weights", "interpolate_checkpoint"]
 
 DEFAULT_EVAL_DIRS = ["../shared/datasets/Set5", "../shared/datasets/Set14"]
 
@@ -109,6 +112,7 @@ def export_checkpoint(checkpoint: str | Path, name: str, dest: Path, title: str 
             "wall_time_hours": round(float(ckpt.get("elapsed", 0.0)) / 3600.0, 3),
             "hardware": ckpt.get("hardware", ""),
             "seed": cfg.get("seed"),
+            "network_interpolation": cfg.get("interpolation"),
         },
         "evaluation": {},
         "evaluation_protocol": f"PSNR/SSIM on Y (BT.601), border {scale}, SSIM Gaussian 11x11 "
@@ -208,3 +212,46 @@ def write_cards_summary(dest: Path) -> Path:
     target = Path(dest) / "README.md"
     target.write_text("\n".join(lines), encoding="utf-8")
     return target
+
+
+def blend_weights(adversarial: dict[str, torch.Tensor], base: dict[str, torch.Tensor],
+                  alpha: float) -> dict[str, torch.Tensor]:
+    """Network interpolation (ESRGAN, Wang et al. 2018, §3.4): ``alpha``·θ_GAN + (1 − ``alpha``)·θ_base,
+    tensor by tensor, for two generators of one architecture where the GAN was fine-tuned from the
+    base. It trades texture for fidelity continuously (and takes a GAN's grid down with its
+    texture) without training; integer tensors (batch-norm counters) are the GAN's."""
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"--alpha must lie in [0, 1], not {alpha}")
+    if adversarial.keys() != base.keys() or any(adversarial[k].shape != base[k].shape for k in base):
+        raise ValueError("the two generators differ in architecture: network interpolation needs the same "
+                         "tensors (a GAN fine-tuned from the base)")
+    return {k: (alpha * v.float() + (1.0 - alpha) * base[k].float()).to(v.dtype) if v.is_floating_point()
+            else v.clone() for k, v in adversarial.items()}
+
+
+def interpolate_checkpoint(snapshot: str | Path, base: str | Path, alpha: float, dest: str | Path,
+                           validate_run: bool = False) -> dict[str, Any]:
+    """Write ``dest``: ``snapshot`` (an SRGAN snapshot or last.pt) with its generator blended with
+    ``base`` (the weights it was fine-tuned from) by :func:`blend_weights`, exportable like any
+    snapshot; its config records the blend (the card's ``network_interpolation``). With
+    ``validate_run`` the blend is measured on the run's own validation sets (the hold-out photos
+    with the run's ``edge_pad``) and the figures returned under ``validation``."""
+    ckpt = load_checkpoint(snapshot)
+    cfg = json.loads(ckpt["config"])
+    gan = ckpt["generator_ema"] if "generator_ema" in ckpt else ckpt["generator"]
+    blended = blend_weights(gan, load_generator_weights(base), alpha)
+    cfg["interpolation"] = {"alpha": alpha, "base": str(base),
+                            "base_sha256": hashlib.sha256(Path(base).read_bytes()).hexdigest(),
+                            "adversarial_snapshot": str(snapshot)}
+    save_checkpoint(dest, {"config": json.dumps(cfg), "iteration": ckpt["iteration"],
+                           "elapsed": ckpt.get("elapsed", 0.0), "hardware": ckpt.get("hardware", ""),
+                           "generator": blended})
+    record: dict[str, Any] = {"iteration": int(ckpt["iteration"]), "alpha": alpha, "snapshot": str(dest)}
+    if validate_run:
+        run = TrainConfig(**{k: v for k, v in cfg.items() if k in TrainConfig.__dataclass_fields__})
+        generator = build_generator(run.stage, run.scale, run.blocks, run.features, run.convs)
+        generator.load_state_dict(blended)
+        record["validation"] = {
+            name: validate(generator, validation_set(name, run), scale=run.scale, edge_pad=run.edge_pad)
+            for name in (run.validation or [HOLD_OUT])}
+    return record
