@@ -143,3 +143,29 @@ def test_grid_level_reads_a_lattice_pattern_in_levels_of_y():
     assert grid_level(image, 4, 4) == pytest.approx(2.0, rel=0.01)
     value = measure(image, None, ["grid_level"], border=4, scale=4)["grid_level"]
     assert value == pytest.approx(grid_level(image, 4, 4))
+
+
+def test_colour_cast_sees_a_shift_of_one_channel_that_the_y_measures_barely_see():
+    """A cast of +6 levels in G and −6 in R is 6 levels of colour_cast; the border is left out;
+    a change of texture with the same means is no cast."""
+    from srgan_desktop.core.measures import MEASURES, measure
+    from srgan_desktop.core.metrics import colour_cast
+
+    rng = np.random.default_rng(3)
+    hr = rng.integers(40, 200, (48, 48, 3), dtype=np.uint8)
+    cast = hr.astype(np.int16)
+    cast[..., 1] += 6
+    cast[..., 0] -= 6
+    cast = cast.astype(np.uint8)
+    assert colour_cast(hr, hr) == 0.0
+    assert colour_cast(cast, hr) == pytest.approx(6.0)
+    edged = hr.copy()
+    edged[:4] = 255  # only in the border
+    assert colour_cast(edged, hr, border=4) == 0.0
+    shuffled = hr.copy()
+    rng.shuffle(shuffled[4:-4, 4:-4].reshape(-1, 3))  # other texture, same channel means
+    assert colour_cast(shuffled, hr) == pytest.approx(0.0, abs=1e-9)
+    assert measure(cast, hr, ["colour_cast", "psnr"], border=4)["colour_cast"] == pytest.approx(6.0)
+    assert MEASURES["colour_cast"].lower_is_better and MEASURES["colour_cast"].needs_reference
+    with pytest.raises(ValueError, match="RGB"):
+        colour_cast(hr[..., 0], hr[..., 0])

@@ -197,7 +197,7 @@ def test_measure_rewrites_only_the_cards_figures(image_folder, tmp_path):
     import json
 
     measured = json.loads((dest / "tiny_x4.json").read_text())
-    assert set(measured["evaluation"]["Tiny"]) == {"psnr", "ssim", "texture", "grid"}
+    assert set(measured["evaluation"]["Tiny"]) == {"psnr", "ssim", "texture", "grid", "colour_cast"}
     assert {k: v for k, v in measured.items() if k != "evaluation"} == {k: v for k, v in card.items()
                                                                           if k != "evaluation"}
     assert (dest / "tiny_x4.safetensors").read_bytes() == weights
@@ -332,3 +332,26 @@ def test_interpolate_blends_a_gan_with_its_base_and_validates_the_blend(image_fo
     save_checkpoint(tmp_path / "other.pt", {"generator": SRResNet(num_blocks=3).state_dict()})
     assert train_main(["interpolate", str(tmp_path / "gan" / "last.pt"), "--base", str(tmp_path / "other.pt"),
                        "--alpha", "0.5", "--out", str(tmp_path / "bad")]) == 2
+
+
+def test_low_frequency_loss_sees_a_colour_cast_and_not_texture_inside_the_blocks():
+    from trainer.losses import low_frequency_loss
+
+    torch.manual_seed(0)
+    hr = torch.rand(2, 3, 16, 16)
+    cast = hr.clone()
+    cast[:, 1] += 0.04  # ten levels of green
+    texture = hr + torch.tensor([[1.0, -1.0], [-1.0, 1.0]]).repeat(8, 8) * 0.05  # zero mean per 4×4 block
+    assert low_frequency_loss(cast, hr, 4).item() == pytest.approx(0.04 ** 2 / 3, rel=1e-4)
+    assert low_frequency_loss(texture, hr, 4).item() == pytest.approx(0.0, abs=1e-10)
+    assert torch.mean((texture - hr) ** 2).item() > 1e-3  # which pixel MSE does count
+
+
+def test_low_weight_adds_the_low_frequency_term_to_the_generator_loss():
+    cfg = TrainConfig(stage="srgan", lr=1e-3, adversarial_weight=1e-3, low_weight=100.0)
+    losses = _step(cfg)[2]
+    assert losses["low"] > 0
+    assert losses["loss"] == pytest.approx(losses["content"] + 1e-3 * losses["adversarial"] + 100.0 * losses["low"],
+                                           rel=1e-4)
+    cfg_off = TrainConfig(stage="srgan", lr=1e-3, adversarial_weight=1e-3)
+    assert "low" not in _step(cfg_off)[2]

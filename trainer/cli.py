@@ -179,6 +179,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="discriminator learning rate (default: --lr, as in the paper)")
     srgan.add_argument("--spectral-norm", action="store_true",
                        help="spectral normalisation of D's conv and dense weights (Miyato et al. 2018)")
+    srgan.add_argument("--low-weight", type=float, default=0.0,
+                       help="weight of the low-frequency loss: the squared error of the scale x scale block "
+                            "means, where the colour casts of adversarial training show (session 12: up to "
+                            "10 levels of green at adversarial weight 1e-2, invisible to Y-only PSNR and "
+                            "NIQE); w makes that band count 1 + w times (trainer/losses.py; default: off)")
     srgan.add_argument("--fm-weight", type=float, default=1.0,
                        help="weight of the discriminator feature-matching term of --content-loss "
                             "dfeat / mse+dfeat (default: %(default)s)")
@@ -264,7 +269,8 @@ def main(argv: list[str] | None = None) -> int:
             gan=getattr(args, "gan", "standard"), lr_d=getattr(args, "lr_d", None),
             spectral_norm=getattr(args, "spectral_norm", False), ema=args.ema,
             icnr=getattr(args, "icnr", False), fm_weight=getattr(args, "fm_weight", 1.0),
-            grid_weight=args.grid_weight, hold_out=read_hold_out(args.hold_out),
+            grid_weight=args.grid_weight, low_weight=getattr(args, "low_weight", 0.0),
+            hold_out=read_hold_out(args.hold_out),
             data_scale=args.data_scale, freeze_bn=args.freeze_bn, edge_pad=args.edge_pad,
             teacher=getattr(args, "teacher", None), distill_weight=getattr(args, "distill_weight", 0.5),
             features=getattr(args, "features", 48), convs=getattr(args, "convs", 8))

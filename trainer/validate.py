@@ -1,5 +1,5 @@
-"""Validation during training: PSNR/SSIM (Y, border = scale), NIQE, the grid measure and the
-texture ratio on benchmarks.
+"""Validation during training: PSNR/SSIM (Y, border = scale), NIQE, the grid measure, the
+texture ratio and the colour cast on benchmarks.
 
 The measures are :mod:`srgan_desktop.core.measures`' (the ones ``eval`` uses), summarised the
 same way: the mean, but the median for the grid measure (a mean would be ruled by the one image
@@ -26,7 +26,7 @@ from srgan_desktop.core.weights import ModelDescriptor, describe_spandrel
 
 __all__ = ["load_benchmark", "validate", "VALIDATION_MEASURES"]
 
-VALIDATION_MEASURES = ("psnr", "ssim", "texture", "grid", "niqe")
+VALIDATION_MEASURES = ("psnr", "ssim", "texture", "grid", "niqe", "colour_cast")
 
 
 def load_benchmark(hr_dir: str | Path, scale: int = 4, lr_dir: str | Path | None = None) -> Dataset:
@@ -39,7 +39,7 @@ def load_benchmark(hr_dir: str | Path, scale: int = 4, lr_dir: str | Path | None
 
 def validate(generator: torch.nn.Module, benchmark: Dataset, device: str = "cpu",
              scale: int = 4, edge_pad: int = 0) -> dict[str, float]:
-    """PSNR, SSIM, texture ratio (HR = 1), grid ratio and NIQE of ``generator`` on ``benchmark``,
+    """PSNR, SSIM, texture ratio (HR = 1), grid ratio, NIQE and colour cast of ``generator`` on ``benchmark``,
     each summarised over the images as ``eval`` does.
 
     NIQE and the grid tell natural texture from a collapsed, noisy or gridded GAN, next to PSNR.

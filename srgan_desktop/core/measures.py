@@ -1,12 +1,12 @@
 """Every image-quality measure by name, run the same way for each front end.
 
 ``srgan-desktop eval``, the comparison window and the MOS results all ask for measures by name
-(``psnr``, ``ssim``, ``niqe``, ``lpips``, ``texture``, ``grid``, ``grid_level``) and get, per name, a number or — when
+(``psnr``, ``ssim``, ``niqe``, ``lpips``, ``texture``, ``grid``, ``grid_level``, ``colour_cast``) and get, per name, a number or — when
 that measure cannot run on this image — a one-line reason (``"too small for NIQE: …"``,
 ``"no reference"``).  A measure that cannot run never raises and never becomes a NaN shown as
 a number: the reason is what the table cell or JSON field shows.
 
-* ``psnr``, ``ssim``, ``texture``, ``grid`` (:mod:`srgan_desktop.core.metrics`) and ``lpips``
+* ``psnr``, ``ssim``, ``texture``, ``grid``, ``colour_cast`` (:mod:`srgan_desktop.core.metrics`) and ``lpips``
   (:mod:`srgan_desktop.core.lpips_metric`) compare with the HR reference; ``niqe``
   (:mod:`srgan_desktop.core.niqe`) and ``grid_level`` (the grid's amplitude in 8-bit levels,
   for where ``grid``'s ratio is ill-conditioned: ×2, whose lattice is the Nyquist frequency)
@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from srgan_desktop.core.metrics import grid_level, grid_ratio, psnr, ssim, texture_ratio
+from srgan_desktop.core.metrics import colour_cast, grid_level, grid_ratio, psnr, ssim, texture_ratio
 from srgan_desktop.core.niqe import niqe
 from srgan_desktop.errors import SrganDesktopError
 
@@ -99,6 +99,10 @@ MEASURES: dict[str, Measure] = {m.name: m for m in (
             lambda m: grid_level(m.result, m.scale, m.border),
             "grid lvl = RMS amplitude at those lattice frequencies in 8-bit levels of Y (1 = one "
             "step; says how large a grid is where HR has almost none, as at x2)"),
+    Measure("colour_cast", "1", "colour cast", 2, True, True, False,
+            lambda m: colour_cast(m.result, m.reference, m.border),
+            "colour cast = the largest shift of an R, G or B mean against HR, in 8-bit levels (a "
+            "colour change that the Y measures and NIQE do not see)"),
 )}
 #: the measures the comparison window's table shows after PSNR and SSIM (its extra columns)
 WINDOW_EXTRAS = ("niqe", "lpips")

@@ -22,7 +22,7 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-__all__ = ["rgb_to_y", "psnr", "ssim", "high_frequency_share", "texture_ratio", "grid_score", "grid_ratio",
+__all__ = ["rgb_to_y", "psnr", "ssim", "colour_cast", "high_frequency_share", "texture_ratio", "grid_score", "grid_ratio",
            "lattice_mask", "ImageScores", "score"]
 
 
@@ -162,6 +162,21 @@ def grid_ratio(result: np.ndarray, reference: np.ndarray, scale: int = 4, border
     puts little and a grid puts all of its energy."""
     ref = grid_score(reference, scale, border)
     return grid_score(result, scale, border) / ref if ref > 0 else float("nan")
+
+
+def colour_cast(result: np.ndarray, reference: np.ndarray, border: int = 4) -> float:
+    """The largest shift of a channel's mean, ``max |mean(result_c − reference_c)|`` over R, G, B,
+    in 8-bit levels (``border`` pixels left out): a colour cast over the whole image, which PSNR
+    and SSIM on Y and NIQE do not see. Why: adversarial training moved whole images by up to 10
+    levels of green while their Y figures improved (session 12, docs/RESULTS.md)."""
+    if result.shape != reference.shape or result.ndim != 3:
+        raise ValueError(f"colour_cast needs two RGB images of one size, not {result.shape} and {reference.shape}")
+    if min(result.shape[:2]) <= 2 * border:
+        raise ValueError(f"image {result.shape[:2]} is too small for a border of {border}")
+    inner = (slice(border, result.shape[0] - border), slice(border, result.shape[1] - border))
+    shift = result[inner][..., :3].astype(np.float64).mean(axis=(0, 1)) - \
+        reference[inner][..., :3].astype(np.float64).mean(axis=(0, 1))
+    return float(np.abs(shift).max())
 
 
 def texture_ratio(result: np.ndarray, reference: np.ndarray, border: int = 4) -> float:
