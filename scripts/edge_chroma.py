@@ -32,13 +32,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--image", default="../shared/datasets/Set5/LR_bicubic_x4/img_001.png")
     parser.add_argument("--models", nargs="+", default=["srgan_x4", "srresnet_x4", "fast_x4"])
+    parser.add_argument("--pads", nargs="+", type=int, help="edge_pad values to try (default: the card's and 0)")
     args = parser.parse_args()
     lr = np.asarray(Image.open(args.image).convert("L").convert("RGB"))
     resolver = default_resolver()
     print("model         edge_pad   left   top  right bottom interior  worst/interior")
     for name in args.models:
         model, descriptor = resolver.load(name)
-        for pad in sorted({descriptor.edge_pad, 0}, reverse=True):
+        for pad in args.pads or sorted({descriptor.edge_pad, 0}, reverse=True):
             method = NetworkMethod(model, dataclasses.replace(descriptor, edge_pad=pad))
             sr = Upscaler(method, device="cpu", precision="fp32").upscale(lr).rgb
             edge, interior = bands(sr)
