@@ -157,15 +157,15 @@ def test_colour_cast_sees_a_shift_of_one_channel_that_the_y_measures_barely_see(
     cast[..., 1] += 6
     cast[..., 0] -= 6
     cast = cast.astype(np.uint8)
-    assert colour_cast(hr, hr) == 0.0
-    assert colour_cast(cast, hr) == pytest.approx(6.0)
+    assert colour_cast(hr, hr, border=4) == 0.0
+    assert colour_cast(cast, hr, border=4) == pytest.approx(6.0)
     edged = hr.copy()
     edged[:4] = 255  # only in the border
     assert colour_cast(edged, hr, border=4) == 0.0
     shuffled = hr.copy()
     rng.shuffle(shuffled[4:-4, 4:-4].reshape(-1, 3))  # other texture, same channel means
-    assert colour_cast(shuffled, hr) == pytest.approx(0.0, abs=1e-9)
+    assert colour_cast(shuffled, hr, border=4) == pytest.approx(0.0, abs=1e-9)
     assert measure(cast, hr, ["colour_cast", "psnr"], border=4)["colour_cast"] == pytest.approx(6.0)
     assert MEASURES["colour_cast"].lower_is_better and MEASURES["colour_cast"].needs_reference
     with pytest.raises(ValueError, match="RGB"):
-        colour_cast(hr[..., 0], hr[..., 0])
+        colour_cast(hr[..., 0], hr[..., 0], border=4)

@@ -140,7 +140,7 @@ class TrainConfig:
     low_weight: float = 0.0                 # weight of the block-mean (LR-scale) loss (0: off)
     hold_out: list[str] = field(default_factory=list)  # image stems kept out of the training data
     data_scale: float = 1.0                 # photos (and hold-out) reduced by this factor before cropping
-    edge_pad: int = 0                       # LR pixels mirrored at the edges in validation; the card's
+    edge_pad: int = 0                       # LR pixels mirrored at the edges in validation and on the card
     teacher: str | None = None              # distill: the teacher's weights
     distill_weight: float = 0.5             # distill: weight of the teacher's output in the target
     features: int = 48                      # distill: the student's channels

@@ -164,11 +164,12 @@ def grid_ratio(result: np.ndarray, reference: np.ndarray, scale: int = 4, border
     return grid_score(result, scale, border) / ref if ref > 0 else float("nan")
 
 
-def colour_cast(result: np.ndarray, reference: np.ndarray, border: int = 4) -> float:
+def colour_cast(result: np.ndarray, reference: np.ndarray, border: int) -> float:
     """The largest shift of a channel's mean, ``max |mean(result_c − reference_c)|`` over R, G, B,
-    in 8-bit levels (``border`` pixels left out): a colour cast over the whole image, which PSNR
-    and SSIM on Y and NIQE do not see. Why: adversarial training moved whole images by up to 10
-    levels of green while their Y figures improved (session 12, docs/RESULTS.md)."""
+    in 8-bit levels, ``border`` pixels left out (required: the registry passes the scale): a
+    colour cast over the whole image, which PSNR and SSIM on Y and NIQE do not see. Why:
+    adversarial training moved whole images by up to 10 levels of green while their Y figures
+    improved (session 12, docs/RESULTS.md)."""
     if result.shape != reference.shape or result.ndim != 3:
         raise ValueError(f"colour_cast needs two RGB images of one size, not {result.shape} and {reference.shape}")
     if min(result.shape[:2]) <= 2 * border:
