@@ -7,7 +7,7 @@ import torch
 
 from srgan_desktop.core.arch import Discriminator, SRResNet
 from srgan_desktop.core.metrics import grid_score, lattice_mask
-from trainer.checkpoint import save_checkpoint
+from trainer.checkpoint import CheckpointError, save_checkpoint
 from trainer.cli import build_parser
 from trainer.losses import (adversarial_generator_loss, content_loss, discriminator_loss,
                             lattice_loss)
@@ -355,3 +355,35 @@ def test_low_weight_adds_the_low_frequency_term_to_the_generator_loss():
                                            rel=1e-4)
     cfg_off = TrainConfig(stage="srgan", lr=1e-3, adversarial_weight=1e-3)
     assert "low" not in _step(cfg_off)[2]
+
+
+def test_a_damaged_or_hostile_checkpoint_is_one_line_and_exit_2(image_folder, tmp_path, capsys):
+    """export, interpolate (snapshot or base) and --resume read checkpoints through one loader:
+    random bytes, a truncated checkpoint and a pickle that would run code each give one line
+    naming the file and exit code 2; the hostile pickle's code never runs."""
+    import pickle
+
+    from trainer.cli import main as train_main
+
+    good = tmp_path / "good.pt"
+    save_checkpoint(good, {"generator": SRResNet(num_blocks=2).state_dict(), "config": "{}", "iteration": 1})
+    (tmp_path / "random.pt").write_bytes(bytes(range(256)) * 20)
+    (tmp_path / "truncated.pt").write_bytes(good.read_bytes()[:4000])
+    marker = tmp_path / "ran"
+
+    class Hostile:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    (tmp_path / "hostile.pt").write_bytes(pickle.dumps({"generator": Hostile()}))
+    for name in ("random.pt", "truncated.pt", "hostile.pt"):
+        bad = str(tmp_path / name)
+        for argv in (["export", bad, "--name", "x", "--dest", str(tmp_path / "w")],
+                     ["interpolate", bad, "--base", str(good), "--alpha", "0.5", "--out", str(tmp_path / "b")],
+                     ["interpolate", str(good), "--base", bad, "--alpha", "0.5", "--out", str(tmp_path / "b")]):
+            assert train_main(argv) == 2
+            err = capsys.readouterr().err.strip()
+            assert err.count("\n") == 0 and name in err and "not a readable checkpoint" in err
+        with pytest.raises(CheckpointError, match=name):
+            train(_tiny_config(image_folder, tmp_path / "run", resume=bad))
+    assert not marker.exists()

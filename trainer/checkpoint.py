@@ -15,9 +15,15 @@ from typing import Any
 import numpy as np
 import torch
 
+from srgan_desktop.errors import SrganDesktopError
 from srgan_desktop.utils import atomic_write
 
-__all__ = ["save_checkpoint", "load_checkpoint", "rng_state", "restore_rng_state"]
+__all__ = ["CheckpointError", "save_checkpoint", "load_checkpoint", "rng_state", "restore_rng_state"]
+
+
+class CheckpointError(SrganDesktopError):
+    """A file given as a checkpoint (``--resume``, ``export``, ``interpolate``, a ``.pt`` ``--init``)
+    that is damaged or is no checkpoint: one line naming it, no traceback."""
 
 
 def rng_state() -> dict[str, Any]:
@@ -55,4 +61,12 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}")
-    return torch.load(str(path), map_location="cpu", weights_only=True)
+    try:
+        checkpoint = torch.load(str(path), map_location="cpu", weights_only=True)
+    except Exception as exc:  # truncated, damaged or hostile: weights_only refuses, never runs code
+        raise CheckpointError(f"{path}: not a readable checkpoint: damaged, truncated, or holding more than "
+                              f"tensors and plain values (read weights-only, never unpickled; "
+                              f"{type(exc).__name__})") from exc
+    if not isinstance(checkpoint, dict):
+        raise CheckpointError(f"{path}: not a checkpoint (a {type(checkpoint).__name__}, not a dict of tensors)")
+    return checkpoint
