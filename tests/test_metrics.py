@@ -169,3 +169,19 @@ def test_colour_cast_sees_a_shift_of_one_channel_that_the_y_measures_barely_see(
     assert MEASURES["colour_cast"].lower_is_better and MEASURES["colour_cast"].needs_reference
     with pytest.raises(ValueError, match="RGB"):
         colour_cast(hr[..., 0], hr[..., 0], border=4)
+
+
+def test_mean_chroma_is_zero_for_grey_and_counts_colour_in_levels():
+    from srgan_desktop.core.metrics import mean_chroma
+
+    rng = np.random.default_rng(0)
+    grey = np.repeat(rng.integers(0, 256, (32, 32, 1), dtype=np.uint8), 3, axis=2)
+    assert mean_chroma(grey, border=4) == 0.0
+    tinted = np.stack([grey[..., 0].astype(np.float64) + 3, grey[..., 1].astype(np.float64) - 3,
+                       grey[..., 2].astype(np.float64)], axis=2)  # |3|, |−3|, 0 about the grey
+    assert mean_chroma(tinted, border=4) == pytest.approx(2.0)
+    edged = grey.copy()
+    edged[:4, :, 0] = 255  # colour in the border only
+    assert mean_chroma(edged, border=4) == 0.0
+    with pytest.raises(ValueError):
+        mean_chroma(grey[:8, :8], border=4)

@@ -272,7 +272,8 @@ def test_export_is_loaded_by_the_app_registry(image_folder, tmp_path):
     rows = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
     validations = [r for r in rows if "validation" in r]
     assert [r["iteration"] for r in validations] == [1, 2]
-    assert set(validations[0]["validation"]["Tiny"]) == {"psnr", "ssim", "texture", "grid", "colour_cast"}  # too small for NIQE
+    assert set(validations[0]["validation"]["Tiny"]) == {"psnr", "ssim", "texture", "grid", "grid_level", "colour_cast",
+                                                         "grid_level_worst", "gray_chroma"}  # too small for NIQE
     snapshot = tmp_path / "run" / "snapshots" / "iter_0000001.pt"
     assert sorted(p.name for p in snapshot.parent.iterdir()) == ["iter_0000001.pt", "iter_0000002.pt"]
     with pytest.raises(ValueError, match="snapshot"):  # a snapshot has no optimizer: not resumable
@@ -280,7 +281,7 @@ def test_export_is_loaded_by_the_app_registry(image_folder, tmp_path):
 
     card = export_checkpoint(snapshot, "tiny_x4", tmp_path / "weights", eval_dirs=[str(bench)])
     assert card["variant"] == "srresnet-mse" and card["training"]["iterations"] == 1
-    assert set(card["evaluation"]["Tiny"]) == {"psnr", "ssim", "texture", "grid", "colour_cast"}
+    assert set(card["evaluation"]["Tiny"]) == {"psnr", "ssim", "texture", "grid", "grid_level", "colour_cast"}
     assert card["evaluation"]["Tiny"]["psnr"] == pytest.approx(validations[0]["validation"]["Tiny"]["psnr"],
                                                                abs=1e-4)
     summary = (tmp_path / "weights" / "README.md").read_text()

@@ -197,7 +197,7 @@ def test_measure_rewrites_only_the_cards_figures(image_folder, tmp_path):
     import json
 
     measured = json.loads((dest / "tiny_x4.json").read_text())
-    assert set(measured["evaluation"]["Tiny"]) == {"psnr", "ssim", "texture", "grid", "colour_cast"}
+    assert set(measured["evaluation"]["Tiny"]) == {"psnr", "ssim", "texture", "grid", "grid_level", "colour_cast"}
     assert {k: v for k, v in measured.items() if k != "evaluation"} == {k: v for k, v in card.items()
                                                                           if k != "evaluation"}
     assert (dest / "tiny_x4.safetensors").read_bytes() == weights
@@ -387,3 +387,30 @@ def test_a_damaged_or_hostile_checkpoint_is_one_line_and_exit_2(image_folder, tm
         with pytest.raises(CheckpointError, match=name):
             train(_tiny_config(image_folder, tmp_path / "run", resume=bad))
     assert not marker.exists()
+
+
+def test_chroma_loss_sees_colour_inside_a_grey_texture_and_not_grey_texture():
+    """Chroma = RGB less its grey: colour painted into a grey texture counts, the same texture in
+    grey does not (it is the adversarial term's to add), and the two terms split pixel MSE."""
+    from trainer.losses import chroma_loss
+
+    torch.manual_seed(0)
+    hr = torch.rand(2, 1, 16, 16).repeat(1, 3, 1, 1)  # grey
+    checker = torch.tensor([[1.0, -1.0], [-1.0, 1.0]]).repeat(8, 8) * 0.05
+    grey_texture = hr + checker
+    coloured = hr.clone()
+    coloured[:, 1] += checker  # green checks only inside each block: the low-frequency loss misses it
+    assert chroma_loss(grey_texture, hr).item() == pytest.approx(0.0, abs=1e-12)
+    assert chroma_loss(coloured, hr).item() > 0
+    grey_part = torch.mean((coloured.mean(1) - hr.mean(1)) ** 2).item()  # per channel, repeated
+    assert torch.mean((coloured - hr) ** 2).item() == pytest.approx(grey_part + chroma_loss(coloured, hr).item(),
+                                                                    rel=1e-5)
+
+
+def test_chroma_weight_adds_the_chroma_term_to_the_generator_loss():
+    cfg = TrainConfig(stage="srgan", lr=1e-3, adversarial_weight=1e-3, chroma_weight=100.0)
+    losses = _step(cfg)[2]
+    assert losses["chroma"] > 0
+    assert losses["loss"] == pytest.approx(losses["content"] + 1e-3 * losses["adversarial"]
+                                           + 100.0 * losses["chroma"], rel=1e-4)
+    assert "chroma" not in _step(TrainConfig(stage="srgan", lr=1e-3, adversarial_weight=1e-3))[2]

@@ -184,6 +184,11 @@ def build_parser() -> argparse.ArgumentParser:
                             "means, where the colour casts of adversarial training show (session 12: up to "
                             "10 levels of green at adversarial weight 1e-2, invisible to Y-only PSNR and "
                             "NIQE); w makes that band count 1 + w times (trainer/losses.py; default: off)")
+    srgan.add_argument("--chroma-weight", type=float, default=0.0,
+                       help="weight of the chroma loss: the squared error of each pixel's RGB less its grey, "
+                            "where the colour that adversarial training paints into grayscale textures shows "
+                            "(session 12: 2.5 levels along a grayscale hat); w makes chroma count 1 + w "
+                            "times (trainer/losses.py; default: off)")
     srgan.add_argument("--fm-weight", type=float, default=1.0,
                        help="weight of the discriminator feature-matching term of --content-loss "
                             "dfeat / mse+dfeat (default: %(default)s)")
@@ -270,6 +275,7 @@ def main(argv: list[str] | None = None) -> int:
             spectral_norm=getattr(args, "spectral_norm", False), ema=args.ema,
             icnr=getattr(args, "icnr", False), fm_weight=getattr(args, "fm_weight", 1.0),
             grid_weight=args.grid_weight, low_weight=getattr(args, "low_weight", 0.0),
+            chroma_weight=getattr(args, "chroma_weight", 0.0),
             hold_out=read_hold_out(args.hold_out),
             data_scale=args.data_scale, freeze_bn=args.freeze_bn, edge_pad=args.edge_pad,
             teacher=getattr(args, "teacher", None), distill_weight=getattr(args, "distill_weight", 0.5),

@@ -81,7 +81,7 @@ from srgan_desktop.core.weights import EDGE_PAD_MAX, load_model
 from trainer.checkpoint import load_checkpoint, restore_rng_state, save_checkpoint
 from trainer.data import CropDataset, DistillDataset, DistillImage, find_images, load_images, make_loader
 from trainer.losses import (adversarial_generator_loss, content_loss, discriminator_loss,
-                           feature_matching_loss, lattice_loss, low_frequency_loss,
+                           chroma_loss, feature_matching_loss, lattice_loss, low_frequency_loss,
                            uses_feature_matching)
 from trainer.validate import load_benchmark, validate
 
@@ -138,6 +138,7 @@ class TrainConfig:
     fm_weight: float = 1.0                  # weight of the D-feature-matching term (dfeat)
     grid_weight: float = 0.0                # weight of the lattice-frequency loss (0: off)
     low_weight: float = 0.0                 # weight of the block-mean (LR-scale) loss (0: off)
+    chroma_weight: float = 0.0              # weight of the chroma (RGB less its grey) loss (0: off)
     hold_out: list[str] = field(default_factory=list)  # image stems kept out of the training data
     data_scale: float = 1.0                 # photos (and hold-out) reduced by this factor before cropping
     edge_pad: int = 0                       # LR pixels mirrored at the edges in validation and on the card
@@ -558,6 +559,10 @@ def training_step(cfg: TrainConfig, generator: nn.Module, discriminator: nn.Modu
         low = low_frequency_loss(sr, hr_batch, cfg.scale)
         g_loss = g_loss + cfg.low_weight * low
         losses["low"] = float(low.detach())
+    if cfg.chroma_weight > 0:
+        chroma = chroma_loss(sr, hr_batch)
+        g_loss = g_loss + cfg.chroma_weight * chroma
+        losses["chroma"] = float(chroma.detach())
     opt_g.zero_grad(set_to_none=True)
     scaler.scale(g_loss).backward()
     scaler.step(opt_g)

@@ -139,3 +139,14 @@ def low_frequency_loss(sr: torch.Tensor, hr: torch.Tensor, scale: int) -> torch.
     leaving texture to the adversarial term (Fritsche et al. 2019 separate the two alike)."""
     pool = torch.nn.functional.avg_pool2d
     return torch.mean((pool(sr.float(), scale) - pool(hr.float(), scale)) ** 2)
+
+
+def chroma_loss(sr: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
+    """The squared error of the colour part of each pixel, ``x − mean_c(x)`` (RGB less its grey):
+    the projection orthogonal to grey, so pixel MSE splits into a grey and a chroma term and weight
+    w makes chroma count (1 + w) times. Why: session 12's GAN painted colour into grayscale
+    textures (a grayscale baby's hat: 2.5 levels of chroma, 1.2 of them varying inside each 4×4
+    block, where the low-frequency loss does not reach), while adding texture in grey alone is
+    what the discriminator needs."""
+    sr, hr = sr.float(), hr.float()
+    return torch.mean(((sr - sr.mean(dim=1, keepdim=True)) - (hr - hr.mean(dim=1, keepdim=True))) ** 2)

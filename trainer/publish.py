@@ -21,7 +21,7 @@ from srgan_desktop.utils import atomic_write
 from trainer.checkpoint import load_checkpoint, save_checkpoint
 from trainer.loop import (HOLD_OUT, STAGE_SCHEDULE, TrainConfig, build_generator, load_generator_weights,
                           validation_set)
-from trainer.validate import load_benchmark, validate
+from trainer.validate import VALIDATION_MEASURES, load_benchmark, validate
 
 __all__ = ["export_checkpoint", "remeasure", "measure_card", "write_cards_summary", "DEFAULT_EVAL_DIRS",
            "blend_weights", "interpolate_checkpoint"]
@@ -136,14 +136,16 @@ def export_checkpoint(checkpoint: str | Path, name: str, dest: Path, title: str 
 def measure_card(generator: torch.nn.Module, eval_dirs: list[str] | None = None,
                  scale: int | None = None, edge_pad: int = 0) -> dict[str, dict[str, float]]:
     """The card's ``evaluation``: :func:`~trainer.validate.validate` on each benchmark folder, the
-    image edges mirrored by the card's ``edge_pad`` as the app runs it."""
+    image edges mirrored by the card's ``edge_pad`` as the app runs it; only the registry's
+    measures (``VALIDATION_MEASURES``), the figures ``srgan-desktop eval`` reproduces — the
+    training log's rule figures (``grid_level_worst``, ``gray_chroma``) stay in the log."""
     scale = scale or generator.scale
     evaluation = {}
     for folder in eval_dirs if eval_dirs is not None else DEFAULT_EVAL_DIRS:
         if Path(folder).is_dir():
             bench = load_benchmark(folder, scale)
-            evaluation[bench.name] = {k: round(v, 4) for k, v in validate(generator, bench, scale=scale,
-                                                                           edge_pad=edge_pad).items()}
+            figures = validate(generator, bench, scale=scale, edge_pad=edge_pad)
+            evaluation[bench.name] = {k: round(v, 4) for k, v in figures.items() if k in VALIDATION_MEASURES}
     return evaluation
 
 

@@ -1,5 +1,9 @@
-"""Validation during training: PSNR/SSIM (Y, border = scale), NIQE, the grid measure, the
-texture ratio and the colour cast on benchmarks.
+"""Validation during training: PSNR/SSIM (Y, border = scale), NIQE, the grid measure and its
+level, the texture ratio and the colour cast on benchmarks, plus two figures for a rule's worst
+case: ``grid_level_worst`` (the largest grid level of one image: a median hides one hatched
+photo, as Set14's zebra showed in session 12) and ``gray_chroma`` (the mean chroma of the output
+when the LR is made grayscale, :func:`~srgan_desktop.core.metrics.mean_chroma`: the colour the
+network paints into grey textures, which no measure against a colour HR isolates).
 
 The measures are :mod:`srgan_desktop.core.measures`' (the ones ``eval`` uses), summarised the
 same way: the mean, but the median for the grid measure (a mean would be ruled by the one image
@@ -16,17 +20,20 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import numpy as np
 import torch
+from PIL import Image
 
 from srgan_desktop.core.benchmarks import Dataset, find_dataset
 from srgan_desktop.core.engine import NetworkMethod, Upscaler
 from srgan_desktop.core.measures import is_number, measure, summarise
+from srgan_desktop.core.metrics import mean_chroma
 from srgan_desktop.core.arch import SRResNet
 from srgan_desktop.core.weights import ModelDescriptor, describe_spandrel
 
 __all__ = ["load_benchmark", "validate", "VALIDATION_MEASURES"]
 
-VALIDATION_MEASURES = ("psnr", "ssim", "texture", "grid", "niqe", "colour_cast")
+VALIDATION_MEASURES = ("psnr", "ssim", "texture", "grid", "grid_level", "niqe", "colour_cast")
 
 
 def load_benchmark(hr_dir: str | Path, scale: int = 4, lr_dir: str | Path | None = None) -> Dataset:
@@ -39,8 +46,9 @@ def load_benchmark(hr_dir: str | Path, scale: int = 4, lr_dir: str | Path | None
 
 def validate(generator: torch.nn.Module, benchmark: Dataset, device: str = "cpu",
              scale: int = 4, edge_pad: int = 0) -> dict[str, float]:
-    """PSNR, SSIM, texture ratio (HR = 1), grid ratio, NIQE and colour cast of ``generator`` on ``benchmark``,
-    each summarised over the images as ``eval`` does.
+    """PSNR, SSIM, texture ratio (HR = 1), grid ratio and level, NIQE and colour cast of
+    ``generator`` on ``benchmark``, each summarised over the images as ``eval`` does, plus
+    ``grid_level_worst`` and ``gray_chroma`` (the module docstring).
 
     NIQE and the grid tell natural texture from a collapsed, noisy or gridded GAN, next to PSNR.
     Every module of the model is left in the mode it was in (a run's frozen batch norms stay
@@ -53,6 +61,7 @@ def validate(generator: torch.nn.Module, benchmark: Dataset, device: str = "cpu"
     try:
         rows = [measure(upscaler.upscale(pair.lr).rgb, pair.hr, VALIDATION_MEASURES, border=scale)
                 for pair in benchmark.pairs(scale)]
+        grey = [mean_chroma(upscaler.upscale(_grey(pair.lr)).rgb, scale) for pair in benchmark.pairs(scale)]
     finally:
         for module, training in modes.items():
             module.training = training
@@ -61,7 +70,17 @@ def validate(generator: torch.nn.Module, benchmark: Dataset, device: str = "cpu"
         numbers = [row[name] for row in rows if is_number(row[name])]
         if numbers:
             figures[name] = summarise(name, numbers)
+    levels = [row["grid_level"] for row in rows if is_number(row["grid_level"])]
+    if levels:
+        figures["grid_level_worst"] = max(levels)
+    figures["gray_chroma"] = float(sum(grey) / len(grey)) if grey else float("nan")
     return figures
+
+
+def _grey(lr: np.ndarray) -> np.ndarray:
+    """The LR with R = G = B = its BT.601 luma (PIL's ``L``, as scripts/edge_chroma.py makes it)."""
+    y = np.asarray(Image.fromarray(np.ascontiguousarray(lr[..., :3])).convert("L"))
+    return np.repeat(y[..., None], 3, axis=2)
 
 
 def _descriptor(generator: torch.nn.Module, scale: int) -> ModelDescriptor:
