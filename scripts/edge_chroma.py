@@ -41,7 +41,7 @@ def main() -> None:
         model, descriptor = resolver.load(name)
         for pad in args.pads or sorted({descriptor.edge_pad, 0}, reverse=True):
             method = NetworkMethod(model, dataclasses.replace(descriptor, edge_pad=pad))
-            sr = Upscaler(method, device="cpu", precision="fp32").upscale(lr).rgb
+            sr = Upscaler(method, device="cpu", precision="fp32", keep_grey=False).upscale(lr).rgb
             edge, interior = bands(sr)
             print(f"{name:13s} {pad:8d} " + " ".join(f"{v:6.2f}" for v in edge)
                   + f" {interior:8.2f}  {max(edge) / interior:6.2f}×", flush=True)

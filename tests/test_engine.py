@@ -46,6 +46,24 @@ def test_tiled_equals_full_frame_for_a_network(tiny_method):
     assert float(np.abs(full.rgb - tiled.rgb).max()) <= 1e-4
 
 
+def test_a_grayscale_picture_stays_grayscale_and_a_colour_one_is_untouched(tiny_method):
+    """A random network paints colour into a grey input; the engine gives back the mean of R, G
+    and B there (tiled equal to full frame), says so on the result, and leaves colour alone."""
+    grey = np.repeat(_image(14, 40)[..., :1], 3, axis=2)
+    raw = Upscaler(tiny_method, device="cpu", tile=0, keep_grey=False).upscale(grey, as_float=True)
+    assert not raw.grey and float(np.abs(raw.rgb - raw.rgb.mean(axis=2, keepdims=True)).max()) > 1e-3
+    for tile in (0, 10):
+        kept = Upscaler(tiny_method, device="cpu", tile=tile).upscale(grey, as_float=True)
+        assert kept.grey
+        assert np.array_equal(kept.rgb[..., 0], kept.rgb[..., 1]) and np.array_equal(kept.rgb[..., 1], kept.rgb[..., 2])
+        assert float(np.abs(kept.rgb[..., 0] - np.clip(raw.rgb.mean(axis=2), 0, 1)).max()) <= 1e-4
+    colour = _image(14, 40)
+    shown = Upscaler(tiny_method, device="cpu", tile=0).upscale(colour, as_float=True)
+    assert not shown.grey
+    assert np.array_equal(shown.rgb, Upscaler(tiny_method, device="cpu", tile=0, keep_grey=False)
+                          .upscale(colour, as_float=True).rgb)
+
+
 @pytest.mark.parametrize("tile", [5, 8])
 def test_tiled_equals_full_frame_for_bicubic(tile):
     image = _image(22, 19, seed=1)

@@ -21,7 +21,7 @@ from srgan_desktop.utils import atomic_write
 from trainer.checkpoint import load_checkpoint, save_checkpoint
 from trainer.loop import (HOLD_OUT, STAGE_SCHEDULE, TrainConfig, build_generator, load_generator_weights,
                           validation_set)
-from trainer.validate import VALIDATION_MEASURES, load_benchmark, validate
+from trainer.validate import load_benchmark, validate
 
 __all__ = ["export_checkpoint", "remeasure", "measure_card", "write_cards_summary", "DEFAULT_EVAL_DIRS",
            "blend_weights", "interpolate_checkpoint"]
@@ -144,8 +144,8 @@ def measure_card(generator: torch.nn.Module, eval_dirs: list[str] | None = None,
     for folder in eval_dirs if eval_dirs is not None else DEFAULT_EVAL_DIRS:
         if Path(folder).is_dir():
             bench = load_benchmark(folder, scale)
-            figures = validate(generator, bench, scale=scale, edge_pad=edge_pad)
-            evaluation[bench.name] = {k: round(v, 4) for k, v in figures.items() if k in VALIDATION_MEASURES}
+            figures = validate(generator, bench, scale=scale, edge_pad=edge_pad, rule_figures=False)
+            evaluation[bench.name] = {k: round(v, 4) for k, v in figures.items()}
     return evaluation
 
 

@@ -3,7 +3,9 @@ level, the texture ratio and the colour cast on benchmarks, plus two figures for
 case: ``grid_level_worst`` (the largest grid level of one image: a median hides one hatched
 photo, as Set14's zebra showed in session 12) and ``gray_chroma`` (the mean chroma of the output
 when the LR is made grayscale, :func:`~srgan_desktop.core.metrics.mean_chroma`: the colour the
-network paints into grey textures, which no measure against a colour HR isolates).
+network paints into grey textures, which no measure against a colour HR isolates; measured on
+the network itself, ``keep_grey`` off — the app's engine keeps a grayscale photo grey, but the
+same colour lands on the grey textures of colour photos).
 
 The measures are :mod:`srgan_desktop.core.measures`' (the ones ``eval`` uses), summarised the
 same way: the mean, but the median for the grid measure (a mean would be ruled by the one image
@@ -45,10 +47,11 @@ def load_benchmark(hr_dir: str | Path, scale: int = 4, lr_dir: str | Path | None
 
 
 def validate(generator: torch.nn.Module, benchmark: Dataset, device: str = "cpu",
-             scale: int = 4, edge_pad: int = 0) -> dict[str, float]:
+             scale: int = 4, edge_pad: int = 0, rule_figures: bool = True) -> dict[str, float]:
     """PSNR, SSIM, texture ratio (HR = 1), grid ratio and level, NIQE and colour cast of
     ``generator`` on ``benchmark``, each summarised over the images as ``eval`` does, plus
-    ``grid_level_worst`` and ``gray_chroma`` (the module docstring).
+    ``grid_level_worst`` and ``gray_chroma`` (the module docstring) unless ``rule_figures`` is
+    False (a model card, which keeps only what ``eval`` reproduces).
 
     NIQE and the grid tell natural texture from a collapsed, noisy or gridded GAN, next to PSNR.
     Every module of the model is left in the mode it was in (a run's frozen batch norms stay
@@ -61,7 +64,10 @@ def validate(generator: torch.nn.Module, benchmark: Dataset, device: str = "cpu"
     try:
         rows = [measure(upscaler.upscale(pair.lr).rgb, pair.hr, VALIDATION_MEASURES, border=scale)
                 for pair in benchmark.pairs(scale)]
-        grey = [mean_chroma(upscaler.upscale(_grey(pair.lr)).rgb, scale) for pair in benchmark.pairs(scale)]
+        raw = Upscaler(NetworkMethod(generator, descriptor), device=device, tile=0, precision="fp32",
+                       keep_grey=False)  # the network's own colour, which the app's engine removes
+        grey = [mean_chroma(raw.upscale(_grey(pair.lr)).rgb, scale)
+                for pair in benchmark.pairs(scale)] if rule_figures else []
     finally:
         for module, training in modes.items():
             module.training = training
@@ -70,10 +76,13 @@ def validate(generator: torch.nn.Module, benchmark: Dataset, device: str = "cpu"
         numbers = [row[name] for row in rows if is_number(row[name])]
         if numbers:
             figures[name] = summarise(name, numbers)
+    if not rule_figures:
+        return figures
     levels = [row["grid_level"] for row in rows if is_number(row["grid_level"])]
     if levels:
         figures["grid_level_worst"] = max(levels)
-    figures["gray_chroma"] = float(sum(grey) / len(grey)) if grey else float("nan")
+    if grey:
+        figures["gray_chroma"] = float(sum(grey) / len(grey))
     return figures
 
 

@@ -32,7 +32,14 @@
   for a staged model, between the windows *inside* a tile (:data:`WITHIN_TILE`), so a whole
   photo that runs as one tile (the rule for staged models) still reports how far it is and
   stops within one window (≈ 0.3 s for srresnet_x4 on a 2-core CPU) when cancelled;
-* alpha planes are upscaled with bicubic and re-attached.
+* alpha planes are upscaled with bicubic and re-attached;
+* **a grayscale picture stays grayscale** (``keep_grey``, on unless a diagnostic turns it off):
+  where the LR's R, G and B are equal everywhere, each output pixel is set to the mean of its R,
+  G and B, and :attr:`UpscaleResult.grey` says so.  Why: a GAN paints colour into the textures
+  of a grayscale photo (session 12's ``srgan_x4``: 1.4 levels of mean chroma over the grayscale
+  baby, 2.5 along its hat; ``srresnet_x4`` 0.3), which no grayscale original can have; Set14's
+  bridge and man are such photos.  The mean is the projection that removes chroma and nothing
+  else (``RGB − mean`` is the chroma of :func:`~srgan_desktop.core.metrics.mean_chroma`).
 """
 
 from __future__ import annotations
@@ -59,7 +66,7 @@ from srgan_desktop.core.weights import ModelDescriptor
 
 __all__ = ["Cancelled", "UpscaleError", "CancelToken", "UpscaleResult", "Method", "BicubicMethod",
            "NetworkMethod", "Upscaler", "device_available", "resolve_device", "available_memory", "ProgressCallback",
-           "tile_boxes", "focus_boxes", "cut_at_focus", "TiledJob", "fold_batchnorm", "TILE_CAP", "FOCUS_TILE", "cpu_has_native_bf16", "cpu_description", "cpu_auto_bf16", "CPU_AUTO_BF16"]
+           "tile_boxes", "focus_boxes", "is_grey", "cut_at_focus", "TiledJob", "fold_batchnorm", "TILE_CAP", "FOCUS_TILE", "cpu_has_native_bf16", "cpu_description", "cpu_auto_bf16", "CPU_AUTO_BF16"]
 
 ProgressCallback = Callable[[int, int], None]  # (tiles done, tiles in all)
 Box = tuple[int, int, int, int]  # (y0, x0, y1, x1), end exclusive
@@ -190,6 +197,12 @@ class UpscaleResult:
     tile: int                       # LR tile side actually used (0 = whole image at once)
     tiles: int
     fp32_fallbacks: int = 0
+    grey: bool = False              # a grayscale LR: the output made grey (the module docstring)
+
+
+def is_grey(rgb: np.ndarray) -> bool:
+    """True when R, G and B are equal at every pixel (a grayscale picture stored as RGB)."""
+    return bool(np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 1], rgb[..., 2]))
 
 
 def device_available(name: str) -> bool:
@@ -616,8 +629,9 @@ class Upscaler:
     """Runs one :class:`Method` over whole images, tile by tile."""
 
     def __init__(self, method: Method, device: str = "auto", tile: int | None = None,
-                 precision: str = "auto") -> None:
+                 precision: str = "auto", keep_grey: bool = True) -> None:
         self.method = method
+        self.keep_grey = keep_grey  # False only to measure the network's own colour on grey input
         self.device = resolve_device(device) if method.uses_torch else torch.device("cpu")
         if precision not in ("auto", "fp32", "fp16", "bf16"):
             raise UpscaleError(f"unknown precision '{precision}' (use auto, fp32, fp16 or bf16)")
@@ -852,6 +866,7 @@ class TiledJob:
         self.finished: set[int] = set()
         self.fallbacks = 0
         self.seconds = 0.0
+        self.grey = upscaler.keep_grey and is_grey(rgb)
 
     @property
     def done(self) -> int:
@@ -914,6 +929,8 @@ class TiledJob:
         if not np.isfinite(result).all():  # never shown or saved as a (black) picture
             raise UpscaleError(f"{getattr(up.method, 'name', 'the model')}: its output is not finite "
                                f"(NaN/Inf) even in fp32 — its weights overflow on this image; no result made")
+        if self.grey:
+            result = np.repeat(result.mean(axis=2, keepdims=True), 3, axis=2)
         h, w = self.rgb.shape[:2]
         if self.weight is None:
             oy, ox = ky * s, kx * s
@@ -951,4 +968,4 @@ class TiledJob:
         up = self.upscaler
         return UpscaleResult(rgb=out, alpha=alpha, seconds=self.seconds, device=str(up.device),
                              precision=up.precision, tile=self.tile, tiles=len(self.boxes),
-                             fp32_fallbacks=self.fallbacks)
+                             fp32_fallbacks=self.fallbacks, grey=self.grey)
