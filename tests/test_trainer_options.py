@@ -308,7 +308,8 @@ def test_interpolate_blends_a_gan_with_its_base_and_validates_the_blend(image_fo
     torch.manual_seed(0)
     save_checkpoint(tmp_path / "base.pt", {"generator": SRResNet(num_blocks=2).state_dict()})
     train(_tiny_config(image_folder, tmp_path / "gan", "srgan", iterations=1, init=str(tmp_path / "base.pt"),
-                       lr=1e-3, hold_out=["img_0"], validation=[HOLD_OUT], edge_pad=2))
+                       lr=1e-3, hold_out=["img_0"], validation=[HOLD_OUT], edge_pad=2, low_weight=100.0,
+                       chroma_weight=30.0))
     gan, base = load_generator_weights(tmp_path / "gan" / "last.pt"), load_generator_weights(tmp_path / "base.pt")
     out = tmp_path / "blend"
     assert train_main(["interpolate", str(tmp_path / "gan" / "last.pt"), "--base", str(tmp_path / "base.pt"),
@@ -329,6 +330,7 @@ def test_interpolate_blends_a_gan_with_its_base_and_validates_the_blend(image_fo
     card = export_checkpoint(out / "alpha_0.50.pt", "blend_x4", tmp_path / "w", eval_dirs=[])
     assert card["training"]["network_interpolation"]["alpha"] == 0.5
     assert card["edge_pad"] == 2
+    assert card["training"]["low_frequency_loss_weight"] == 100.0 and card["training"]["chroma_loss_weight"] == 30.0
     save_checkpoint(tmp_path / "other.pt", {"generator": SRResNet(num_blocks=3).state_dict()})
     assert train_main(["interpolate", str(tmp_path / "gan" / "last.pt"), "--base", str(tmp_path / "other.pt"),
                        "--alpha", "0.5", "--out", str(tmp_path / "bad")]) == 2

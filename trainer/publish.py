@@ -95,6 +95,8 @@ def export_checkpoint(checkpoint: str | Path, name: str, dest: Path, title: str 
             "spectral_norm": cfg.get("spectral_norm", False) if stage == "srgan" else None,
             "feature_matching_weight": cfg.get("fm_weight") if loss.endswith("dfeat") else None,
             "lattice_loss_weight": cfg.get("grid_weight", 0.0),
+            "low_frequency_loss_weight": cfg.get("low_weight", 0.0),
+            "chroma_loss_weight": cfg.get("chroma_weight", 0.0),
             "ema_decay": cfg.get("ema", 0.0),
             "weights_exported": "EMA of the generator's weights" if ema else "the generator's weights",
             "icnr": cfg.get("icnr", False),
