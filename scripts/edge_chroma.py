@@ -18,12 +18,12 @@ import numpy as np
 from PIL import Image
 
 from srgan_desktop.core.engine import NetworkMethod, Upscaler
+from srgan_desktop.core.metrics import chroma as pixel_chroma
 from srgan_desktop.core.models import default_resolver
 
 
 def bands(image: np.ndarray, width: int = 10) -> tuple[list[float], float]:
-    f = image.astype(np.float64)
-    chroma = np.abs(f - f.mean(axis=2, keepdims=True)).mean(axis=2)
+    chroma = pixel_chroma(image)
     edges = [chroma[:, :width], chroma[:width, :], chroma[:, -width:], chroma[-width:, :]]
     return [float(e.mean()) for e in edges], float(chroma[2 * width:-2 * width, 2 * width:-2 * width].mean())
 

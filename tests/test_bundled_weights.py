@@ -12,7 +12,7 @@ import pytest
 from srgan_desktop import paths
 from srgan_desktop.core.benchmarks import find_dataset
 from srgan_desktop.core.engine import NetworkMethod, Upscaler
-from srgan_desktop.core.metrics import grid_ratio, psnr, ssim, texture_ratio
+from srgan_desktop.core.metrics import chroma, grid_ratio, psnr, ssim, texture_ratio
 from srgan_desktop.core.niqe import niqe
 from srgan_desktop.core.models import ModelResolver
 
@@ -75,12 +75,6 @@ def test_bundled_srgan_card_keeps_its_texture_without_a_grid():
     assert gan["Set5"]["colour_cast"] <= 1.0 and gan["Set14"]["colour_cast"] <= 1.0
 
 
-def _chroma(image: np.ndarray) -> np.ndarray:
-    """|RGB − their mean| per pixel: zero on a grayscale picture."""
-    f = image.astype(np.float64)
-    return np.abs(f - f.mean(axis=2, keepdims=True)).mean(axis=2)
-
-
 @pytest.mark.parametrize("name", ["srgan_x4", "srresnet_x4"])
 def test_a_grayscale_photo_gets_no_coloured_stripes_at_its_edges(name, datasets):
     """Issue 19 1b: srgan_x4 painted green bars into its first ~10 columns of every grayscale
@@ -99,9 +93,9 @@ def test_a_grayscale_photo_gets_no_coloured_stripes_at_its_edges(name, datasets)
 
     def worst_stripe(edge_pad: int) -> float:
         method = NetworkMethod(model, dataclasses.replace(descriptor, edge_pad=edge_pad))
-        chroma = _chroma(Upscaler(method, device="cpu", precision="fp32", keep_grey=False).upscale(lr).rgb)
-        pairs = [(chroma[:, :10], chroma[:, 10:30]), (chroma[:10, :], chroma[10:30, :]),
-                 (chroma[:, -10:], chroma[:, -30:-10]), (chroma[-10:, :], chroma[-30:-10, :])]
+        colour = chroma(Upscaler(method, device="cpu", precision="fp32", keep_grey=False).upscale(lr).rgb)
+        pairs = [(colour[:, :10], colour[:, 10:30]), (colour[:10, :], colour[10:30, :]),
+                 (colour[:, -10:], colour[:, -30:-10]), (colour[-10:, :], colour[-30:-10, :])]
         return max(float(band.mean() / inside.mean()) for band, inside in pairs)
 
     assert worst_stripe(descriptor.edge_pad) <= 1.5
@@ -109,4 +103,4 @@ def test_a_grayscale_photo_gets_no_coloured_stripes_at_its_edges(name, datasets)
         assert worst_stripe(0) > 1.5
     # what the app shows: the engine keeps a grayscale photo grey, edges and interior alike
     shown = Upscaler(NetworkMethod(model, descriptor), device="cpu", precision="fp32").upscale(lr)
-    assert shown.grey and float(_chroma(shown.rgb).max()) == 0.0
+    assert shown.grey and float(chroma(shown.rgb).max()) == 0.0

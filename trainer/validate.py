@@ -64,10 +64,10 @@ def validate(generator: torch.nn.Module, benchmark: Dataset, device: str = "cpu"
     try:
         rows = [measure(upscaler.upscale(pair.lr).rgb, pair.hr, VALIDATION_MEASURES, border=scale)
                 for pair in benchmark.pairs(scale)]
-        raw = Upscaler(NetworkMethod(generator, descriptor), device=device, tile=0, precision="fp32",
-                       keep_grey=False)  # the network's own colour, which the app's engine removes
-        grey = [mean_chroma(raw.upscale(_grey(pair.lr)).rgb, scale)
-                for pair in benchmark.pairs(scale)] if rule_figures else []
+        grey = []
+        if rule_figures:  # the network's own colour, which the app's engine removes: keep_grey off
+            raw = Upscaler(upscaler.method, device=device, tile=0, precision="fp32", keep_grey=False)
+            grey = [mean_chroma(raw.upscale(_grey(pair.lr)).rgb, scale) for pair in benchmark.pairs(scale)]
     finally:
         for module, training in modes.items():
             module.training = training

@@ -180,15 +180,21 @@ def colour_cast(result: np.ndarray, reference: np.ndarray, border: int) -> float
     return float(np.abs(shift).max())
 
 
+def chroma(rgb: np.ndarray) -> np.ndarray:
+    """Per pixel, ``|RGB − their mean|`` averaged over the three channels, in the image's levels:
+    zero wherever the picture is grey."""
+    f = rgb[..., :3].astype(np.float64)
+    return np.abs(f - f.mean(axis=2, keepdims=True)).mean(axis=2)
+
+
 def mean_chroma(rgb: np.ndarray, border: int) -> float:
-    """The mean chroma ``|RGB − their mean|`` (averaged over the three channels) in 8-bit levels,
-    ``border`` pixels left out (required, as for every measure here). On the output of a grayscale
-    input every level of it is the network's own colour (session 12's GAN: 1.4 inside the
-    grayscale baby, 2.5 along its hat; srresnet_x4: 0.3)."""
+    """The mean :func:`chroma` in 8-bit levels, ``border`` pixels left out (required, as for
+    every measure here). On the output of a grayscale input every level of it is the network's
+    own colour (session 12's GAN: 1.4 inside the grayscale baby, 2.5 along its hat;
+    srresnet_x4: 0.3)."""
     if rgb.ndim != 3 or min(rgb.shape[:2]) <= 2 * border:
         raise ValueError(f"mean_chroma needs an RGB image larger than twice the border, not {rgb.shape}")
-    f = rgb[border:rgb.shape[0] - border, border:rgb.shape[1] - border, :3].astype(np.float64)
-    return float(np.abs(f - f.mean(axis=2, keepdims=True)).mean())
+    return float(chroma(rgb[border:rgb.shape[0] - border, border:rgb.shape[1] - border]).mean())
 
 
 def texture_ratio(result: np.ndarray, reference: np.ndarray, border: int = 4) -> float:
